@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what kidfs needs on a fresh Debian 12 machine, and only what is missing:
+# Debian packages (apt-get) and the npm dependencies (npm ci). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  libfuse2 fuse3                      # libfuse.so.2 for fuse-native; fusermount for unmount
+  rpcbind nfs-ganesha nfs-ganesha-vfs # the loopback NFS server
+  libnfs-utils                        # nfs-cp: the benchmark's reference client
+  acl sqlite3 git                     # used by the tests' workloads
+)
+missing=()
+for pkg in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the installed tree is not the locked one.
+if ! cmp -s package-lock.json node_modules/.kidfs-installed-lock 2>/dev/null; then
+  echo "setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.kidfs-installed-lock
+fi
