@@ -1,0 +1,50 @@
+// Parsers for config values. Each throws ValueProblem with the problem alone; the section reader adds file:line and key.
+
+export class ValueProblem extends Error {
+  override name = 'ValueProblem';
+}
+
+/** Largest id kidfs hands out: 4294967295 is (uid_t)-1 and 4294967294 is the NFS "nobody" of many servers. */
+export const MAX_ID = 4294967293;
+
+function parseId(value: string, kind: 'uid' | 'gid'): number {
+  if (!/^\d+$/.test(value)) throw new ValueProblem(`${kind} ${JSON.stringify(value)} is not a number`);
+  const id = Number(value);
+  if (id === 0) {
+    throw new ValueProblem(kind === 'uid'
+      ? `uid "0" is not allowed (uid 0 is never mapped)`
+      : `gid "0" is not allowed (root's group is never mapped)`);
+  }
+  if (id > MAX_ID) throw new ValueProblem(`${kind} ${JSON.stringify(value)} is too large (at most ${MAX_ID})`);
+  return id;
+}
+
+export const parseUid = (value: string): number => parseId(value, 'uid');
+export const parseGid = (value: string): number => parseId(value, 'gid');
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `30s`, `5m`, `1h` -> milliseconds. A unit is required so nobody guesses. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)\s*(ms|s|m|h)$/.exec(value);
+  if (!match) throw new ValueProblem(`${JSON.stringify(value)} is not a duration: write e.g. 500ms, 30s, 5m or 1h`);
+  return Number(match[1]) * durationUnits[match[2]!]!;
+}
+
+export function parseBoolean(value: string): boolean {
+  if (value === 'yes' || value === 'true') return true;
+  if (value === 'no' || value === 'false') return false;
+  throw new ValueProblem(`${JSON.stringify(value)} is not yes or no`);
+}
+
+export function parseChoice<const C extends string>(choices: readonly C[]): (value: string) => C {
+  return (value) => {
+    if ((choices as readonly string[]).includes(value)) return value as C;
+    throw new ValueProblem(`${JSON.stringify(value)} is not one of: ${choices.join(', ')}`);
+  };
+}
+
+export function parseNonEmpty(value: string): string {
+  if (value === '') throw new ValueProblem('is empty');
+  return value;
+}

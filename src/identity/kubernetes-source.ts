@@ -1,0 +1,69 @@
+// source = kubernetes: a service account's identity from [static] or its namespace's uid range, with the
+// uid recorded cluster-wide. Only admin-controlled objects are read for the mapping; a kidfs annotation on a
+// ServiceAccount (which namespace users may edit) is refused, so nobody mistakes it for a way to choose a uid.
+import type { KidfsConfig } from '../config/load-config.ts';
+import { accountKey, IdentityError, type Identity, type ServiceAccountRef } from './identity.ts';
+import type { KubeApi } from './kube-api.ts';
+import { checkRecordedUid, pickFreeUid, rangeIdentity, staticIdentity } from './mapping-policy.ts';
+import { rangeOf, readNamespaceRanges, type NamespaceRanges } from './namespace-ranges.ts';
+import type { UidAllocations, UidRecords } from './uid-allocations.ts';
+import { formatRange, type UidRange } from './uid-range.ts';
+
+export class KubernetesSource {
+  constructor(
+    private readonly config: KidfsConfig,
+    private readonly api: KubeApi,
+    private readonly allocations: UidAllocations,
+  ) {}
+
+  async identity(account: ServiceAccountRef, dryRun: boolean): Promise<Identity> {
+    await this.checkServiceAccount(account);
+    const ranges = await this.ranges();
+    const entry = this.config.static.get(accountKey(account));
+    if (entry) return staticIdentity(this.config, entry, ranges);
+    const range = rangeOf(ranges, account.namespace, account.serviceAccount);
+    const { uid, recorded, records } = await this.allocations.obtain(
+      account, (current) => pickFreeUid(this.config, account, range, current), dryRun);
+    checkRecordedUid(this.config, account, range, uid, records, this.allocations.description);
+    const source = `${this.rangeSource(account.namespace, range)}, uid ${recorded
+      ? `recorded in ${this.allocations.description}`
+      : `not recorded yet (the first mount records it in ${this.allocations.description})`}`;
+    return rangeIdentity(this.config, account, range, uid, ranges, source);
+  }
+
+  /** Every namespace's range (one list, so overlaps are seen). */
+  async ranges(): Promise<NamespaceRanges> {
+    return readNamespaceRanges(await this.api.listNamespaces(), this.config.identity.uidRangeAnnotation, this.config.identity.minUid);
+  }
+
+  records(): Promise<UidRecords> {
+    return this.allocations.read();
+  }
+
+  /** The identity of an account from its record, for listings (no look-up of the ServiceAccount itself). */
+  recordedIdentity(account: ServiceAccountRef, uid: number, ranges: NamespaceRanges, records: UidRecords): Identity {
+    const range = rangeOf(ranges, account.namespace, account.serviceAccount);
+    checkRecordedUid(this.config, account, range, uid, records, this.allocations.description);
+    const source = `${this.rangeSource(account.namespace, range)}, uid recorded in ${this.allocations.description}`;
+    return rangeIdentity(this.config, account, range, uid, ranges, source);
+  }
+
+  private rangeSource(namespace: string, range: UidRange): string {
+    return `namespace ${namespace} uid range ${formatRange(range)} (annotation ${this.config.identity.uidRangeAnnotation})`;
+  }
+
+  private async checkServiceAccount(account: ServiceAccountRef): Promise<void> {
+    const serviceAccount = await this.api.readServiceAccount(account.namespace, account.serviceAccount);
+    if (!serviceAccount) {
+      throw new IdentityError('refused', `${accountKey(account)}: serviceaccount not found in the API server`);
+    }
+    const rangeAnnotation = this.config.identity.uidRangeAnnotation;
+    for (const [key, value] of Object.entries(serviceAccount.metadata?.annotations ?? {})) {
+      if (key.startsWith('kidfs.io/') || key === rangeAnnotation) {
+        throw new IdentityError('refused',
+          `${accountKey(account)}: serviceaccount annotation ${key}=${JSON.stringify(value)} is not allowed: ` +
+          'identities are set only by cluster admins (namespace range, [static], [groups]); remove the annotation');
+      }
+    }
+  }
+}

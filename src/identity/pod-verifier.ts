@@ -1,0 +1,77 @@
+// Checks what kubelet said about a mounting pod against the API server, and its bound token with TokenReview.
+// Every mismatch is a refusal naming the field that did not match.
+import { isDnsLabel, isDnsSubdomain } from '../config/kube-names.ts';
+import { IdentityError, type PodInfo } from './identity.ts';
+import type { KubeApi } from './kube-api.ts';
+
+export interface PodChecks {
+  /** This node's name; undefined = unknown, and then no pod can be verified. */
+  readonly nodeName: string | undefined;
+  readonly tokenAudience: string;
+  readonly requireToken: boolean;
+}
+
+/** The claim a bound service-account token carries about its pod (TokenReview status.user.extra). */
+export const POD_UID_CLAIM = 'authentication.kubernetes.io/pod-uid';
+
+const refuse = (pod: PodInfo, reason: string): IdentityError =>
+  new IdentityError('refused', `pod ${pod.namespace}/${pod.podName}: ${reason}`);
+
+/** Resolves when the pod is who kubelet says it is; throws IdentityError otherwise. */
+export async function verifyPod(api: KubeApi, request: PodInfo, checks: PodChecks): Promise<void> {
+  // An empty token is no token (a CSI request may carry an empty tokens map).
+  const pod = request.token === '' ? { ...request, token: undefined } : request;
+  checkShape(pod);
+  if (checks.nodeName === undefined) {
+    throw refuse(pod, 'this node\'s name is unknown: set [identity] node-name or NODE_NAME (from the downward API spec.nodeName)');
+  }
+  if (pod.token === undefined && checks.requireToken) {
+    throw refuse(pod, 'no service-account token came with the mount and [kubernetes] require-token = yes (check the CSIDriver\'s tokenRequests)');
+  }
+  const found = await api.readPod(pod.namespace, pod.podName);
+  if (!found) throw refuse(pod, 'not found in the API server');
+  const uid = found.metadata?.uid;
+  if (uid !== pod.podUid) throw refuse(pod, `metadata.uid is ${quote(uid)}, not ${quote(pod.podUid)} as the mount request said`);
+  const node = found.spec?.nodeName;
+  if (node !== checks.nodeName) throw refuse(pod, `spec.nodeName is ${quote(node)}, not this node ${quote(checks.nodeName)}`);
+  // The API server fills in "default" when a pod names no service account.
+  const serviceAccount = found.spec?.serviceAccountName || 'default';
+  if (serviceAccount !== pod.serviceAccount) {
+    throw refuse(pod, `spec.serviceAccountName is ${quote(serviceAccount)}, not ${quote(pod.serviceAccount)} as the mount request said`);
+  }
+  const phase = found.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') throw refuse(pod, `has finished (status.phase ${phase})`);
+  if (pod.token !== undefined) await verifyToken(api, pod, checks.tokenAudience);
+}
+
+async function verifyToken(api: KubeApi, pod: PodInfo, audience: string): Promise<void> {
+  const status = await api.reviewToken(pod.token!, audience);
+  if (!status.authenticated) {
+    throw refuse(pod, `its service-account token was not accepted by TokenReview (status.error: ${status.error || 'none given'})`);
+  }
+  const expectedUser = `system:serviceaccount:${pod.namespace}:${pod.serviceAccount}`;
+  const username = status.user?.username;
+  if (username !== expectedUser) {
+    throw refuse(pod, `its token belongs to ${quote(username)} (status.user.username), not ${expectedUser}`);
+  }
+  if (!(status.audiences ?? []).includes(audience)) {
+    throw refuse(pod, `its token is not for audience ${quote(audience)} (status.audiences ${JSON.stringify(status.audiences ?? [])})`);
+  }
+  const boundTo = status.user?.extra?.[POD_UID_CLAIM];
+  if (!boundTo || boundTo.length !== 1) {
+    throw refuse(pod, `its token is not bound to a pod (status.user.extra["${POD_UID_CLAIM}"] missing)`);
+  }
+  if (boundTo[0] !== pod.podUid) {
+    throw refuse(pod, `its token is bound to pod uid ${quote(boundTo[0])} (status.user.extra["${POD_UID_CLAIM}"]), not ${quote(pod.podUid)}`);
+  }
+}
+
+/** Refuses input that cannot be a real pod before it goes into a URL. */
+function checkShape(pod: PodInfo): void {
+  if (!isDnsLabel(pod.namespace)) throw refuse(pod, `namespace ${quote(pod.namespace)} is not a valid namespace name`);
+  if (!isDnsSubdomain(pod.podName)) throw refuse(pod, `pod name ${quote(pod.podName)} is not a valid name`);
+  if (!isDnsSubdomain(pod.serviceAccount)) throw refuse(pod, `service account ${quote(pod.serviceAccount)} is not a valid name`);
+  if (!/^[0-9a-f-]{1,64}$/.test(pod.podUid)) throw refuse(pod, `pod uid ${quote(pod.podUid)} is not a UID`);
+}
+
+const quote = (value: string | undefined): string => (value === undefined ? '(none)' : JSON.stringify(value));
