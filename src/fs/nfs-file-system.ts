@@ -1,0 +1,456 @@
+// The file system a kidfs mount presents: POSIX-like operations by path (and by fd for open files), each sent to
+// the NFS export as one identity. Failures are thrown as errors that carry an errno (errnoOfFailure).
+import { constants } from 'node:fs';
+import { Errno, errnoName } from '../nfs/errno.ts';
+import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { Access3, Ftype3, type Fattr3, type FileHandle, type MknodWhat, type Sattr3, type SetTime } from '../nfs/nfs3-types.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+import { accessForMode, accessForOpen } from './access-bits.ts';
+import { AttrCache } from './attr-cache.ts';
+import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
+import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
+import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
+import { FsStats } from './fs-stats.ts';
+import { HandleCache } from './handle-cache.ts';
+import { OpenFiles } from './open-files.ts';
+import { OwnerView } from './owner-view.ts';
+import { pathComponents, splitParent } from './path-names.ts';
+import { PathResolver } from './path-resolver.ts';
+
+/** A time for utimens: leave it, the server's clock, or this time. */
+export type TimeSetting = 'omit' | 'now' | Timespec;
+
+export interface DirectoryEntry {
+  readonly name: string;
+  /** From READDIRPLUS; missing when the server left the entry's attributes out. */
+  readonly stat?: FileStat;
+}
+
+/** statvfs(3)'s numbers; sizes count `frsize` blocks. */
+export interface FsStatfs {
+  readonly bsize: number;
+  readonly frsize: number;
+  readonly blocks: number;
+  readonly bfree: number;
+  readonly bavail: number;
+  readonly files: number;
+  readonly ffree: number;
+  readonly favail: number;
+  readonly namemax: number;
+}
+
+/** A mount never makes setuid or setgid files: those mode bits are dropped from every create, mkdir and chmod. */
+const permissionBits = (mode: number): number => mode & 0o1777;
+
+/** nfstime3 seconds are unsigned 32 bits. */
+function nfsTime(t: TimeSetting): SetTime | undefined {
+  if (t === 'omit') return undefined;
+  if (t === 'now') return 'server';
+  if (!(Number.isInteger(t.seconds) && t.seconds >= 0 && t.seconds <= 0xffffffff && Number.isInteger(t.nseconds) && t.nseconds >= 0 && t.nseconds < 1e9)) {
+    throw new FsError(Errno.EINVAL, `time ${t.seconds}.${t.nseconds} cannot be stored over NFSv3 (seconds from 1970 to 2106)`);
+  }
+  return { seconds: t.seconds, nseconds: t.nseconds };
+}
+
+export class NfsFileSystem {
+  readonly stats = new FsStats();
+  readonly credential: Credential;
+  private readonly client: Nfs3Client;
+  private readonly rootHandle: FileHandle;
+  private readonly options: ResolvedOptions;
+  private readonly attrs: AttrCache;
+  private readonly resolver: PathResolver;
+  private readonly files: OpenFiles;
+  private readonly view: OwnerView;
+  /** st_blksize and statfs's block size: the FSINFO preferred write size, at most one write chunk. */
+  private readonly blockSize: number;
+  private nameMax?: number;
+
+  constructor(options: FileSystemOptions) {
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.credential = { ...options.credential, gids: [...options.credential.gids] };
+    this.client = options.export.client;
+    this.rootHandle = options.export.rootHandle;
+    this.attrs = new AttrCache(o.attrTimeoutMs, o.maxCacheEntries);
+    const handles = new HandleCache(this.rootHandle, o.entryTimeoutMs, o.maxCacheEntries);
+    this.resolver = new PathResolver(this.client, this.credential, handles, this.attrs, this.stats);
+    this.files = new OpenFiles(this.client, this.credential, this.attrs, this.stats, o);
+    this.view = new OwnerView(this.credential, options.ownerView, o.chownPolicy);
+    this.blockSize = Math.min(options.export.fsinfo.wtpref || o.writeChunkBytes, o.writeChunkBytes);
+  }
+
+  /** Open fds. */
+  get openFiles(): number {
+    return this.files.count;
+  }
+
+  // ---- attributes ----
+
+  /** stat(2) of a path, or of an open file when `fd` is given (the size includes writes not yet on the server). */
+  getattr(path: string, fd?: number): Promise<FileStat> {
+    return this.run('getattr', async () => {
+      if (fd !== undefined) {
+        const handle = this.files.handleOf(fd);
+        return this.stat(handle, await this.attributes(handle));
+      }
+      const names = pathComponents(path);
+      return this.resolver.retryStale([names], async () => {
+        const { handle, attributes } = await this.resolver.resolve(names);
+        return this.stat(handle, attributes ?? (await this.attributes(handle)));
+      });
+    });
+  }
+
+  /** access(2): F_OK checks existence; R_OK/W_OK/X_OK are asked of the server with ACCESS. */
+  access(path: string, mode: number): Promise<void> {
+    return this.run('access', async () => {
+      const names = pathComponents(path);
+      await this.resolver.retryStale([names], async () => {
+        const { handle, attributes } = await this.resolver.resolve(names);
+        if (mode === constants.F_OK) return;
+        const type = (attributes ?? (await this.attributes(handle))).type;
+        await this.checkAccess(handle, accessForMode(mode, type), path);
+      });
+    });
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return this.run('chmod', () => this.setattr(path, { mode: permissionBits(mode) }));
+  }
+
+  /** uid/gid as chown(2) takes them (-1: unchanged), through the ownership view and the chown policy. */
+  chown(path: string, uid: number, gid: number): Promise<void> {
+    return this.run('chown', async () => {
+      const names = pathComponents(path);
+      await this.resolver.retryStale([names], async () => {
+        const { handle, attributes } = await this.resolver.resolve(names);
+        const current = attributes ?? (await this.attributes(handle));
+        const plan = this.view.planChown(current, uid, gid, path);
+        if (plan.uid === undefined && plan.gid === undefined) return;
+        const wcc = await this.client.setattr(this.credential, handle, plan);
+        this.attrs.set(handle, wcc.after);
+      });
+    });
+  }
+
+  /** Sets the access and modification times, each independently ('omit', 'now' = the server's clock, or a time). */
+  utimens(path: string, atime: TimeSetting, mtime: TimeSetting): Promise<void> {
+    return this.run('utimens', () => this.setattr(path, { atime: nfsTime(atime), mtime: nfsTime(mtime) }));
+  }
+
+  /** truncate(2) by path (needs write permission, asked with ACCESS) or ftruncate(2) by fd. */
+  truncate(path: string, size: number, fd?: number): Promise<void> {
+    return this.run('truncate', async () => {
+      if (!(Number.isSafeInteger(size) && size >= 0)) throw new FsError(Errno.EINVAL, `cannot truncate ${path} to ${size} bytes`);
+      if (fd !== undefined) {
+        await this.truncateHandle(this.files.handleOf(fd), size);
+        return;
+      }
+      const names = pathComponents(path);
+      await this.resolver.retryStale([names], async () => {
+        const { handle } = await this.resolver.resolve(names);
+        await this.checkAccess(handle, Access3.MODIFY, path);
+        await this.truncateHandle(handle, size);
+      });
+    });
+  }
+
+  statfs(_path: string): Promise<FsStatfs> {
+    return this.run('statfs', async () => {
+      const s = await this.client.fsstat(this.credential, this.rootHandle);
+      this.nameMax ??= (await this.client.pathconf(this.credential, this.rootHandle)).nameMax;
+      const blocks = (bytes: bigint) => Number(bytes / BigInt(this.blockSize));
+      return {
+        bsize: this.blockSize,
+        frsize: this.blockSize,
+        blocks: blocks(s.totalBytes),
+        bfree: blocks(s.freeBytes),
+        bavail: blocks(s.availableBytes),
+        files: Number(s.totalFiles),
+        ffree: Number(s.freeFiles),
+        favail: Number(s.availableFiles),
+        namemax: this.nameMax,
+      };
+    });
+  }
+
+  // ---- directories and names ----
+
+  /** The directory's entries as the server lists them ('.' and '..' included), with attributes from READDIRPLUS. */
+  readdir(path: string): Promise<DirectoryEntry[]> {
+    return this.run('readdir', async () => {
+      const names = pathComponents(path);
+      const listing = await this.resolver.retryStale([names], async () => {
+        const { handle } = await this.resolver.resolve(names);
+        return this.client.readdirplusAll(this.credential, handle);
+      });
+      return listing.entries.map((entry) => {
+        if (entry.handle && entry.name !== '.' && entry.name !== '..') {
+          this.resolver.handles.set([...names, entry.name], entry.handle);
+          this.attrs.set(entry.handle, entry.attributes);
+        }
+        const stat = entry.attributes && entry.handle ? this.stat(entry.handle, entry.attributes) : undefined;
+        return stat ? { name: entry.name, stat } : { name: entry.name };
+      });
+    });
+  }
+
+  mkdir(path: string, mode: number): Promise<void> {
+    return this.run('mkdir', () =>
+      this.make(path, (dir, name) => this.client.mkdir(this.credential, dir, name, { mode: permissionBits(mode) })),
+    );
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.run('rmdir', () => this.removeName(path, (dir, name) => this.client.rmdir(this.credential, dir, name)));
+  }
+
+  /** Removes a name; a file still open through this mount is renamed to a hidden name and removed at its last close. */
+  unlink(path: string): Promise<void> {
+    return this.run('unlink', () =>
+      this.removeName(path, async (dir, name) => {
+        if (this.files.count > 0) {
+          const { handle } = await this.resolver.resolve(pathComponents(path));
+          if (this.files.isOpen(handle) && !this.files.isHidden(handle)) {
+            const hidden = `.kidfs-unlinked-${handle.toString('hex').slice(-16)}-${Date.now().toString(36)}`;
+            const wcc = await this.client.rename(this.credential, dir, name, dir, hidden);
+            this.files.hide(handle, dir, hidden);
+            return wcc.toDirWcc;
+          }
+        }
+        return this.client.remove(this.credential, dir, name);
+      }),
+    );
+  }
+
+  /** rename(2): also over an existing target and across directories. */
+  rename(from: string, to: string): Promise<void> {
+    return this.run('rename', async () => {
+      const source = splitParent(from);
+      const target = splitParent(to);
+      await this.resolver.retryStale([source.parent, target.parent], async () => {
+        const [fromDir, toDir] = await Promise.all([this.resolver.resolve(source.parent), this.resolver.resolve(target.parent)]);
+        const result = await this.client.rename(this.credential, fromDir.handle, source.name, toDir.handle, target.name);
+        this.attrs.set(fromDir.handle, result.fromDirWcc.after);
+        this.attrs.set(toDir.handle, result.toDirWcc.after);
+      });
+      this.resolver.handles.delete([...source.parent, source.name]);
+      this.resolver.handles.delete([...target.parent, target.name]);
+    });
+  }
+
+  /** A hard link `newPath` to `existing`. */
+  link(existing: string, newPath: string): Promise<void> {
+    return this.run('link', async () => {
+      const names = pathComponents(existing);
+      const target = splitParent(newPath);
+      await this.resolver.retryStale([names, target.parent], async () => {
+        const [file, dir] = await Promise.all([this.resolver.resolve(names), this.resolver.resolve(target.parent)]);
+        const result = await this.client.link(this.credential, file.handle, dir.handle, target.name);
+        this.attrs.set(file.handle, result.attributes);
+        this.attrs.set(dir.handle, result.dirWcc.after);
+        this.resolver.handles.set([...target.parent, target.name], file.handle);
+      });
+    });
+  }
+
+  /** A symbolic link at `path` pointing to `target`. */
+  symlink(target: string, path: string): Promise<void> {
+    return this.run('symlink', () => this.make(path, (dir, name) => this.client.symlink(this.credential, dir, name, target)));
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.run('readlink', async () => {
+      const names = pathComponents(path);
+      return this.resolver.retryStale([names], async () => {
+        const { handle } = await this.resolver.resolve(names);
+        const result = await this.client.readlink(this.credential, handle);
+        this.attrs.set(handle, result.attributes);
+        return result.target;
+      });
+    });
+  }
+
+  /** FIFOs, sockets and regular files; device nodes are refused (EPERM): a kidfs mount is nodev. */
+  mknod(path: string, mode: number, _rdev: number): Promise<void> {
+    return this.run('mknod', async () => {
+      const type = mode & constants.S_IFMT;
+      const attributes = { mode: permissionBits(mode) };
+      if (type === constants.S_IFCHR || type === constants.S_IFBLK) {
+        throw new FsError(Errno.EPERM, `mknod ${path}: device nodes cannot be made in a kidfs mount (it is nodev)`);
+      }
+      if (type === constants.S_IFREG || type === 0) {
+        await this.make(path, (dir, name) => this.client.create(this.credential, dir, name, { mode: 'guarded', attributes }));
+        return;
+      }
+      const kinds: Record<number, MknodWhat['type']> = { [constants.S_IFIFO]: 'fifo', [constants.S_IFSOCK]: 'sock' };
+      const kind = kinds[type];
+      if (kind !== 'fifo' && kind !== 'sock') throw new FsError(Errno.EINVAL, `mknod ${path}: file type ${type.toString(8)} is not one mknod makes`);
+      await this.make(path, (dir, name) => this.client.mknod(this.credential, dir, name, { type: kind, attributes }));
+    });
+  }
+
+  // ---- open files ----
+
+  /**
+   * Opens an existing file; resolves with its fd. Close-to-open: the name is looked up again and the attributes
+   * revalidated. The server is asked with ACCESS for what the flags need; O_TRUNC truncates.
+   */
+  open(path: string, flags: number): Promise<number> {
+    return this.run('open', () => this.openPath(path, flags));
+  }
+
+  /** Creates and opens a file (CREATE GUARDED); with O_EXCL an existing name fails with EEXIST, otherwise it is opened. */
+  create(path: string, mode: number, flags: number = constants.O_RDWR | constants.O_CREAT): Promise<number> {
+    return this.run('create', async () => {
+      const { parent, name } = splitParent(path);
+      const made = await this.resolver.retryStale([parent], async () => {
+        const dir = await this.resolver.resolve(parent);
+        try {
+          const attributes = { mode: permissionBits(mode) };
+          return { dir: dir.handle, result: await this.client.create(this.credential, dir.handle, name, { mode: 'guarded', attributes }) };
+        } catch (err) {
+          if (hasErrno(err, Errno.EEXIST) && !(flags & constants.O_EXCL)) return undefined;
+          throw err;
+        }
+      });
+      if (!made) return this.openPath(path, flags & ~constants.O_CREAT);
+      const { handle, attributes } = made.result;
+      this.attrs.set(made.dir, made.result.dirWcc.after);
+      this.attrs.set(handle, attributes);
+      this.resolver.handles.set([...parent, name], handle);
+      return this.files.open(handle, flags, attributes ?? (await this.attributes(handle)));
+    });
+  }
+
+  /** Reads into `target` from `position`; resolves with the bytes read (fewer only at the end of the file). */
+  read(fd: number, target: Uint8Array, position: number): Promise<number> {
+    return this.run('read', () => this.files.read(fd, target, position));
+  }
+
+  /**
+   * Writes `data` at `position` (an O_APPEND fd: at the end of the file); `data` is copied before this resolves. An
+   * earlier write's failure that this fd has not reported yet fails this call.
+   */
+  write(fd: number, data: Uint8Array, position: number): Promise<number> {
+    return this.run('write', () => this.files.write(fd, data, position));
+  }
+
+  /** close(2) of one fd: the file's writes are sent and committed; a write error not yet reported fails it. */
+  flush(fd: number): Promise<void> {
+    return this.run('flush', () => this.files.flush(fd));
+  }
+
+  /** Resolves only when the server has every write of the file on stable storage. */
+  fsync(fd: number, _datasync = false): Promise<void> {
+    return this.run('fsync', () => this.files.flush(fd));
+  }
+
+  /** The last close of an fd: flushes and forgets it. */
+  release(fd: number): Promise<void> {
+    return this.run('release', () => this.files.release(fd));
+  }
+
+  /** Commits the writes of every open file (before unmount). */
+  syncAll(): Promise<void> {
+    return this.run('syncAll', () => this.files.syncAll());
+  }
+
+  // ---- helpers ----
+
+  private async run<T>(name: string, operation: () => Promise<T>): Promise<T> {
+    this.stats.op(name);
+    try {
+      return await operation();
+    } catch (err) {
+      this.stats.error(err instanceof FsError ? err.code : errnoName(errnoOfFailure(err)));
+      throw err;
+    }
+  }
+
+  private async openPath(path: string, flags: number): Promise<number> {
+    const names = pathComponents(path);
+    return this.resolver.retryStale([names], async () => {
+      const { handle, attributes } = await this.resolver.resolve(names, true);
+      let current = attributes ?? (await this.attributes(handle, true));
+      const wanted = accessForOpen(flags);
+      if (current.type === Ftype3.DIR && wanted & Access3.MODIFY) throw new FsError(Errno.EISDIR, `${path} is a directory: it cannot be opened for writing`);
+      if (wanted) current = (await this.checkAccess(handle, wanted, path)) ?? current;
+      if (flags & constants.O_TRUNC && current.type === Ftype3.REG) current = (await this.truncateHandle(handle, 0)) ?? current;
+      return this.files.open(handle, flags, current);
+    });
+  }
+
+  /** Fails with EACCES unless the server grants all of `bits`; resolves with the attributes ACCESS returned. */
+  private async checkAccess(handle: FileHandle, bits: number, path: string): Promise<Fattr3 | undefined> {
+    const result = await this.client.access(this.credential, handle, bits);
+    this.attrs.set(handle, result.attributes);
+    if ((result.access & bits) !== bits) {
+      const missing = Object.entries(Access3).filter(([, bit]) => bits & bit && !(result.access & bit)).map(([name]) => name);
+      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`);
+    }
+    return result.attributes;
+  }
+
+  /** Cached attributes, or GETATTR (always with `fresh`). */
+  private async attributes(handle: FileHandle, fresh = false): Promise<Fattr3> {
+    const cached = fresh ? undefined : this.attrs.get(handle);
+    if (cached) return cached;
+    const attributes = await this.client.getattr(this.credential, handle);
+    this.attrs.set(handle, attributes);
+    return attributes;
+  }
+
+  private stat(handle: FileHandle, a: Fattr3): FileStat {
+    const stat = toFileStat(a, this.view.present(a), this.blockSize);
+    const size = this.files.sizeOf(handle, stat.size);
+    return size === stat.size ? stat : { ...stat, size };
+  }
+
+  /** SETATTR by path; pending writes go first when size or times change (they would change both). */
+  private async setattr(path: string, attributes: Sattr3): Promise<void> {
+    const names = pathComponents(path);
+    await this.resolver.retryStale([names], async () => {
+      const { handle } = await this.resolver.resolve(names);
+      if (Object.values(attributes).every((v) => v === undefined)) return;
+      if (attributes.mtime !== undefined || attributes.atime !== undefined) await this.files.settle(handle);
+      const wcc = await this.client.setattr(this.credential, handle, attributes);
+      this.attrs.set(handle, wcc.after);
+    });
+  }
+
+  private async truncateHandle(handle: FileHandle, size: number): Promise<Fattr3 | undefined> {
+    await this.files.settle(handle);
+    const wcc = await this.client.setattr(this.credential, handle, { size: BigInt(size) });
+    this.attrs.set(handle, wcc.after);
+    this.files.truncated(handle, size);
+    return wcc.after;
+  }
+
+  /** CREATE/MKDIR/SYMLINK/MKNOD of the last name of `path` in its directory; caches the new handle. */
+  private async make(
+    path: string,
+    create: (dir: FileHandle, name: string) => Promise<{ handle: FileHandle; attributes?: Fattr3; dirWcc: { after?: Fattr3 } }>,
+  ): Promise<void> {
+    const { parent, name } = splitParent(path);
+    await this.resolver.retryStale([parent], async () => {
+      const dir = await this.resolver.resolve(parent);
+      const result = await create(dir.handle, name);
+      this.attrs.set(dir.handle, result.dirWcc.after);
+      this.attrs.set(result.handle, result.attributes);
+      this.resolver.handles.set([...parent, name], result.handle);
+    });
+  }
+
+  /** REMOVE/RMDIR of the last name of `path`; forgets the path and everything cached below it. */
+  private async removeName(path: string, remove: (dir: FileHandle, name: string) => Promise<{ after?: Fattr3 }>): Promise<void> {
+    const { parent, name } = splitParent(path);
+    await this.resolver.retryStale([parent], async () => {
+      const dir = await this.resolver.resolve(parent);
+      const wcc = await remove(dir.handle, name);
+      this.attrs.set(dir.handle, wcc.after);
+    });
+    this.resolver.handles.delete([...parent, name]);
+  }
+}

@@ -1,0 +1,246 @@
+// The open files of one mount: fd numbers, and per file (per handle, shared by its fds) the write-back, the size as
+// this mount knows it and a data generation; per fd the flags, read-ahead and which write errors it has been told.
+import { constants } from 'node:fs';
+import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+import { isReadable, isWritable } from './access-bits.ts';
+import type { AttrCache } from './attr-cache.ts';
+import { EBADF, FsError } from './fs-error.ts';
+import type { ResolvedOptions } from './fs-options.ts';
+import type { FsStats } from './fs-stats.ts';
+import { ReadAhead } from './read-ahead.ts';
+import { WriteBack, type WriteSink } from './write-back.ts';
+
+class OpenInode {
+  refs = 0;
+  /** Increased whenever the data may have changed: read-ahead blocks of another generation are dropped. */
+  generation = 0;
+  /** The size as this mount knows it: the server's at open, grown by writes, set by truncate. */
+  size = 0;
+  writeBack?: WriteBack;
+  /** Attributes the last open saw (close-to-open: a change drops cached data). */
+  seen?: Fattr3;
+  /** Unlinked while open: the hidden name it was renamed to, removed at the last release. */
+  hiddenAs?: { readonly dir: FileHandle; readonly name: string };
+
+  constructor(readonly handle: FileHandle) {}
+}
+
+interface OpenFile {
+  readonly inode: OpenInode;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly append: boolean;
+  readonly readAhead: ReadAhead;
+  /** The inode's write-back errorSeq this fd has reported up to. */
+  errorsReported: number;
+}
+
+const changed = (a: Fattr3, b: Fattr3): boolean =>
+  a.size !== b.size ||
+  a.mtime.seconds !== b.mtime.seconds ||
+  a.mtime.nseconds !== b.mtime.nseconds ||
+  a.ctime.seconds !== b.ctime.seconds ||
+  a.ctime.nseconds !== b.ctime.nseconds;
+
+export class OpenFiles {
+  private readonly files = new Map<number, OpenFile>();
+  private readonly inodes = new Map<string, OpenInode>();
+  /** Closed fd numbers, reused first: FUSE carries them as 32-bit numbers. */
+  private readonly freeFds: number[] = [];
+  private nextFd = 1;
+
+  constructor(
+    private readonly client: Nfs3Client,
+    private readonly credential: Credential,
+    private readonly attrs: AttrCache,
+    private readonly stats: FsStats,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /** Open fds. */
+  get count(): number {
+    return this.files.size;
+  }
+
+  /** A new fd for `handle`, whose attributes the caller just had from the server. */
+  open(handle: FileHandle, flags: number, attributes: Fattr3): number {
+    const key = handle.toString('hex');
+    let inode = this.inodes.get(key);
+    if (!inode) {
+      inode = new OpenInode(handle);
+      this.inodes.set(key, inode);
+    }
+    if (inode.seen && changed(inode.seen, attributes)) inode.generation++;
+    inode.seen = attributes;
+    const serverSize = Number(attributes.size);
+    inode.size = inode.writeBack?.holding ? Math.max(inode.size, serverSize) : serverSize;
+    inode.refs++;
+    const fd = this.freeFds.pop() ?? this.nextFd++;
+    const { readAheadBytes: blockBytes, readAheadWindow: window } = this.options;
+    this.files.set(fd, {
+      inode,
+      readable: isReadable(flags),
+      writable: isWritable(flags),
+      append: (flags & constants.O_APPEND) !== 0,
+      readAhead: new ReadAhead({ blockBytes, window }, (offset, length) => this.readBlock(handle, offset, length)),
+      errorsReported: inode.writeBack?.errorSeq ?? 0,
+    });
+    return fd;
+  }
+
+  /** The size to report for `handle`: the server's, or more while this mount holds writes the server may not have. */
+  sizeOf(handle: FileHandle, serverSize: number): number {
+    const inode = this.inodes.get(handle.toString('hex'));
+    return inode?.writeBack?.holding ? Math.max(inode.size, serverSize) : serverSize;
+  }
+
+  handleOf(fd: number): FileHandle {
+    return this.file(fd).inode.handle;
+  }
+
+  isOpen(handle: FileHandle): boolean {
+    return this.inodes.has(handle.toString('hex'));
+  }
+
+  async read(fd: number, target: Uint8Array, position: number): Promise<number> {
+    const file = this.file(fd);
+    if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
+    const { inode } = file;
+    // Data this mount wrote must be visible: send what overlaps the range first.
+    await inode.writeBack?.drain(position, target.length);
+    let n = inode.writeBack?.dirty ? undefined : await file.readAhead.read(target, position, inode.generation, inode.size);
+    n ??= await this.readInto(inode.handle, target, position);
+    this.stats.bytesRead += n;
+    return n;
+  }
+
+  /** Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says. */
+  async write(fd: number, data: Uint8Array, position: number): Promise<number> {
+    const file = this.file(fd);
+    if (!file.writable) throw new FsError(EBADF, `fd ${fd} is not open for writing`);
+    this.reportWriteError(file);
+    const { inode } = file;
+    inode.writeBack ??= new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats);
+    const offset = file.append ? inode.size : position;
+    inode.size = Math.max(inode.size, offset + data.length);
+    inode.generation++;
+    await inode.writeBack.write(offset, data);
+    this.stats.bytesWritten += data.length;
+    return data.length;
+  }
+
+  /** Sends and commits the file's writes; fails with a write error this fd has not reported yet. */
+  async flush(fd: number): Promise<void> {
+    const file = this.file(fd);
+    await file.inode.writeBack?.commit();
+    this.reportWriteError(file);
+  }
+
+  /** Flushes, then forgets the fd; the last fd of a file unlinked while open removes its hidden name. */
+  async release(fd: number): Promise<void> {
+    const file = this.file(fd);
+    try {
+      await this.flush(fd);
+    } finally {
+      this.files.delete(fd);
+      this.freeFds.push(fd);
+      const { inode } = file;
+      if (--inode.refs === 0) {
+        this.inodes.delete(inode.handle.toString('hex'));
+        if (inode.hiddenAs) await this.client.remove(this.credential, inode.hiddenAs.dir, inode.hiddenAs.name).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Before SETATTR of size or times: the file's pending writes reach the server first (they would change both). */
+  async settle(handle: FileHandle): Promise<void> {
+    await this.inodes.get(handle.toString('hex'))?.writeBack?.commit();
+  }
+
+  /** After a truncate by SETATTR. */
+  truncated(handle: FileHandle, size: number): void {
+    const inode = this.inodes.get(handle.toString('hex'));
+    if (!inode) return;
+    inode.size = size;
+    inode.generation++;
+  }
+
+  /** Unlinked while open: renamed to `name` in `dir`, removed when the last fd closes. */
+  hide(handle: FileHandle, dir: FileHandle, name: string): void {
+    const inode = this.inodes.get(handle.toString('hex'));
+    if (inode) inode.hiddenAs = { dir, name };
+  }
+
+  isHidden(handle: FileHandle): boolean {
+    return this.inodes.get(handle.toString('hex'))?.hiddenAs !== undefined;
+  }
+
+  /** Commits every open file's writes (unmount); fails with the first error after trying all. */
+  async syncAll(): Promise<void> {
+    const results = await Promise.allSettled([...this.inodes.values()].map((inode) => inode.writeBack?.commit()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private file(fd: number): OpenFile {
+    const file = this.files.get(fd);
+    if (!file) throw new FsError(EBADF, `fd ${fd} is not an open file of this mount`);
+    return file;
+  }
+
+  private reportWriteError(file: OpenFile): void {
+    const writeBack = file.inode.writeBack;
+    if (!writeBack || writeBack.errorSeq === file.errorsReported) return;
+    file.errorsReported = writeBack.errorSeq;
+    throw writeBack.lastError;
+  }
+
+  private writeLimits() {
+    const o = this.options;
+    return { chunkBytes: o.writeChunkBytes, maxInFlight: o.writesInFlight, maxUncommittedBytes: o.maxUncommittedBytes, commitRetries: o.commitRetries };
+  }
+
+  private sink(handle: FileHandle): WriteSink {
+    return {
+      write: async (offset, data, stable) => {
+        this.stats.writeRpcs++;
+        this.stats.writeRpcBytes += data.length;
+        const reply = await this.client.write(this.credential, handle, BigInt(offset), data, stable);
+        this.attrs.set(handle, reply.wcc.after);
+        return reply;
+      },
+      commit: async () => {
+        this.stats.commits++;
+        const reply = await this.client.commit(this.credential, handle);
+        this.attrs.set(handle, reply.wcc.after);
+        return reply.verifier;
+      },
+    };
+  }
+
+  /** READs until `target` is full or the file ends. */
+  private async readInto(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
+    let filled = 0;
+    while (filled < target.length) {
+      const count = Math.min(target.length - filled, this.options.readAheadBytes);
+      const reply = await this.client.read(this.credential, handle, BigInt(position + filled), count);
+      this.stats.readRpcs++;
+      this.stats.readRpcBytes += reply.count;
+      this.attrs.set(handle, reply.attributes);
+      const n = Math.min(reply.count, target.length - filled);
+      target.set(reply.data.subarray(0, n), filled);
+      filled += n;
+      if (reply.eof || reply.count === 0) break;
+    }
+    return filled;
+  }
+
+  private async readBlock(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
+    const block = Buffer.allocUnsafe(length);
+    const n = await this.readInto(handle, block, offset);
+    // A short block (the end of the file) does not keep the whole allocation alive.
+    return n < length / 2 ? Buffer.from(block.subarray(0, n)) : block.subarray(0, n);
+  }
+}
