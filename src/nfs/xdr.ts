@@ -21,9 +21,9 @@ export class XdrWriter {
 
   private reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    // At least double (amortised growth), but no more than needed for one large item such as a WRITE's data:
+    // rounding 1 MiB + header up to 2 MiB would allocate twice the memory per call.
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }

@@ -1,0 +1,102 @@
+import t from 'tap';
+import { Errno, MountError, NfsError, errnoName, errnoOf, errnoOfNfs3Status, nfs3StatusName } from '../../src/nfs/errno.ts';
+import { Nfs3Status } from '../../src/nfs/nfs3-types.ts';
+import {
+  RpcAcceptError,
+  RpcAuthError,
+  RpcConnectionError,
+  RpcProtocolError,
+  RpcTimeoutError,
+  RpcVersionMismatchError,
+} from '../../src/nfs/rpc-errors.ts';
+import { XdrError } from '../../src/nfs/xdr.ts';
+
+t.test('every nfsstat3 maps to one Linux errno', async (t) => {
+  const expected: Record<keyof typeof Nfs3Status, number> = {
+    NFS3_OK: 0,
+    NFS3ERR_PERM: 1,
+    NFS3ERR_NOENT: 2,
+    NFS3ERR_IO: 5,
+    NFS3ERR_NXIO: 6,
+    NFS3ERR_ACCES: 13,
+    NFS3ERR_EXIST: 17,
+    NFS3ERR_XDEV: 18,
+    NFS3ERR_NODEV: 19,
+    NFS3ERR_NOTDIR: 20,
+    NFS3ERR_ISDIR: 21,
+    NFS3ERR_INVAL: 22,
+    NFS3ERR_FBIG: 27,
+    NFS3ERR_NOSPC: 28,
+    NFS3ERR_ROFS: 30,
+    NFS3ERR_MLINK: 31,
+    NFS3ERR_NAMETOOLONG: 36,
+    NFS3ERR_NOTEMPTY: 39,
+    NFS3ERR_DQUOT: 122,
+    NFS3ERR_STALE: 116,
+    NFS3ERR_REMOTE: 66,
+    NFS3ERR_BADHANDLE: 116,
+    NFS3ERR_NOT_SYNC: 22,
+    NFS3ERR_BAD_COOKIE: 22,
+    NFS3ERR_NOTSUPP: 95,
+    NFS3ERR_TOOSMALL: 22,
+    NFS3ERR_SERVERFAULT: 121,
+    NFS3ERR_BADTYPE: 22,
+    NFS3ERR_JUKEBOX: 11,
+  };
+  for (const [name, status] of Object.entries(Nfs3Status)) {
+    t.equal(errnoOfNfs3Status(status), expected[name as keyof typeof Nfs3Status], name);
+    t.equal(nfs3StatusName(status), name);
+  }
+  t.equal(errnoOfNfs3Status(12345), Errno.EIO, 'an undefined status is EIO');
+  t.equal(nfs3StatusName(12345), 'nfsstat3 12345');
+});
+
+t.test('errno names and numbers', async (t) => {
+  t.equal(Errno.EACCES, 13);
+  t.equal(Errno.ETIMEDOUT, 110);
+  t.equal(errnoName(13), 'EACCES');
+  t.equal(errnoName(116), 'ESTALE');
+  t.equal(errnoName(9999), 'errno 9999');
+  for (const [name, n] of Object.entries(Errno)) t.equal(errnoName(n), name, `${name} is one name for ${n}`);
+});
+
+t.test('NfsError says what failed, for whom, in one line', async (t) => {
+  const cred = { uid: 2002, gid: 3002, gids: [] };
+  const err = new NfsError(Nfs3Status.NFS3ERR_ACCES, 'LOOKUP', cred, 'secret');
+  t.equal(err.message, 'NFS3ERR_ACCES: permission denied for uid 2002 (LOOKUP secret)');
+  t.equal(err.errno, 13);
+  t.equal(err.code, 'EACCES');
+  t.equal(err.statusName, 'NFS3ERR_ACCES');
+  t.equal(err.status, 13);
+  t.equal(err.procedure, 'LOOKUP');
+  t.equal(new NfsError(70, 'GETATTR', null).message, 'NFS3ERR_STALE: stale file handle for AUTH_NONE (GETATTR)');
+  t.equal(new NfsError(4242, 'READ', null).message, 'nfsstat3 4242: unknown status for AUTH_NONE (READ)');
+  t.equal(new NfsError(4242, 'READ', null).errno, Errno.EIO);
+});
+
+t.test('MountError names the export, the server and what to check', async (t) => {
+  const err = new MountError(2, '/nope', '127.0.0.1:635');
+  t.equal(err.message, 'mounting /nope from 127.0.0.1:635 failed: MNT3ERR_NOENT: no such export on the server (check the path against its export list)');
+  t.equal(err.errno, Errno.ENOENT);
+  t.equal(new MountError(13, '/x', 's').errno, Errno.EACCES);
+  t.match(new MountError(99, '/x', 's').message, /mountstat3 99: unknown status/);
+  t.equal(new MountError(99, '/x', 's').errno, Errno.EIO);
+});
+
+t.test('errnoOf maps every failure of the NFS layer', async (t) => {
+  const cases: [string, unknown, number][] = [
+    ['NfsError', new NfsError(Nfs3Status.NFS3ERR_NOTEMPTY, 'RMDIR', null, 'd'), 39],
+    ['MountError', new MountError(13, '/x', 's'), 13],
+    ['RpcAuthError', new RpcAuthError('AUTH_BADCRED', 'refused'), 13],
+    ['RpcTimeoutError', new RpcTimeoutError('late'), 110],
+    ['RpcConnectionError', new RpcConnectionError('closed'), 5],
+    ['RpcProtocolError', new RpcProtocolError('garbage'), 5],
+    ['RpcAcceptError', new RpcAcceptError('GARBAGE_ARGS', 'bad args'), 5],
+    ['RpcVersionMismatchError', new RpcVersionMismatchError(3, 3, 'v'), 5],
+    ['XdrError', new XdrError('truncated'), 5],
+    ['Error', new Error('anything'), 5],
+    ['a string', 'not an error', 5],
+    ['undefined', undefined, 5],
+  ];
+  for (const [what, err, errno] of cases) t.equal(errnoOf(err), errno, what);
+});
