@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 debian_packages=(
   libfuse2 fuse3                      # libfuse.so.2 for fuse-native; fusermount for unmount
+  g++ make python3 patch              # build fuse-native from source with kidfs's patch
   rpcbind nfs-ganesha nfs-ganesha-vfs # the loopback NFS server
   libnfs-utils                        # nfs-cp: the benchmark's reference client
   acl sqlite3 git                     # used by the tests' workloads
@@ -27,3 +28,6 @@ if ! cmp -s package-lock.json node_modules/.kidfs-installed-lock 2>/dev/null; th
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.kidfs-installed-lock
 fi
+
+# fuse-native from source with kidfs's patch (skipped when the build matches the patch).
+bash scripts/build-fuse-native.sh

@@ -1,0 +1,57 @@
+// The one module that loads fuse-native. kidfs runs it only as built from source with
+// patches/fuse-native+2.2.6.patch (scripts/build-fuse-native.sh); loading refuses anything else,
+// so an upstream build, with the defects the patch fixes, can never serve a mount.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Must equal KIDFS_PATCH_LEVEL in the patch (index.js and fuse-native.c). */
+const PATCH_LEVEL = 1;
+const PATCH_FILE = fileURLToPath(new URL('../../patches/fuse-native+2.2.6.patch', import.meta.url));
+
+/** A callback-style operation as fuse-native calls it: arguments, then a callback. */
+export type NativeOp = (...args: never[]) => void;
+export type NativeOps = Record<string, NativeOp>;
+
+export interface NativeFuseOptions {
+  /** false: fuse-native's own 15 s timeout is off; safe-handlers answers late operations */
+  timeout: false;
+  /** raw libfuse options (the patch's pass-through), see mount-options.ts */
+  options: string[];
+}
+
+export interface NativeFuse {
+  mount(callback: (error: Error | null) => void): void;
+  unmount(callback: (error: Error | null) => void): void;
+}
+
+export interface NativeFuseClass {
+  new (mountpoint: string, ops: NativeOps, options: NativeFuseOptions): NativeFuse;
+}
+
+let loaded: NativeFuseClass | undefined;
+
+export function loadFuseNative(): NativeFuseClass {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('fuse-native/package.json'));
+  const fuse = require('fuse-native') as NativeFuseClass & { kidfsPatchLevel?: number };
+  if (fuse.kidfsPatchLevel !== PATCH_LEVEL) {
+    throw new Error(`${packageDir} is not fuse-native with kidfs's patch level ${PATCH_LEVEL}: run bash scripts/setup.sh`);
+  }
+  const stamp = join(packageDir, '.kidfs-patch.sha256');
+  let builtFrom: string;
+  try {
+    builtFrom = readFileSync(stamp, 'utf8').trim();
+  } catch {
+    throw new Error(`${stamp} is missing: fuse-native was not built by scripts/build-fuse-native.sh; run bash scripts/setup.sh`);
+  }
+  const current = createHash('sha256').update(readFileSync(PATCH_FILE)).digest('hex');
+  if (builtFrom !== current) {
+    throw new Error(`${packageDir} was built from another version of ${PATCH_FILE}: run bash scripts/setup.sh`);
+  }
+  loaded = fuse;
+  return fuse;
+}

@@ -1,0 +1,94 @@
+// What a file system served through src/fuse implements: promise-returning handlers, one per
+// FUSE operation. A handler answers by resolving; it fails with an error whose `code` names an
+// errno ('ENOENT', 'EACCES', ... as Node's own fs errors do), which the program then gets.
+// Any other error or throw becomes EIO and is logged; a handler never has to catch to keep the
+// mount alive. Paths are absolute inside the mount ("/", "/dir/file"). A missing handler makes
+// the operation ENOSYS (libfuse's answer), except getattr, which is required.
+
+/** A point in time as the kernel and NFS carry it. */
+export interface FileTime {
+  sec: number;
+  nsec: number;
+}
+
+/** A time utimens asks for: a point, the current time ('now', UTIME_NOW) or unchanged ('omit', UTIME_OMIT). */
+export type TimeChange = FileTime | 'now' | 'omit';
+
+export interface Attributes {
+  /** type and permission bits, as st_mode */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atime: FileTime;
+  mtime: FileTime;
+  ctime: FileTime;
+  rdev?: number;
+  blksize?: number;
+  /** in 512-byte units */
+  blocks?: number;
+}
+
+export interface StatFs {
+  bsize: number;
+  frsize: number;
+  /** in frsize units */
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  namemax: number;
+}
+
+export interface DirEntry {
+  name: string;
+  /** the kernel uses only the file type (d_type); given for every entry or for none */
+  attributes?: Attributes;
+}
+
+/** File and directory handles are integers from 0 to 2^31-1 chosen by open / create / opendir (0: none). */
+export type Handle = number;
+
+export interface FuseHandlers {
+  getattr(path: string): Promise<Attributes>;
+  /** stat of an open file (ftruncate, lseek SEEK_END, ...); without it, getattr by path */
+  fgetattr?(path: string, fh: Handle): Promise<Attributes>;
+  access?(path: string, mode: number): Promise<void>;
+  statfs?(path: string): Promise<StatFs>;
+
+  opendir?(path: string, flags: number): Promise<Handle>;
+  readdir?(path: string): Promise<DirEntry[]>;
+  releasedir?(path: string, fh: Handle): Promise<void>;
+  fsyncdir?(path: string, fh: Handle, datasync: boolean): Promise<void>;
+
+  /** flags as open(2) got them (O_ACCMODE, O_APPEND, ...) */
+  open?(path: string, flags: number): Promise<Handle>;
+  /** an O_CREAT open of a file that did not exist; flags include O_EXCL when asked */
+  create?(path: string, mode: number, flags: number): Promise<Handle>;
+  /** answers at most `length` bytes (fewer only at end of file); the data is copied to the kernel */
+  read?(path: string, fh: Handle, length: number, position: number): Promise<Buffer>;
+  /** `data` is the handler's own copy: it may keep it; answers the number of bytes written */
+  write?(path: string, fh: Handle, data: Buffer, position: number): Promise<number>;
+  flush?(path: string, fh: Handle): Promise<void>;
+  fsync?(path: string, fh: Handle, datasync: boolean): Promise<void>;
+  release?(path: string, fh: Handle): Promise<void>;
+
+  truncate?(path: string, size: number): Promise<void>;
+  ftruncate?(path: string, fh: Handle, size: number): Promise<void>;
+  utimens?(path: string, atime: TimeChange, mtime: TimeChange): Promise<void>;
+  chmod?(path: string, mode: number): Promise<void>;
+  /** undefined leaves that id unchanged (chown with -1) */
+  chown?(path: string, uid: number | undefined, gid: number | undefined): Promise<void>;
+
+  mknod?(path: string, mode: number, rdev: number): Promise<void>;
+  mkdir?(path: string, mode: number): Promise<void>;
+  unlink?(path: string): Promise<void>;
+  rmdir?(path: string): Promise<void>;
+  rename?(from: string, to: string): Promise<void>;
+  link?(existing: string, path: string): Promise<void>;
+  symlink?(target: string, path: string): Promise<void>;
+  readlink?(path: string): Promise<string>;
+}

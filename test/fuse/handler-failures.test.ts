@@ -1,0 +1,48 @@
+// A handler that throws, rejects or takes long never takes the mount down: the program gets an
+// errno and the mount keeps serving. (Upstream fuse-native: a throw kills the serving process and
+// leaves a dead mount; a handler slower than 15 s gets ETIMEDOUT.)
+import { mkdir, stat } from 'node:fs/promises';
+import t from 'tap';
+import { startFuseServer } from '../helpers/fuse-server-client.ts';
+
+/** longer than upstream fuse-native's fixed 15 s timeout */
+const SLOWER_THAN_UPSTREAM_MS = 16_000;
+
+const errorCode = (promise: Promise<unknown>) =>
+  promise.then(() => 'success', (error: NodeJS.ErrnoException) => error.code);
+
+t.test('with the default operation timeout', async (t) => {
+  const server = await startFuseServer(t, { fs: 'memory', options: { name: 'failures' } });
+  const mnt = server.mountpoint;
+  // Started first and checked last, so its wait overlaps the other tests; in a directory of its
+  // own, since the kernel holds a directory while a lookup in it is under way.
+  await mkdir(`${mnt}/slow`);
+  const slow = errorCode(stat(`${mnt}/slow/slow-${SLOWER_THAN_UPSTREAM_MS}`));
+
+  t.test('a handler that throws gets EIO to the program, is logged, and the mount lives on', async (t) => {
+    t.equal(await errorCode(stat(`${mnt}/throw-sync`)), 'EIO');
+    t.equal(await errorCode(stat(`${mnt}/throw-async`)), 'EIO');
+    t.ok((await stat(mnt)).isDirectory(), 'the mount still answers');
+    t.doesNotThrow(() => process.kill(server.pid, 0), 'the server still runs');
+    t.match(server.stderr(), /fuse getattr \/throw-sync: handler failed \(Error: getattr bug \(thrown\)\); replied EIO/);
+    t.match(server.stderr(), /fuse getattr \/throw-async: handler failed \(TypeError: getattr bug \(rejected\)\); replied EIO/);
+  });
+
+  t.test(`a handler that takes ${SLOWER_THAN_UPSTREAM_MS / 1000} s completes`, async (t) => {
+    t.equal(await slow, 'success');
+  });
+});
+
+t.test('with a short operation timeout', async (t) => {
+  const server = await startFuseServer(t, {
+    fs: 'memory', opTimeoutMs: 1000, options: { name: 'timeouts' },
+  });
+  const mnt = server.mountpoint;
+  t.equal(await errorCode(stat(`${mnt}/slow-500`)), 'success', 'a faster handler answers');
+  t.equal(await errorCode(stat(`${mnt}/slow-2500`)), 'ETIMEDOUT', 'a slower one gets ETIMEDOUT');
+  t.match(server.stderr(), /fuse getattr \/slow-2500: no answer within 1000 ms; replied ETIMEDOUT/);
+  // let the late answer arrive: it is dropped, and the mount keeps serving
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  t.ok((await stat(mnt)).isDirectory(), 'the mount still answers');
+  t.doesNotThrow(() => process.kill(server.pid, 0), 'the server still runs');
+});

@@ -1,0 +1,29 @@
+// The untouched fuse-native 2.2.6 with its prebuilt binary (scripts/build-fuse-native.sh keeps a
+// copy), for tests that show a defect of upstream next to the patched build.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const UPSTREAM = fileURLToPath(new URL('../../node_modules/.fuse-native-2.2.6-upstream', import.meta.url));
+
+type Callback = (result: number, value?: unknown) => void;
+interface UpstreamFuse {
+  mount(callback: (error: Error | null) => void): void;
+  unmount(callback: (error: Error | null) => void): void;
+  _fuseOptions(): string;
+}
+
+/** A null file system (every name a file, after `getattrDelayMs`) served by upstream fuse-native. */
+export async function mountUpstreamNullFs(mountpoint: string, options: string[], getattrDelayMs: number): Promise<() => Promise<void>> {
+  const Fuse = createRequire(import.meta.url)(UPSTREAM) as new (mnt: string, ops: object, opts: object) => UpstreamFuse;
+  const ops = {
+    getattr(path: string, callback: Callback) {
+      if (path === '/') return callback(0, { mode: 0o40755, size: 0, nlink: 2, uid: 0, gid: 0 });
+      setTimeout(() => callback(0, { mode: 0o100644, size: 0, nlink: 1, uid: 0, gid: 0 }), getattrDelayMs);
+    },
+  };
+  const fuse = new Fuse(mountpoint, ops, { timeout: false });
+  // upstream's documented way to pass options it does not know (it also drops zero values)
+  fuse._fuseOptions = () => `-o${options.join(',')}`;
+  await new Promise<void>((resolve, reject) => fuse.mount((error) => (error ? reject(error) : resolve())));
+  return () => new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
+}
