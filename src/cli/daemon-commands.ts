@@ -1,0 +1,83 @@
+// `kidfs node` and `kidfs controller`: the two long-running CSI processes. Their flags follow CSI drivers'
+// conventions (--endpoint, --nodeid). The work loads on use (./node-command.ts, ./controller-command.ts): it
+// brings gRPC and the Kubernetes client, start-up time every other kidfs command would pay.
+import type { Command } from 'commander';
+import { parseDuration } from '../config/values.ts';
+import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
+import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
+import { configOption } from './config-option.ts';
+
+/** The CSI driver name kidfs registers under (CSIDriver metadata.name, StorageClass provisioner). */
+export const DEFAULT_DRIVER_NAME = 'kidfs.io';
+export const DEFAULT_ENDPOINT = 'unix:///csi/csi.sock';
+
+export interface NodeFlags {
+  readonly config: string;
+  readonly endpoint: string;
+  readonly nodeid?: string;
+  readonly driverName: string;
+  readonly stateDir: string;
+  readonly controlSocket: string;
+  readonly podExport: NfsUrl[];
+  readonly reconcileInterval: number;
+}
+
+export interface ControllerFlags {
+  readonly config: string;
+  readonly endpoint: string;
+  readonly driverName: string;
+  readonly provisionerUid: number;
+  readonly provisionerGid: number;
+}
+
+/** A uid or gid flag: 0 is allowed here (the provisioner acts as root on its export). */
+function id(kind: string): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 0 && n <= 4294967294)) throw new Error(`${kind} ${JSON.stringify(value)} is not a number from 0 to 4294967294`);
+    return n;
+  };
+}
+
+export function registerDaemonCommands(program: Command): void {
+  program.command('node')
+    .description('run the node daemon: CSI Identity and Node services for kubelet, the control socket for the CLI and FlexVolume')
+    .addOption(configOption())
+    .option('--endpoint <unix:///path>', 'CSI endpoint', DEFAULT_ENDPOINT)
+    .option('--nodeid <name>', 'this node\'s Kubernetes name (default: [identity] node-name or $NODE_NAME)')
+    .option('--driver-name <name>', 'CSI driver name (the CSIDriver object\'s name)', DEFAULT_DRIVER_NAME)
+    .option('--state-dir <dir>', 'where mount records are kept (must survive restarts of the daemon)', '/var/lib/kidfs')
+    .option('--control-socket <path>', 'the root-only control socket', DEFAULT_CONTROL_SOCKET)
+    .option('--pod-export <nfs-url>', 'an export that volumes defined in a pod\'s spec (CSI inline, FlexVolume) may use; repeat for more, the first is their default',
+      (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
+    .option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)', parseDuration, 30_000)
+    .action(async (flags: NodeFlags) => {
+      const { runNode } = await import('./node-command.ts');
+      await runNode(flags);
+    });
+
+  program.command('controller')
+    .description('run the CSI controller: makes and removes a directory per volume on the StorageClass\'s export')
+    .addOption(configOption())
+    .option('--endpoint <unix:///path>', 'CSI endpoint', DEFAULT_ENDPOINT)
+    .option('--driver-name <name>', 'CSI driver name (the CSIDriver object\'s name)', DEFAULT_DRIVER_NAME)
+    .option('--provisioner-uid <uid>', 'uid the provisioner acts as on the NFS server (the export must not squash it)', id('uid'), 0)
+    .option('--provisioner-gid <gid>', 'its gid', id('gid'), 0)
+    .action(async (flags: ControllerFlags) => {
+      const { runController } = await import('./controller-command.ts');
+      await runController(flags);
+    });
+}
+
+/** Resolves on the first SIGTERM or SIGINT (Kubernetes stops pods with SIGTERM). */
+export function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

@@ -1,0 +1,47 @@
+// The node daemon's control socket: a unix socket only root can open (mode 0600 in a 0700 directory),
+// one JSON object per line each way. Every request carries an `id` that its response repeats.
+//
+//   {"id":1,"op":"mount","target":"/path","options":{...}}   FlexVolume's vocabulary: kubernetes.io/pod.name,
+//                                                            kubernetes.io/readwrite, ..., server, share, subDir
+//   {"id":2,"op":"unmount","target":"/path"}
+//   {"id":3,"op":"status"}
+//
+//   {"id":1,"ok":true}                        {"id":3,"ok":true,"status":{"node":"...","mounts":[...]}}
+//   {"id":2,"ok":false,"code":"INVALID_ARGUMENT","error":"one line for people"}
+import type { MountStatus } from '../mount-manager.ts';
+import type { NodeErrorCode } from '../node-error.ts';
+
+export type ControlRequest =
+  | { readonly id: number; readonly op: 'mount'; readonly target: string; readonly options: Readonly<Record<string, string>> }
+  | { readonly id: number; readonly op: 'unmount'; readonly target: string }
+  | { readonly id: number; readonly op: 'status' };
+
+export interface NodeStatus {
+  readonly node: string;
+  readonly mounts: readonly MountStatus[];
+}
+
+export type ControlResponse =
+  | { readonly id: number; readonly ok: true; readonly status?: NodeStatus }
+  | { readonly id: number; readonly ok: false; readonly code: NodeErrorCode; readonly error: string };
+
+/** Longest line either side accepts (a mount request with its options is far smaller). */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** Calls `onLine` for every complete line of `chunks`; `onOverflow` when a line grows past MAX_LINE_BYTES. */
+export function lineSplitter(onLine: (line: string) => void, onOverflow: () => void): (chunk: Buffer) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk.toString('utf8');
+    let newline;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (line.trim() !== '') onLine(line);
+    }
+    if (Buffer.byteLength(pending) > MAX_LINE_BYTES) {
+      pending = '';
+      onOverflow();
+    }
+  };
+}

@@ -1,0 +1,31 @@
+// CSI Node: publish and unpublish per-pod mounts through the mount manager. No staging (every publish is
+// its own FUSE mount with its own identity), no volume stats.
+import type { MountManager } from '../mount-manager.ts';
+import { invalidField } from '../node-error.ts';
+import { checkTargetPath } from '../publish-request.ts';
+import type { NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './csi-proto.ts';
+import { publishRequestFromCsi, type CsiPublishRules } from './csi-publish-request.ts';
+import type { UnaryMethods } from './grpc-handler.ts';
+
+export interface NodeServiceOptions {
+  readonly manager: MountManager;
+  /** This node's name (--nodeid), as kubelet knows it. */
+  readonly nodeId: string;
+  readonly rules: CsiPublishRules;
+}
+
+export function nodeService(options: NodeServiceOptions): UnaryMethods {
+  return {
+    NodePublishVolume: async (request: NodePublishVolumeRequest) => {
+      await options.manager.publish(publishRequestFromCsi(request, options.rules));
+      return {};
+    },
+    NodeUnpublishVolume: async (request: NodeUnpublishVolumeRequest) => {
+      if (!request.volume_id) throw invalidField('volume_id', 'is required');
+      await options.manager.unpublish(checkTargetPath(request.target_path, 'target_path'));
+      return {};
+    },
+    NodeGetCapabilities: async () => ({ capabilities: [] }),
+    NodeGetInfo: async () => ({ node_id: options.nodeId, max_volumes_per_node: '0' }),
+  };
+}

@@ -1,0 +1,94 @@
+// Directories under an export, named by a relative path (subDir), and how to reach them over NFS without
+// ever leaving the export: no `..`, no absolute paths, and no symlink on the server is followed.
+import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { NfsError } from '../nfs/errno.ts';
+import { Ftype3, Nfs3Status, type Fattr3, type FileHandle } from '../nfs/nfs3-types.ts';
+import type { CallCredential } from '../nfs/rpc-transport.ts';
+import { invalidField, NodeError } from './node-error.ts';
+
+/** Longest subDir kidfs takes (NFS names are at most 255 bytes each; the whole path stays reasonable). */
+const MAX_SUBDIR = 1024;
+
+/**
+ * A subDir as written in a request -> its segments joined by '/' ('' for the export itself).
+ * Refuses what could leave the export or confuse a volume id: absolute paths, `..`, `.`, empty segments,
+ * NUL, control characters and `#`.
+ */
+export function checkSubDir(value: string, field: string): string {
+  if (value === '' || value === '/') return '';
+  if (value.startsWith('/')) throw invalidField(field, `${JSON.stringify(value)} is absolute: write a path relative to the export`);
+  if (value.length > MAX_SUBDIR) throw invalidField(field, `is longer than ${MAX_SUBDIR} characters`);
+  if (/[\x00-\x1f\x7f#]/.test(value)) throw invalidField(field, `${JSON.stringify(value)} contains a control character or #`);
+  const segments = value.replace(/\/$/, '').split('/');
+  for (const segment of segments) {
+    if (segment === '..') throw invalidField(field, `${JSON.stringify(value)} leaves the export (..)`);
+    if (segment === '' || segment === '.') throw invalidField(field, `${JSON.stringify(value)} has an empty or . segment`);
+    if (Buffer.byteLength(segment) > 255) throw invalidField(field, `segment ${JSON.stringify(segment.slice(0, 20))}... is longer than 255 bytes`);
+  }
+  return segments.join('/');
+}
+
+export interface Directory {
+  readonly handle: FileHandle;
+  readonly attributes: Fattr3;
+}
+
+export interface WalkOptions {
+  /** Create missing directories with these attributes (the last segment's come from the caller). */
+  readonly create?: { readonly mode: number; readonly uid?: number; readonly gid?: number };
+}
+
+/**
+ * Looks up each segment of `subDir` from `root`; every segment must be a directory (a symlink is refused,
+ * never followed). Resolves undefined when a segment does not exist (unless `create`). `subDir` must have
+ * passed checkSubDir.
+ */
+export async function walkSubDir(
+  client: Nfs3Client, cred: CallCredential, root: Directory, subDir: string, options: WalkOptions = {},
+): Promise<Directory | undefined> {
+  let current = root;
+  const done: string[] = [];
+  for (const name of subDir === '' ? [] : subDir.split('/')) {
+    let next = await lookupDirectory(client, cred, current.handle, name, [...done, name].join('/'));
+    if (!next && options.create) {
+      next = await makeDirectory(client, cred, current.handle, name, options.create, [...done, name].join('/'));
+    }
+    if (!next) return undefined;
+    done.push(name);
+    current = next;
+  }
+  return current;
+}
+
+/** LOOKUP of one name: the directory, undefined when absent, NodeError when it is anything but a directory. */
+export async function lookupDirectory(
+  client: Nfs3Client, cred: CallCredential, dir: FileHandle, name: string, path: string,
+): Promise<Directory | undefined> {
+  let found;
+  try {
+    found = await client.lookup(cred, dir, name);
+  } catch (err) {
+    if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT) return undefined;
+    throw err;
+  }
+  const attributes = found.attributes ?? (await client.getattr(cred, found.handle));
+  if (attributes.type === Ftype3.LNK) {
+    throw new NodeError('FAILED_PRECONDITION', `${path} is a symlink on the server: kidfs does not follow symlinks under an export`);
+  }
+  if (attributes.type !== Ftype3.DIR) throw new NodeError('FAILED_PRECONDITION', `${path} exists on the server and is not a directory`);
+  return { handle: found.handle, attributes };
+}
+
+/** MKDIR, tolerating a concurrent creator (then the existing entry is looked up and checked). */
+async function makeDirectory(
+  client: Nfs3Client, cred: CallCredential, dir: FileHandle, name: string,
+  attributes: NonNullable<WalkOptions['create']>, path: string,
+): Promise<Directory | undefined> {
+  try {
+    const made = await client.mkdir(cred, dir, name, attributes);
+    return { handle: made.handle, attributes: made.attributes ?? (await client.getattr(cred, made.handle)) };
+  } catch (err) {
+    if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return lookupDirectory(client, cred, dir, name, path);
+    throw err;
+  }
+}

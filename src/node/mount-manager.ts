@@ -1,0 +1,257 @@
+// The node's mount manager: every kidfs mount of this node goes through it, whichever front end asked
+// (CSI, FlexVolume, the CLI). It verifies the pod's identity before mounting, keeps one record per target
+// in the state directory, makes publish idempotent, and brings mounts back after a restart.
+import { mkdir, rmdir } from 'node:fs/promises';
+import type { Identity, PodInfo } from '../identity/identity.ts';
+import { formatNfsUrl } from '../nfs/nfs-url.ts';
+import type { IdentitySource } from './identity-source.ts';
+import { KeyedLock } from './keyed-lock.ts';
+import type { MountRecord, MountRecords } from './mount-records.ts';
+import { lazyUnmount, targetState } from './mount-table.ts';
+import type { Mounter } from './mounter.ts';
+import { asNodeError, NodeError } from './node-error.ts';
+import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
+
+export interface MountManagerOptions {
+  readonly records: MountRecords;
+  readonly mounter: Mounter;
+  readonly identities: IdentitySource;
+  /** One line per event and problem; default stderr. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * mounted: a new mount. unchanged: the same live mount was asked for again. refreshed: a republish brought
+ * a new token, which was verified and recorded. remounted: the recorded mount was not alive and was made again.
+ */
+export type PublishOutcome = 'mounted' | 'unchanged' | 'refreshed' | 'remounted';
+
+export interface MountStatus {
+  readonly target: string;
+  readonly volumeId: string;
+  /** nfs://server/share (with ports when given) and the subDir under it. */
+  readonly export: string;
+  readonly subDir: string;
+  readonly pod?: { readonly namespace: string; readonly name: string; readonly uid: string; readonly serviceAccount: string };
+  readonly identity: Pick<Identity, 'uid' | 'gid' | 'groups' | 'name' | 'source'>;
+  readonly readOnly: boolean;
+  readonly ephemeral: boolean;
+  readonly via: PublishRequest['via'];
+  readonly publishedAt: string;
+  readonly state: 'mounted' | 'not mounted';
+  /** Why it is not mounted, when a recovery failed. */
+  readonly problem?: string;
+}
+
+export interface RecoveryFailure {
+  readonly target: string;
+  readonly reason: string;
+}
+
+export interface RecoverySummary {
+  readonly alive: number;
+  readonly remounted: readonly string[];
+  /** Targets whose pod is gone: unmounted, record and target removed. */
+  readonly cleaned: readonly string[];
+  readonly failed: readonly RecoveryFailure[];
+}
+
+export class MountManager {
+  private readonly lock = new KeyedLock();
+  private readonly problems = new Map<string, string>();
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, MountRecord>) {
+    this.log = options.log ?? ((line) => process.stderr.write(`kidfs node: ${line}\n`));
+  }
+
+  /** Loads the state directory's records; nothing is mounted until recover() or a publish. */
+  static async open(options: MountManagerOptions): Promise<MountManager> {
+    const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
+    const records = await options.records.loadAll(log);
+    return new MountManager(options, new Map(records.map((r) => [r.request.target, r])));
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  publish(request: PublishRequest): Promise<PublishOutcome> {
+    return this.lock.run(request.target, async () => {
+      const existing = this.records.get(request.target);
+      if (!existing) {
+        await this.mountAndRecord(request, undefined);
+        return 'mounted';
+      }
+      if (!sameMount(existing.request, request)) {
+        throw new NodeError('ALREADY_EXISTS',
+          `${request.target} already has another kidfs mount: ${mountDifference(existing.request, request)}`);
+      }
+      if (!(await this.options.mounter.isAlive(request.target))) {
+        await this.mountAndRecord(request, existing);
+        return 'remounted';
+      }
+      if ((request.token?.token ?? '') === (existing.request.token?.token ?? '')) return 'unchanged';
+      // A republish with a new token: verify it (the pod may be gone, the token not its own), keep the mount.
+      const identity = await this.options.identities.resolve(podInfo(request));
+      if (!sameIdentity(identity, existing.identity)) {
+        throw new NodeError('FAILED_PRECONDITION',
+          `${request.target}: the pod's identity is now ${describeIdentity(identity)}, the mount acts as ${describeIdentity(existing.identity)}; restart the pod to use the new one`);
+      }
+      await this.save({ ...existing, request });
+      return 'refreshed';
+    }).catch((err: unknown) => {
+      const error = asNodeError(err);
+      this.log(`publish ${request.target} refused (${error.code}): ${error.message}`);
+      throw error;
+    });
+  }
+
+  /** Unmounts and removes the target; a target that is not mounted is fine (it is just removed). */
+  unpublish(target: string): Promise<void> {
+    return this.lock.run(target, async () => {
+      const record = this.records.get(target);
+      await this.clearTarget(target, record !== undefined);
+      if (record) await this.forget(target);
+      await removeTarget(target);
+      if (record) this.log(`unpublished ${target}`);
+    }).catch((err: unknown) => {
+      throw asNodeError(err);
+    });
+  }
+
+  /**
+   * Brings every recorded mount that is not alive back: a pod that is gone is cleaned up (unmounted, record
+   * and target removed); otherwise the pod's identity is verified again and the mount made again at the same
+   * target. A mount that cannot be made stays down (a dead FUSE mount keeps failing with ENOTCONN rather
+   * than showing the node's empty directory) and is tried again on the next call.
+   */
+  async recover(): Promise<RecoverySummary> {
+    const summary = { alive: 0, remounted: [] as string[], cleaned: [] as string[], failed: [] as RecoveryFailure[] };
+    for (const target of [...this.records.keys()]) {
+      await this.lock.run(target, async () => {
+        const record = this.records.get(target);
+        if (!record) return;
+        try {
+          const outcome = await this.recoverOne(record);
+          if (outcome === 'alive') summary.alive++;
+          else summary[outcome].push(target);
+        } catch (err) {
+          const reason = asNodeError(err).message;
+          this.problems.set(target, reason);
+          this.log(`cannot recover ${target}: ${reason}`);
+          summary.failed.push({ target, reason });
+        }
+      });
+    }
+    return summary;
+  }
+
+  async status(): Promise<MountStatus[]> {
+    const list: MountStatus[] = [];
+    for (const { request, identity, publishedAt } of this.records.values()) {
+      const alive = await this.options.mounter.isAlive(request.target);
+      const problem = alive ? undefined : this.problems.get(request.target);
+      list.push({
+        target: request.target, volumeId: request.volumeId, export: formatNfsUrl(request.export), subDir: request.subDir,
+        ...(request.pod ? { pod: { namespace: request.pod.namespace, name: request.pod.podName, uid: request.pod.podUid, serviceAccount: request.pod.serviceAccount } } : {}),
+        identity: { uid: identity.uid, gid: identity.gid, groups: identity.groups, name: identity.name, source: identity.source },
+        readOnly: request.readOnly, ephemeral: request.ephemeral, via: request.via, publishedAt,
+        state: alive ? 'mounted' : 'not mounted', ...(problem ? { problem } : {}),
+      });
+    }
+    return list.sort((a, b) => a.target.localeCompare(b.target));
+  }
+
+  private async recoverOne(record: MountRecord): Promise<'alive' | 'cleaned' | 'remounted'> {
+    const { target, pod } = record.request;
+    if (await this.options.mounter.isAlive(target)) return 'alive';
+    if (pod && (await this.options.identities.podGone(pod))) {
+      await this.clearTarget(target, true);
+      await this.forget(target);
+      await removeTarget(target).catch((err: Error) => this.log(`cleaned up ${target} but left the directory: ${err.message}`));
+      this.log(`cleaned up ${target}: pod ${pod.namespace}/${pod.podName} (uid ${pod.podUid}) is gone`);
+      return 'cleaned';
+    }
+    // An expired token cannot be verified any more; the pod itself still can, and kubelet's next republish brings a new token.
+    const { token, ...rest } = record.request;
+    await this.mountAndRecord(token && !expired(token.expiresAt) ? { ...rest, token } : rest, record);
+    return 'remounted';
+  }
+
+  /** Verifies the identity, makes the target ready, mounts, records. `previous`: the record being replaced. */
+  private async mountAndRecord(request: PublishRequest, previous: MountRecord | undefined): Promise<void> {
+    const identity = await this.options.identities.resolve(podInfo(request));
+    await this.prepareTarget(request.target, previous !== undefined);
+    const { target, subDir, readOnly, volumeId } = request;
+    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId });
+    try {
+      await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
+    } catch (err) {
+      await this.options.mounter.unmount(target);
+      throw new NodeError('INTERNAL', `mounted ${target} but could not record it in ${this.options.records.dir}, so unmounted it again: ${(err as Error).message}`);
+    }
+    this.problems.delete(target);
+    const pod = request.pod ? `pod ${request.pod.namespace}/${request.pod.podName}` : 'no pod';
+    this.log(`${previous ? 'remounted' : 'mounted'} ${formatNfsUrl(request.export)}${subDir ? ` ${subDir}` : ''} at ${target} for ${pod} as ${describeIdentity(identity)}`);
+  }
+
+  /**
+   * An empty directory that is no mount point. A dead FUSE mount there (an earlier daemon's) is detached;
+   * a live mount is refused unless it is `ours` by record.
+   */
+  private async prepareTarget(target: string, ours: boolean): Promise<void> {
+    await this.clearTarget(target, ours);
+    const state = await targetState(target);
+    if (state === 'absent') await mkdir(target, { recursive: true, mode: 0o750 });
+    else if (state === 'not a directory') throw new NodeError('FAILED_PRECONDITION', `${target} exists and is not a directory`);
+  }
+
+  /** Unmounts what this node's mounter serves at `target`, and a dead mount; a live foreign mount only if `ours`. */
+  private async clearTarget(target: string, ours: boolean): Promise<void> {
+    await this.options.mounter.unmount(target);
+    const state = await targetState(target);
+    if (state === 'dead mount' || (state === 'mount point' && ours)) {
+      await lazyUnmount(target);
+      this.log(`detached the left-over ${state} at ${target}`);
+    } else if (state === 'mount point') {
+      throw new NodeError('FAILED_PRECONDITION', `${target} is a mount point kidfs has no record of; unmount it first`);
+    }
+  }
+
+  private async save(record: MountRecord): Promise<void> {
+    await this.options.records.save(record);
+    this.records.set(record.request.target, record);
+  }
+
+  private async forget(target: string): Promise<void> {
+    await this.options.records.remove(target);
+    this.records.delete(target);
+    this.problems.delete(target);
+  }
+}
+
+function podInfo(request: PublishRequest): PodInfo | undefined {
+  if (!request.pod) return undefined;
+  return request.token ? { ...request.pod, token: request.token.token } : request.pod;
+}
+
+/** rmdir: never recursive, so files under a target that was not mounted are never deleted. */
+async function removeTarget(target: string): Promise<void> {
+  try {
+    await rmdir(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTEMPTY') throw new NodeError('FAILED_PRECONDITION', `${target} is not empty after unmounting; kidfs leaves its files alone: look at them and remove it`);
+    throw err;
+  }
+}
+
+const sameIdentity = (a: Identity, b: Identity): boolean =>
+  a.uid === b.uid && a.gid === b.gid && a.groups.length === b.groups.length && a.groups.every((g, i) => g === b.groups[i]);
+
+export const describeIdentity = (identity: Pick<Identity, 'uid' | 'gid' | 'groups' | 'name'>): string =>
+  `${identity.name} (uid ${identity.uid}, gid ${identity.gid}${identity.groups.length ? `, groups ${identity.groups.join(',')}` : ''})`;
+
+const expired = (expiresAt: string | undefined): boolean => expiresAt !== undefined && Date.parse(expiresAt) <= Date.now();

@@ -1,0 +1,38 @@
+// The one place the mount manager touches FUSE: it decides what to mount, for whom, and keeps the records;
+// a Mounter makes and removes the mounts this process serves. The real one (FUSE + fs + nfs) is made by
+// createFuseMounter in fuse-mounter.ts; tests inject their own.
+import type { Identity } from '../identity/identity.ts';
+import type { NfsUrl } from '../nfs/nfs-url.ts';
+
+export interface MountSpec {
+  /** An existing, empty directory that is no mount point (the manager makes sure). */
+  readonly target: string;
+  readonly export: NfsUrl;
+  /**
+   * Directory under the export to present, relative ('' = the export itself), already checked by checkSubDir.
+   * The mounter reaches it with walkSubDir (export-path.ts), so no symlink on the server leads outside the export.
+   */
+  readonly subDir: string;
+  readonly readOnly: boolean;
+  /** Every NFS call of the mount is made as this identity (never uid 0). */
+  readonly identity: Identity;
+  readonly volumeId: string;
+}
+
+export interface Mounter {
+  /** Mounts and serves `spec.target`; rejects with a one-line reason, leaving nothing mounted. */
+  mount(spec: MountSpec): Promise<void>;
+  /**
+   * Unmounts a mount this mounter made (lazily: open files keep working until closed) and stops serving it.
+   * A target it does not serve resolves at once: left-over mounts of an earlier process are the manager's.
+   */
+  unmount(target: string): Promise<void>;
+  /** Whether this mounter serves `target` right now and its FUSE connection is up. */
+  isAlive(target: string): Promise<boolean>;
+  /**
+   * The daemon is stopping: make what was written durable (commit open files) and stop serving, but leave
+   * the mounts in place. They fail with ENOTCONN until the next daemon remounts them from its records, so a
+   * pod never writes into the node's empty directory underneath.
+   */
+  close(): Promise<void>;
+}

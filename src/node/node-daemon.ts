@@ -1,0 +1,99 @@
+// `kidfs node`: one process per node holding every kidfs mount of the node. It serves CSI (Identity + Node)
+// for kubelet and the control socket for the CLI and the FlexVolume driver, recovers recorded mounts at
+// start (Probe says not ready until then), and retries mounts that are down every reconcile interval.
+import type { NfsUrl } from '../nfs/nfs-url.ts';
+import { startControlServer, type ControlServer } from './control/control-server.ts';
+import { identityService } from './csi/identity-service.ts';
+import { nodeService } from './csi/node-service.ts';
+import { startCsiServer, type CsiServer } from './csi/csi-server.ts';
+import { publishRequestFromFlex } from './flexvolume/flex-publish-request.ts';
+import type { IdentitySource } from './identity-source.ts';
+import { MountManager } from './mount-manager.ts';
+import { MountRecords } from './mount-records.ts';
+import type { Mounter } from './mounter.ts';
+import { checkTargetPath } from './publish-request.ts';
+
+export interface NodeDaemonOptions {
+  /** CSI endpoint, unix:///path. */
+  readonly endpoint: string;
+  /** This node's name as kubelet knows it (NodeGetInfo). */
+  readonly nodeId: string;
+  readonly driverName: string;
+  /** Holds `mounts/`, the mount records. */
+  readonly stateDir: string;
+  readonly controlSocket: string;
+  /** Exports pod-defined volumes (CSI inline, FlexVolume) may use; the first is their default. */
+  readonly podExports: readonly NfsUrl[];
+  /** Audience of the bound tokens kubelet passes ([kubernetes] token-audience). */
+  readonly tokenAudience: string;
+  readonly mounter: Mounter;
+  readonly identities: IdentitySource;
+  /** How often mounts that are down are tried again (0: never); default 30 s. */
+  readonly reconcileIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export class NodeDaemon {
+  private timer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly manager: MountManager,
+    private readonly mounter: Mounter,
+    private readonly csi: CsiServer,
+    private readonly control: ControlServer,
+  ) {}
+
+  static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
+    const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
+    const manager = await MountManager.open({
+      records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
+    });
+    let ready = false;
+    const csi = await startCsiServer(options.endpoint, {
+      Identity: identityService({ driverName: options.driverName, controller: false, ready: () => ready }),
+      Node: nodeService({ manager, nodeId: options.nodeId, rules: options }),
+    }, log);
+    let control: ControlServer;
+    try {
+      control = await startControlServer(options.controlSocket, {
+        mount: async (target, mountOptions) => {
+          await manager.publish(publishRequestFromFlex(target, mountOptions, options.podExports));
+        },
+        unmount: (target) => manager.unpublish(checkTargetPath(target, 'target')),
+        status: async () => ({ node: options.nodeId, mounts: await manager.status() }),
+      }, log);
+    } catch (err) {
+      await csi.stop();
+      throw err;
+    }
+    const daemon = new NodeDaemon(manager, options.mounter, csi, control);
+    log(`serving CSI on ${csi.socketPath} and the control socket ${control.path} for node ${options.nodeId}; recovering ${manager.size} recorded mounts`);
+    const summary = await manager.recover();
+    ready = true;
+    log(`ready: ${summary.alive} alive, ${summary.remounted.length} remounted, ${summary.cleaned.length} cleaned up, ${summary.failed.length} failed`);
+    const interval = options.reconcileIntervalMs ?? 30_000;
+    if (interval > 0) {
+      daemon.timer = setInterval(() => {
+        daemon.reconciling = manager.recover().catch((err: Error) => log(`reconcile: ${err.message}`));
+      }, interval);
+      daemon.timer.unref();
+    }
+    return daemon;
+  }
+
+  get csiSocket(): string {
+    return this.csi.socketPath;
+  }
+
+  /**
+   * Stops serving requests, then the mounter (open files committed). Mount points and records stay: the
+   * mounts end with this process (their FUSE servers are in it) and the next daemon remounts them.
+   */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.reconciling;
+    await Promise.all([this.csi.stop(), this.control.stop()]);
+    await this.mounter.close();
+  }
+}
