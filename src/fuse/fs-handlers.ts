@@ -1,0 +1,89 @@
+// The FUSE face of an NfsFileSystem: each FUSE operation becomes one file-system call, each failure the errno
+// src/nfs/errno.ts assigns it (carried as `code`, which safe-handlers answers). Nothing else is decided here.
+import { errnoName, Errno } from '../nfs/errno.ts';
+import type { FileStat, Timespec } from '../fs/file-stat.ts';
+import { errnoOfFailure } from '../fs/fs-error.ts';
+import type { NfsFileSystem, TimeSetting } from '../fs/nfs-file-system.ts';
+import type { Attributes, FileTime, FuseHandlers, TimeChange } from './handlers.ts';
+
+/** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
+const LOGGED = new Set<number>([Errno.EIO, Errno.ETIMEDOUT, Errno.EREMOTEIO]);
+
+/** `log` gets one line per failure an admin should see (I/O errors, timeouts); refusals by the server are not logged. */
+export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void): FuseHandlers {
+  const call = async <T>(op: string, path: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw asErrnoError(op, path, err, log);
+    }
+  };
+  return {
+    getattr: (path) => call('getattr', path, async () => attributes(await fs.getattr(path))),
+    fgetattr: (path, fh) => call('fgetattr', path, async () => attributes(await fs.getattr(path, fh))),
+    access: (path, mode) => call('access', path, () => fs.access(path, mode)),
+    statfs: (path) => call('statfs', path, () => fs.statfs(path)),
+
+    readdir: (path) =>
+      call('readdir', path, async () =>
+        (await fs.readdir(path)).map((entry) => (entry.stat ? { name: entry.name, attributes: attributes(entry.stat) } : { name: entry.name })),
+      ),
+    // NFSv3 directory operations are stable on the server before it answers: nothing is left to sync.
+    fsyncdir: async () => undefined,
+
+    open: (path, flags) => call('open', path, () => fs.open(path, flags)),
+    create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
+    // The answer is copied into the kernel's buffer at once, so a view of the read-ahead data will do.
+    read: (path, fh, length, position) => call('read', path, () => fs.readBuffer(fh, length, position)),
+    write: (path, fh, data, position) => call('write', path, () => fs.write(fh, data, position)),
+    flush: (path, fh) => call('flush', path, () => fs.flush(fh)),
+    fsync: (path, fh, datasync) => call('fsync', path, () => fs.fsync(fh, datasync)),
+    release: (path, fh) => call('release', path, () => fs.release(fh)),
+
+    truncate: (path, size) => call('truncate', path, () => fs.truncate(path, size)),
+    ftruncate: (path, fh, size) => call('ftruncate', path, () => fs.truncate(path, size, fh)),
+    utimens: (path, atime, mtime) => call('utimens', path, () => fs.utimens(path, timeSetting(atime), timeSetting(mtime))),
+    chmod: (path, mode) => call('chmod', path, () => fs.chmod(path, mode)),
+    chown: (path, uid, gid) => call('chown', path, () => fs.chown(path, uid ?? -1, gid ?? -1)),
+
+    mknod: (path, mode, rdev) => call('mknod', path, () => fs.mknod(path, mode, rdev)),
+    mkdir: (path, mode) => call('mkdir', path, () => fs.mkdir(path, mode)),
+    unlink: (path) => call('unlink', path, () => fs.unlink(path)),
+    rmdir: (path) => call('rmdir', path, () => fs.rmdir(path)),
+    rename: (from, to) => call('rename', from, () => fs.rename(from, to)),
+    link: (existing, path) => call('link', path, () => fs.link(existing, path)),
+    symlink: (target, path) => call('symlink', path, () => fs.symlink(target, path)),
+    readlink: (path) => call('readlink', path, () => fs.readlink(path)),
+  };
+}
+
+/** An error whose `code` names the errno for `err`, keeping its message; logged when an admin should know. */
+function asErrnoError(op: string, path: string, err: unknown, log: (line: string) => void): Error {
+  const errno = errnoOfFailure(err);
+  const code = errnoName(errno);
+  const message = err instanceof Error ? err.message : String(err);
+  if (LOGGED.has(errno)) log(`${op} ${path}: ${code}: ${message}`);
+  return Object.assign(new Error(message), { code });
+}
+
+const fileTime = (t: Timespec): FileTime => ({ sec: t.seconds, nsec: t.nseconds });
+
+function attributes(stat: FileStat): Attributes {
+  return {
+    mode: stat.mode,
+    uid: stat.uid,
+    gid: stat.gid,
+    size: stat.size,
+    nlink: stat.nlink,
+    rdev: stat.rdev,
+    blksize: stat.blksize,
+    blocks: stat.blocks,
+    atime: fileTime(stat.atime),
+    mtime: fileTime(stat.mtime),
+    ctime: fileTime(stat.ctime),
+  };
+}
+
+function timeSetting(change: TimeChange): TimeSetting {
+  return change === 'now' || change === 'omit' ? change : { seconds: change.sec, nseconds: change.nsec };
+}

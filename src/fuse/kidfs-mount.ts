@@ -1,0 +1,82 @@
+// One kidfs mount, put together: the NFS export, the file system acting as one credential, and the FUSE mount that
+// presents it. close() is the clean way out: every open file committed, then unmounted, then the connection closed.
+import type { MountConfig } from '../config/sections/mount-section.ts';
+import { NfsFileSystem } from '../fs/nfs-file-system.ts';
+import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+import { fsHandlers } from './fs-handlers.ts';
+import { mountFuse, type FuseMount } from './mount.ts';
+
+export interface KidfsMountRequest {
+  /** `nfs://host[:port]/path[?nfsport=N&mountport=M]` */
+  readonly url: string;
+  /** An existing directory, absolute. */
+  readonly mountpoint: string;
+  /** Who every call acts as on the server (MNT and FSINFO included). Never uid 0. */
+  readonly credential: Credential;
+  /** Shown in the mount table as kidfs:<name>; characters FUSE does not take become '_'. */
+  readonly name: string;
+  readonly settings: MountConfig;
+  readonly readOnly: boolean;
+  /** Failures an admin should see, one line each. */
+  readonly log: (line: string) => void;
+}
+
+export interface KidfsMount {
+  readonly export: NfsExport;
+  readonly fs: NfsFileSystem;
+  /**
+   * Commits every open file, unmounts (lazily: files still open lose the mount), closes the connection. With `force`
+   * it does not wait for commits. Rejects, after unmounting, when some data could not be committed.
+   */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsMount> {
+  const { settings, credential } = request;
+  const exp = await connectExport(request.url, { credential, timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort });
+  let fs: NfsFileSystem;
+  let fuse: FuseMount;
+  try {
+    fs = new NfsFileSystem({
+      export: exp,
+      credential,
+      attrTimeoutMs: settings.attrTimeoutMs,
+      entryTimeoutMs: settings.entryTimeoutMs,
+      ownerView: settings.ownerView,
+      chownPolicy: settings.chown,
+      maxUncommittedBytes: settings.maxUncommittedBytes,
+    });
+    fuse = await mountFuse({
+      mountpoint: request.mountpoint,
+      handlers: fsHandlers(fs, request.log),
+      options: {
+        name: request.name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
+        allowOther: true,
+        readOnly: request.readOnly,
+        attrTimeoutSeconds: settings.attrTimeoutMs / 1000,
+        entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
+        // A name another host creates must show up at once.
+        negativeTimeoutSeconds: 0,
+      },
+      opTimeoutMs: settings.opTimeoutMs,
+      log: request.log,
+    });
+  } catch (err) {
+    await exp.close();
+    throw err;
+  }
+
+  // Each step runs once, however often close() is called (a forced close may overtake a clean one).
+  let syncing: Promise<unknown> | undefined;
+  let unmounting: Promise<void> | undefined;
+  return {
+    export: exp,
+    fs,
+    async close(options = {}) {
+      const unsynced = options.force ? undefined : await (syncing ??= fs.syncAll().then(() => undefined, (err: unknown) => err));
+      await (unmounting ??= fuse.unmount().then(() => exp.close()));
+      if (unsynced !== undefined) throw unsynced;
+    },
+  };
+}

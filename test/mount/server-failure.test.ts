@@ -1,0 +1,86 @@
+// The NFS server goes away under a real kidfs mount: killed during a large write and restarted, the application's
+// fsync still means the data is on the server (kidfs sends again what the restarted server may have lost); dead for
+// longer than the configured NFS timeout, operations fail with ETIMEDOUT instead of hanging, and the mount works
+// again once the server is back.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeWorkDir, run, startMount, startServer, STATIC_TABLE, writeConfig } from '../helpers/kidfs-mount.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sha256 = (path: string) =>
+  new Promise<string>((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+  });
+
+t.test('killed and restarted during a large write: after fsync returns, the file on the server is complete', async (t) => {
+  const server = await startServer(t);
+  const work = makeWorkDir(t);
+  // The NFS timeout outlasts the restart: writers wait for the server instead of failing.
+  const config = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 60s`);
+  const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work });
+  const source = join(work, 'source.bin');
+  const made = run('root', work, `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${source}`);
+  t.equal(made.status, 0, made.stderr);
+
+  const writer = spawn('dd', [`if=${source}`, `of=${join(mount.target, 'big.bin')}`, 'bs=1M', 'conv=fsync', 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let writerErrors = '';
+  writer.stderr.on('data', (chunk: Buffer) => (writerErrors += chunk.toString()));
+  const writerDone = new Promise<number | null>((resolve) => writer.once('exit', (code) => resolve(code)));
+  t.teardown(() => void (writer.exitCode === null && writer.kill('SIGKILL')));
+
+  const onServer = join(server.dir, 'big.bin');
+  while (!(existsSync(onServer) && statSync(onServer).size >= 96 * 2 ** 20)) {
+    if (writer.exitCode !== null) {
+      t.fail(`dd ended (${writer.exitCode}) before the server could be killed: ${writerErrors}`);
+      return;
+    }
+    await sleep(20);
+  }
+  const sizeAtKill = statSync(onServer).size;
+  await server.kill();
+  await sleep(1500);
+  await server.restart();
+  t.comment(`killed the server with ${(sizeAtKill / 2 ** 20).toFixed(0)} MiB on it, restarted it 1.5 s later`);
+
+  t.equal(await writerDone, 0, `dd (conv=fsync) succeeded ${writerErrors.trim()}`);
+  t.equal(statSync(onServer).size, statSync(source).size, 'the server has the whole size');
+  t.equal(await sha256(onServer), await sha256(source), 'and exactly the bytes dd wrote');
+  const { code, stderr } = await mount.stop();
+  t.equal(code, 0, 'the mount stops cleanly');
+  const replayed = Number(/(\d+) chunks sent again after a server restart/.exec(stderr)?.[1]);
+  t.ok(replayed > 0, `data the restarted server could have lost was sent again (${replayed} chunks)`);
+});
+
+t.test('a dead server: ETIMEDOUT after the NFS timeout, and the mount works again when it is back', async (t) => {
+  const server = await startServer(t);
+  const work = makeWorkDir(t);
+  const config = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 2s\nop-timeout = 10s`);
+  const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work });
+  writeFileSync(join(mount.target, 'before'), 'written before');
+
+  await server.kill();
+  let started = Date.now();
+  // Paths into the mount, not a working directory in it: the shell's chdir would already time out.
+  const lookup = run('root', work, `stat ${mount.target}/never-seen-1`);
+  const lookupMs = Date.now() - started;
+  t.not(lookup.status, 0);
+  t.match(lookup.stderr, /Connection timed out/, `a lookup fails with ETIMEDOUT (${lookup.stderr.trim()})`);
+  t.ok(lookupMs >= 1900 && lookupMs < 10_000, `after the 2 s NFS timeout, not the 10 s backstop (${lookupMs} ms)`);
+  started = Date.now();
+  const write = run('root', work, `echo lost > ${mount.target}/during`);
+  t.not(write.status, 0, 'a create fails too');
+  t.match(write.stderr, /Connection timed out|Input\/output error/, write.stderr.trim());
+  t.ok(Date.now() - started < 10_000, 'without hanging');
+  await sleep(200); // the test's event loop was blocked in spawnSync: let the mount's stderr arrive
+  t.match(mount.stderr(), /ETIMEDOUT/, `the mount logged the timeouts for the admin: ${mount.stderr()}`);
+
+  await server.restart();
+  const after = run('root', mount.target, 'cat before && echo back > after');
+  t.equal(after.status, 0, after.stderr);
+  t.equal(after.stdout, 'written before', 'old files read again');
+  t.equal(readFileSync(join(server.dir, 'after'), 'utf8'), 'back\n', 'new files reach the server');
+});
