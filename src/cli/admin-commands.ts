@@ -1,8 +1,8 @@
 // `kidfs identity` and `kidfs passwd`: what admins ask kidfs about identities.
 import type { Command } from 'commander';
 import { configOption } from './config-option.ts';
-import { identityCommand } from './identity-command.ts';
-import { passwdCommand } from './passwd-command.ts';
+
+// The commands load on use: their identity sources bring the Kubernetes client, a second of start-up for every kidfs command.
 
 export function registerAdminCommands(program: Command): void {
   program
@@ -11,6 +11,7 @@ export function registerAdminCommands(program: Command): void {
     .argument('<namespace/serviceaccount>')
     .addOption(configOption())
     .action(async (account: string, options: { config: string }) => {
+      const { identityCommand } = await import('./identity-command.ts');
       await identityCommand({ config: options.config, account }, process.stdout);
     });
 
@@ -23,6 +24,7 @@ export function registerAdminCommands(program: Command): void {
       if (options.only !== undefined && options.only !== 'passwd' && options.only !== 'group') {
         throw new Error(`--only must be "passwd" or "group", not "${options.only}"`);
       }
+      const { passwdCommand } = await import('./passwd-command.ts');
       const { problems } = await passwdCommand({ config: options.config, only: options.only }, process.stdout, process.stderr);
       if (problems > 0) process.exitCode = 1;
     });

@@ -7,6 +7,7 @@ import { readIniSections, type IniSection } from './ini-lines.ts';
 import { groupsSection, type GroupTable } from './sections/groups-section.ts';
 import { identitySection, type IdentityConfig } from './sections/identity-section.ts';
 import { kubernetesSection, type KubernetesConfig } from './sections/kubernetes-section.ts';
+import { mountSection, type MountConfig } from './sections/mount-section.ts';
 import { MAX_SUPPLEMENTARY_GROUPS, staticSection, type StaticTable } from './sections/static-section.ts';
 
 export interface KidfsConfig {
@@ -16,10 +17,11 @@ export interface KidfsConfig {
   readonly identity: IdentityConfig;
   readonly kubernetes: KubernetesConfig;
   readonly groups: GroupTable;
+  readonly mount: MountConfig;
 }
 
-// Every section kidfs knows; any other is refused. Sections added later ([mount], [node], [csi]) go here.
-const knownSections: readonly ConfigSection<unknown>[] = [staticSection, identitySection, kubernetesSection, groupsSection];
+// Every section kidfs knows; any other is refused. Sections added later ([node], [csi]) go here.
+const knownSections: readonly ConfigSection<unknown>[] = [staticSection, identitySection, kubernetesSection, groupsSection, mountSection];
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): KidfsConfig {
   let text: string;
@@ -50,6 +52,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     identity: parse(identitySection),
     kubernetes: parse(kubernetesSection),
     groups: parse(groupsSection),
+    mount: parse(mountSection),
   };
   checkAcrossSections(config, sections);
   return config;

@@ -48,3 +48,14 @@ export function parseNonEmpty(value: string): string {
   if (value === '') throw new ValueProblem('is empty');
   return value;
 }
+
+const sizeUnits: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** `4096B`, `512KiB`, `64MiB`, `1GiB` -> bytes. A unit is required, as for durations. */
+export function parseSize(value: string): number {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)$/.exec(value);
+  if (!match) throw new ValueProblem(`${JSON.stringify(value)} is not a size: write e.g. 512KiB, 64MiB or 1GiB`);
+  const bytes = Number(match[1]) * sizeUnits[match[2]!]!;
+  if (!Number.isSafeInteger(bytes)) throw new ValueProblem(`${JSON.stringify(value)} is too large`);
+  return bytes;
+}

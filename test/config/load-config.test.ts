@@ -39,9 +39,23 @@ const mistakes: [string, string, string][] = [
   ['static with [groups] over 16', `[static]\ncms/editor = 2000:2000:${seventeenGids.split(',').slice(0, 16).join(',')}\n[groups]\nmedia = 7000: cms/*\n`,
     'kidfs.ini:2: [static] cms/editor: 17 supplementary gids with its [groups] memberships; NFS (AUTH_SYS) carries at most 16'],
   ['unknown section with a hint', '[identity]\nsource = static\n\n[identiy]\nmin-uid = 1000\n',
-    'kidfs.ini:4: [identiy]: unknown section (did you mean [identity]?); known sections: [static], [identity], [kubernetes], [groups]'],
-  ['unknown section', '[mount]\nread-only = yes\n',
-    'kidfs.ini:1: [mount]: unknown section; known sections: [static], [identity], [kubernetes], [groups]'],
+    'kidfs.ini:4: [identiy]: unknown section (did you mean [identity]?); known sections: [static], [identity], [kubernetes], [groups], [mount]'],
+  ['unknown section', '[node]\nsocket = /run/kidfs.sock\n',
+    'kidfs.ini:1: [node]: unknown section; known sections: [static], [identity], [kubernetes], [groups], [mount]'],
+  ['bad owner view', '[mount]\nowner-view = postgres\n',
+    'kidfs.ini:2: [mount] owner-view: "postgres" is not identity or <uid>:<gid> (numbers below 4294967295)'],
+  ['bad chown policy', '[mount]\nchown = allow\n',
+    'kidfs.ini:2: [mount] chown: "allow" is not one of: deny, ignore'],
+  ['cache time too long', '[mount]\nattr-timeout = 25h\n',
+    'kidfs.ini:2: [mount] attr-timeout: "25h" is longer than a day'],
+  ['nfs timeout too short', '[mount]\nnfs-timeout = 10ms\n',
+    'kidfs.ini:2: [mount] nfs-timeout: "10ms" must be from 100ms to 24d'],
+  ['op timeout below nfs timeout', '[mount]\nnfs-timeout = 30s\nop-timeout = 10s\n',
+    'kidfs.ini:3: [mount] op-timeout: "10s" is shorter than nfs-timeout; an operation needs at least one NFS call'],
+  ['size without unit', '[mount]\nmax-uncommitted = 64\n',
+    'kidfs.ini:2: [mount] max-uncommitted: "64" is not a size: write e.g. 512KiB, 64MiB or 1GiB'],
+  ['uncommitted too small', '[mount]\nmax-uncommitted = 1MiB\n',
+    'kidfs.ini:2: [mount] max-uncommitted: "1MiB" is below 2MiB (two write chunks)'],
   ['unknown key with a hint', '[identity]\nmin_uid = 1000\n',
     'kidfs.ini:2: [identity] min_uid: unknown key (did you mean min-uid?); known keys: source, min-uid, node-name, cache-ttl, unidentified, primary-group, namespace-group-prefix, uid-range-annotation, uid-allocations'],
   ['unknown key', '[kubernetes]\nserver = https://10.0.0.1\n',
@@ -113,8 +127,26 @@ t.test('a file with nothing in it gives the documented defaults', async (t) => {
     uidAllocations: { namespace: 'kidfs', name: 'kidfs-uids' },
   });
   t.same(config.kubernetes, { kubeconfig: undefined, context: undefined, tokenAudience: 'kidfs', requireToken: false, timeoutMs: 10_000 });
+  t.same(config.mount, {
+    ownerView: undefined, chown: 'ignore', attrTimeoutMs: 1000, entryTimeoutMs: 1000, nfsTimeoutMs: 60_000,
+    opTimeoutMs: 600_000, maxUncommittedBytes: 64 * 1024 * 1024, readOnly: false, privilegedPort: false,
+  });
   t.equal(config.static.size, 0);
   t.equal(config.groups.size, 0);
+});
+
+t.test('[mount] values are typed', async (t) => {
+  const text = [
+    '[mount]', 'owner-view = 999:999', 'chown = deny', 'attr-timeout = 0s', 'entry-timeout = 500ms', 'nfs-timeout = 20m',
+    'max-uncommitted = 1GiB', 'read-only = yes', 'privileged-port = yes',
+  ].join('\n');
+  const config = parseConfig(text, 'kidfs.ini', {});
+  t.same(config.mount, {
+    ownerView: { uid: 999, gid: 999 }, chown: 'deny', attrTimeoutMs: 0, entryTimeoutMs: 500, nfsTimeoutMs: 1_200_000,
+    opTimeoutMs: 1_200_000, maxUncommittedBytes: 1024 ** 3, readOnly: true, privilegedPort: true,
+  }, 'op-timeout follows a long nfs-timeout');
+  t.same(parseConfig('[mount]\nowner-view = 0:0\n', 'kidfs.ini', {}).mount.ownerView, { uid: 0, gid: 0 }, "a container's root may be shown as owner");
+  t.equal(parseConfig('[mount]\nowner-view = identity\n', 'kidfs.ini', {}).mount.ownerView, undefined);
 });
 
 t.test('values are typed; node name comes from NODE_NAME unless node-name is set', async (t) => {
@@ -158,4 +190,5 @@ t.test('the annotated example config loads', async (t) => {
   t.equal(config.static.get('cms/editor')!.uid, 2001);
   t.equal(config.groups.get('shared-media')!.gid, 3000);
   t.equal(config.kubernetes.kubeconfig, undefined, 'in-cluster by default');
+  t.same(config.mount, parseConfig('', 'kidfs.ini', {}).mount, 'its [mount] shows the defaults');
 });

@@ -1,0 +1,74 @@
+// The record a running `kidfs mount` keeps of itself, so that `kidfs unmount` signals exactly that process:
+// /run/kidfs/mounts/<escaped target>.json, with the process's pid and start time (a reused pid never matches).
+// The mount's log (when it runs in the background) sits next to it as <escaped target>.log.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const MOUNT_RECORD_DIR = '/run/kidfs/mounts';
+
+export interface MountRecord {
+  readonly target: string;
+  readonly pid: number;
+  /** /proc/<pid>/stat start time (clock ticks since boot): with the pid, names one process for good. */
+  readonly startTime: string;
+  readonly url: string;
+  /** `<namespace>/<serviceaccount>` */
+  readonly identity: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+  readonly readOnly: boolean;
+  readonly startedAt: string;
+}
+
+/** systemd-escape's idea, readable in `ls`: /mnt/a-b -> mnt-a%2db; long paths end in a hash. */
+function escapeTarget(target: string): string {
+  const escaped = target
+    .replace(/^\/+/, '')
+    .replace(/[^A-Za-z0-9_./]/g, (c) => [...Buffer.from(c)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''))
+    .replace(/\//g, '-');
+  if (escaped.length <= 200) return escaped || '-';
+  return `${escaped.slice(0, 150)}~${createHash('sha256').update(target).digest('hex').slice(0, 16)}`;
+}
+
+export const recordPath = (target: string): string => join(MOUNT_RECORD_DIR, `${escapeTarget(target)}.json`);
+export const logPath = (target: string): string => join(MOUNT_RECORD_DIR, `${escapeTarget(target)}.log`);
+
+/** The start time of a running process, or undefined when there is no such process. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name (field 2) may contain spaces and parentheses, so count from its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the recorded process still the one running under that pid? */
+export const isRunning = (record: MountRecord): boolean => processStartTime(record.pid) === record.startTime;
+
+export async function writeRecord(record: MountRecord): Promise<void> {
+  await mkdir(MOUNT_RECORD_DIR, { recursive: true, mode: 0o755 });
+  const path = recordPath(record.target);
+  await writeFile(`${path}.${record.pid}.tmp`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+  await rename(`${path}.${record.pid}.tmp`, path);
+}
+
+/** The record for `target`, or undefined when there is none (or it cannot be read: it then means nothing). */
+export async function readRecord(target: string): Promise<MountRecord | undefined> {
+  try {
+    const record = JSON.parse(await readFile(recordPath(target), 'utf8')) as MountRecord;
+    return record.target === target && Number.isInteger(record.pid) ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the record of `target` if it is `pid`'s (a newer mount on the same target keeps its own). */
+export async function removeRecord(target: string, pid: number): Promise<void> {
+  const record = await readRecord(target);
+  if (!record || record.pid === pid) await rm(recordPath(target), { force: true });
+}
