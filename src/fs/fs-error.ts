@@ -1,9 +1,8 @@
 // Failures of the file-system layer carry an errno, like the NFS layer's: the FUSE adapter answers with errnoOfFailure().
-import { errnoName, errnoOf, NfsError } from '../nfs/errno.ts';
+import { Errno, errnoName, errnoOf, NfsError } from '../nfs/errno.ts';
 import { Nfs3Status } from '../nfs/nfs3-types.ts';
 
-/** EBADF is the one errno only this layer reports (no NFS status maps to it), so src/nfs/errno.ts does not list it. */
-export const EBADF = 9;
+export const { EBADF } = Errno;
 
 /** A refusal decided here, not by the server: device nodes, unknown fds, ACCESS denials at open, chown policy. */
 export class FsError extends Error {
@@ -15,7 +14,7 @@ export class FsError extends Error {
     message: string,
   ) {
     super(message);
-    this.code = errno === EBADF ? 'EBADF' : errnoName(errno);
+    this.code = errnoName(errno);
   }
 }
 

@@ -9,6 +9,8 @@ export const Errno = {
   ENOENT: 2,
   EIO: 5,
   ENXIO: 6,
+  /** The file-system layer's own (no NFS status maps to it): an fd that is not open, or not for reading or writing. */
+  EBADF: 9,
   EAGAIN: 11,
   EACCES: 13,
   EEXIST: 17,

@@ -124,7 +124,11 @@ export class Nfs3Client {
     return this.call('READ', cred, (w) => codec.encodeReadArgs(w, fh, offset, count), codec.decodeReadOk, `offset ${offset}`);
   }
 
-  /** Writes `data` (at most FSINFO wtmax); check `count` (it may be short) and, for UNSTABLE, keep `verifier` for COMMIT. */
+  /**
+   * Writes `data` (at most FSINFO wtmax); check `count` (it may be short) and, for UNSTABLE, keep `verifier` for COMMIT.
+   * `data` is sent from the caller's buffer, not a copy: leave it unchanged until the call settles, and after a failure
+   * (a timeout above all) for good, since the bytes may still wait in a socket's queue.
+   */
   write(cred: CallCredential, fh: FileHandle, offset: bigint, data: Uint8Array, stable: StableHow): Promise<WriteResult> {
     return this.call('WRITE', cred, (w) => codec.encodeWriteArgs(w, fh, offset, data, stable), codec.decodeWriteOk, `offset ${offset}`);
   }

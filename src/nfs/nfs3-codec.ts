@@ -62,7 +62,7 @@ export function encodeReadArgs(w: XdrWriter, fh: FileHandle, offset: bigint, cou
 
 export function encodeWriteArgs(w: XdrWriter, fh: FileHandle, offset: bigint, data: Uint8Array, stable: StableHow): void {
   encodeHandle(w, fh);
-  w.uint64(offset).uint32(data.length).uint32(stable).opaque(data);
+  w.uint64(offset).uint32(data.length).uint32(stable).opaqueByReference(data);
 }
 
 // createmode3

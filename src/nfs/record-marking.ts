@@ -48,45 +48,71 @@ export function encodeRecord(payload: Buffer, maxFragmentLength = MAX_FRAGMENT_L
   return out;
 }
 
+/** How much the socket reads at once when it is not reading into a fragment's own buffer. */
+const SCRATCH_SIZE = 64 * 1024;
+
 /**
- * Reassembles records from a TCP byte stream cut anywhere. A record comes back as a view of the chunk
- * it arrived in when it fits in one, else as one buffer joined once when its last fragment completes.
+ * Reassembles records from a TCP byte stream, reading them where they will stay. The socket asks nextBuffer() where
+ * to read and reports with onRead() how much it got. While a scratch buffer's worth or more of a fragment is still to
+ * come, that buffer is the fragment's own: the kernel's copy is the only one, and a scratch read could not have fetched
+ * more anyway. Otherwise it is a small scratch buffer, which may also catch the next records, whose bytes are copied out.
+ *
+ * Each record is a buffer of its own that the reader never touches again: callers may keep it, and views into it.
  */
-export class RecordDecoder {
+export class RecordReader {
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
   private readonly header = Buffer.alloc(4);
   private headerFilled = 0;
-  /** Bytes still to come of the current fragment; -1 while reading a header. */
-  private fragmentLeft = -1;
+  /** The fragment being read, allocated whole once its header is checked; undefined while reading a header. */
+  private fragment?: Buffer;
+  private fragmentFilled = 0;
   private lastFragment = false;
+  /** The current record's earlier fragments. */
   private parts: Buffer[] = [];
+  /** Bytes of the current record, the fragment being read included. */
   private recordLength = 0;
+  /** The buffer handed out last is the fragment's own, not the scratch buffer. */
+  private direct = false;
 
-  constructor(private readonly maxRecordSize = DEFAULT_MAX_RECORD_SIZE) {}
+  constructor(
+    /** Called with each record, in order, as soon as its last fragment is complete. */
+    private readonly onRecord: (record: Buffer) => void,
+    private readonly maxRecordSize = DEFAULT_MAX_RECORD_SIZE,
+  ) {}
 
-  /** Consumes one chunk and returns the records it completed, in order. Throws RecordMarkingError. */
-  push(chunk: Buffer): Buffer[] {
-    const records: Buffer[] = [];
+  /** Where the next read should go: it may fill any prefix of this buffer. */
+  nextBuffer(): Buffer {
+    const left = this.fragment ? this.fragment.length - this.fragmentFilled : 0;
+    this.direct = left >= this.scratch.length;
+    return this.direct ? this.fragment!.subarray(this.fragmentFilled) : this.scratch;
+  }
+
+  /** The read into the buffer nextBuffer() returned last got `bytes` bytes. Throws RecordMarkingError. */
+  onRead(bytes: number): void {
+    if (!this.direct) {
+      this.push(this.scratch.subarray(0, bytes));
+      return;
+    }
+    this.fragmentFilled += bytes;
+    if (this.fragmentFilled === this.fragment!.length) this.endFragment();
+  }
+
+  /** Consumes bytes read elsewhere (a 'data' event's chunk), copying them: `chunk` may be reused. Throws RecordMarkingError. */
+  push(chunk: Buffer): void {
     let pos = 0;
     while (pos < chunk.length) {
-      if (this.fragmentLeft < 0) {
-        const n = Math.min(4 - this.headerFilled, chunk.length - pos);
-        chunk.copy(this.header, this.headerFilled, pos, pos + n);
+      if (this.fragment) {
+        const n = chunk.copy(this.fragment, this.fragmentFilled, pos);
+        this.fragmentFilled += n;
+        pos += n;
+      } else {
+        const n = chunk.copy(this.header, this.headerFilled, pos);
         this.headerFilled += n;
         pos += n;
-        if (this.headerFilled < 4) break;
-        this.startFragment(this.header.readUInt32BE(0));
-      } else {
-        const n = Math.min(this.fragmentLeft, chunk.length - pos);
-        if (n > 0) this.parts.push(chunk.subarray(pos, pos + n));
-        this.fragmentLeft -= n;
-        pos += n;
+        if (this.headerFilled === 4) this.startFragment(this.header.readUInt32BE(0));
       }
-      if (this.fragmentLeft === 0) {
-        this.fragmentLeft = -1;
-        if (this.lastFragment) records.push(this.takeRecord());
-      }
+      if (this.fragment && this.fragmentFilled === this.fragment.length) this.endFragment();
     }
-    return records;
   }
 
   private startFragment(word: number): void {
@@ -99,14 +125,21 @@ export class RecordDecoder {
       );
     }
     this.lastFragment = word >= LAST_FRAGMENT;
-    this.fragmentLeft = length;
     this.recordLength += length;
+    this.fragment = Buffer.allocUnsafe(length);
+    this.fragmentFilled = 0;
   }
 
-  private takeRecord(): Buffer {
-    const record = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.recordLength);
+  private endFragment(): void {
+    const fragment = this.fragment!;
+    this.fragment = undefined;
+    if (!this.lastFragment) {
+      if (fragment.length > 0) this.parts.push(fragment); // endless empty fragments must not grow the list
+      return;
+    }
+    const record = this.parts.length === 0 ? fragment : Buffer.concat([...this.parts, fragment], this.recordLength);
     this.parts = [];
     this.recordLength = 0;
-    return record;
+    this.onRecord(record);
   }
 }

@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import { DEFAULT_MAX_RECORD_SIZE, RecordDecoder } from './record-marking.ts';
+import { RecordReader } from './record-marking.ts';
 import { RpcConnectionError, RpcProtocolError, RpcTimeoutError } from './rpc-errors.ts';
 import { decodeReply, encodeCallRecord, replyXid, type ReplyContext } from './rpc-message.ts';
 import { describeCall } from './rpc-names.ts';
@@ -28,7 +28,8 @@ export interface RpcClientOptions {
 
 interface PendingCall {
   readonly context: ReplyContext;
-  readonly record: Buffer;
+  /** The CALL record's pieces, written again as they are after a reconnect. */
+  readonly record: Buffer[];
   readonly timeoutMs: number;
   timer?: NodeJS.Timeout;
   resolve(results: XdrReader): void;
@@ -98,7 +99,7 @@ export class RpcClient implements RpcTransport {
       );
     }
     let context: ReplyContext;
-    let record: Buffer;
+    let record: Buffer[];
     let timeoutMs: number;
     try {
       timeoutMs = checkMs('timeoutMs', options?.timeoutMs ?? this.timeoutMs);
@@ -168,6 +169,8 @@ export class RpcClient implements RpcTransport {
 
   private async connect(): Promise<void> {
     let socket: Socket;
+    // A new stream, a new reader; a reply finds its call by xid alone, whichever connection brought it.
+    const reader = new RecordReader((record) => this.onRecord(record));
     try {
       socket = await connectTcp({
         host: this.host,
@@ -176,6 +179,7 @@ export class RpcClient implements RpcTransport {
         timeoutMs: this.connectTimeoutMs,
         writableHighWaterMark: WRITE_HIGH_WATER_MARK,
         signal: this.abort.signal,
+        reader,
       });
     } catch (err) {
       this.connecting = false;
@@ -205,26 +209,13 @@ export class RpcClient implements RpcTransport {
   private attach(socket: Socket): void {
     this.socket = socket;
     this.lastConnectionError = undefined;
-    const decoder = new RecordDecoder(DEFAULT_MAX_RECORD_SIZE);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket !== socket) return;
-      let records: Buffer[];
-      try {
-        records = decoder.push(chunk);
-      } catch (err) {
-        // The stream cannot be resynchronised: start over on a new connection, resending what is pending.
-        debug('%s: dropping the connection: %s', this.server, (err as Error).message);
-        this.lastConnectionError = err as Error;
-        socket.destroy();
-        return;
-      }
-      for (const record of records) this.onRecord(record);
-    });
     socket.on('drain', () => {
       if (this.socket !== socket) return;
       this.waitingForDrain = false;
       this.flush();
     });
+    // A garbled stream (RecordMarkingError) cannot be resynchronised: the reader's error destroys the socket, and
+    // the pending calls go again on a new connection.
     socket.on('error', (err) => {
       debug('%s: connection error: %s', this.server, err.message);
       if (this.socket === socket) this.lastConnectionError = err;
@@ -286,7 +277,8 @@ export class RpcClient implements RpcTransport {
       while (sent < this.sendQueue.length) {
         const call = this.sendQueue[sent++]!;
         if (this.pending.get(call.context.xid) !== call) continue; // settled while queued
-        if (!socket.write(call.record)) {
+        for (const piece of call.record) socket.write(piece);
+        if (socket.writableNeedDrain) {
           this.waitingForDrain = true;
           break;
         }

@@ -24,19 +24,19 @@ export interface CallHeader {
 }
 
 /**
- * A whole CALL as one record, fragment header included, ready for the socket: the arguments are
- * copied once (into the writer) and never again, however large.
+ * A whole CALL as one record, fragment header included, as the pieces to write in order: the arguments are copied
+ * once (into the writer) and never again, and opaques encoded by reference (a WRITE's data) not at all.
  */
-export function encodeCallRecord(call: CallHeader, encodeArgs: ((w: XdrWriter) => void) | null): Buffer {
+export function encodeCallRecord(call: CallHeader, encodeArgs: ((w: XdrWriter) => void) | null): Buffer[] {
   const w = new XdrWriter();
   w.uint32(0); // the fragment header, filled in below once the length is known
   w.uint32(call.xid).uint32(CALL).uint32(RPC_VERSION).uint32(call.program).uint32(call.version).uint32(call.procedure);
   encodeCredential(w, call.credential);
   encodeAuthNone(w); // the verifier: AUTH_SYS and AUTH_NONE calls carry none
   encodeArgs?.(w);
-  const record = w.bytes();
-  record.writeUInt32BE(fragmentHeaderWord(record.length - 4, true), 0);
-  return record;
+  const pieces = w.pieces();
+  pieces[0]!.writeUInt32BE(fragmentHeaderWord(w.length - 4, true), 0);
+  return pieces;
 }
 
 /** The xid of a reply, or undefined when the record is too short to hold one. */

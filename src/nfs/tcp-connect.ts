@@ -2,6 +2,14 @@
 import { connect, type Socket, type TcpNetConnectOpts } from 'node:net';
 import { RpcConnectionError } from './rpc-errors.ts';
 
+/** Takes the socket's bytes instead of 'data' events: the socket reads straight into the buffers it hands out. */
+export interface SocketReader {
+  /** Where the next read goes: the socket may fill any prefix of it. */
+  nextBuffer(): Buffer;
+  /** The last read got `bytes` bytes. Throwing destroys the socket with that error. */
+  onRead(bytes: number): void;
+}
+
 export interface TcpConnectOptions {
   readonly host: string;
   readonly port: number;
@@ -11,6 +19,8 @@ export interface TcpConnectOptions {
   /** How many bytes the socket may buffer before write() asks the sender to wait for 'drain'. */
   readonly writableHighWaterMark: number;
   readonly signal: AbortSignal;
+  /** Receives everything the connected socket reads (attempts that fail on a taken privileged port read nothing). */
+  readonly reader: SocketReader;
 }
 
 // The range bindresvport(3) uses.
@@ -18,8 +28,8 @@ const HIGHEST_PRIVILEGED_PORT = 1023;
 const LOWEST_PRIVILEGED_PORT = 512;
 
 /**
- * A connected socket with TCP_NODELAY and keep-alive. Rejects with RpcConnectionError when retrying cannot
- * help (no permission for a privileged port, or all of them taken), with the socket's own error otherwise.
+ * A connected socket with TCP_NODELAY and keep-alive, reading into `options.reader`. Rejects with RpcConnectionError
+ * when retrying cannot help (no permission for a privileged port, or all of them taken), with the socket's own error otherwise.
  */
 export async function connectTcp(options: TcpConnectOptions): Promise<Socket> {
   if (!options.privilegedPort) return attempt(options, undefined);
@@ -57,6 +67,17 @@ function attempt(options: TcpConnectOptions, localPort: number | undefined): Pro
       keepAliveInitialDelay: 30_000,
       writableHighWaterMark: options.writableHighWaterMark,
       signal: options.signal,
+      onread: {
+        buffer: () => options.reader.nextBuffer(),
+        callback: (bytes) => {
+          try {
+            options.reader.onRead(bytes);
+          } catch (err) {
+            socket.destroy(err as Error);
+          }
+          return true;
+        },
+      },
     };
     const socket = connect(socketOptions);
     const timer = setTimeout(() => {

@@ -7,25 +7,37 @@ export class XdrError extends Error {
 
 const pad4 = (n: number): number => (4 - (n & 3)) & 3;
 
+/** Opaques shorter than this are copied even when passed by reference: a separate piece to write costs more. */
+const MIN_REFERENCED_OPAQUE = 4096;
+
 export class XdrWriter {
   private buf: Buffer;
   private pos = 0;
+  /** Finished pieces in order: earlier bytes of the writer's buffers, and opaques taken by reference. */
+  private readonly done: Buffer[] = [];
+  private doneLength = 0;
+  /** Where the bytes of `buf` not yet in `done` start. */
+  private start = 0;
 
   constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
+  /** Bytes encoded so far. */
   get length(): number {
-    return this.pos;
+    return this.doneLength + this.pos - this.start;
   }
 
   private reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     // At least double (amortised growth), but no more than needed for one large item such as a WRITE's data:
     // rounding 1 MiB + header up to 2 MiB would allocate twice the memory per call.
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
+    const live = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, live + n));
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.pos = live;
+    this.start = 0;
   }
 
   uint32(v: number): this {
@@ -58,13 +70,10 @@ export class XdrWriter {
 
   /** Fixed-length opaque: exactly `data.length` bytes plus padding, no length word. */
   fixedOpaque(data: Uint8Array): this {
-    const padding = pad4(data.length);
-    this.reserve(data.length + padding);
+    this.reserve(data.length + pad4(data.length));
     this.buf.set(data, this.pos);
     this.pos += data.length;
-    this.buf.fill(0, this.pos, this.pos + padding);
-    this.pos += padding;
-    return this;
+    return this.padding(data.length);
   }
 
   /** Variable-length opaque: a length word, the bytes, padding. */
@@ -77,9 +86,44 @@ export class XdrWriter {
     return this.opaque(Buffer.from(s, 'utf8'));
   }
 
-  /** The encoded bytes; a view over the internal buffer, valid until the next write. */
+  /**
+   * Variable-length opaque sent from `data` itself, not a copy (when it is large): `data` must not change until the
+   * encoded message is no longer needed, i.e. sent, and sent again if it must be.
+   */
+  opaqueByReference(data: Uint8Array): this {
+    if (data.length < MIN_REFERENCED_OPAQUE) return this.opaque(data);
+    this.uint32(data.length);
+    this.finishPiece();
+    this.done.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    this.doneLength += data.length;
+    return this.padding(data.length);
+  }
+
+  /** The encoded bytes as pieces to write in order: views, nothing copied. */
+  pieces(): Buffer[] {
+    this.finishPiece();
+    return [...this.done];
+  }
+
+  /** The encoded bytes as one buffer: a view over the internal buffer (valid until the next write), or a copy once pieces were made. */
   bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    return this.done.length === 0 ? this.buf.subarray(0, this.pos) : Buffer.concat(this.pieces(), this.length);
+  }
+
+  /** The zero bytes that round an item of `length` bytes up to a multiple of four. */
+  private padding(length: number): this {
+    const n = pad4(length);
+    this.reserve(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+
+  private finishPiece(): void {
+    if (this.pos === this.start) return;
+    this.done.push(this.buf.subarray(this.start, this.pos));
+    this.doneLength += this.pos - this.start;
+    this.start = this.pos;
   }
 }
 

@@ -1,6 +1,6 @@
 // A loopback ONC RPC "server" whose replies each test crafts byte by byte, for protocol fault tests.
 import { createServer, type Server, type Socket } from 'node:net';
-import { encodeRecord, RecordDecoder } from '../../src/nfs/record-marking.ts';
+import { encodeRecord, RecordReader } from '../../src/nfs/record-marking.ts';
 import { XdrReader, XdrWriter } from '../../src/nfs/xdr.ts';
 
 export interface ReceivedCall {
@@ -52,25 +52,23 @@ export async function startFakeRpcPeer(onCall: (call: ReceivedCall) => void = ()
     socket.on('error', () => {}); // the client under test may reset the connection
     peer.remotePorts.push(socket.remotePort ?? -1);
     peer.onConnection(socket, connection);
-    const decoder = new RecordDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      for (const record of decoder.push(chunk)) {
-        const r = new XdrReader(record);
-        const xid = r.uint32();
-        r.uint32(); // CALL
-        r.uint32(); // rpcvers
-        const program = r.uint32();
-        const version = r.uint32();
-        const procedure = r.uint32();
-        const credFlavor = r.uint32();
-        const credBody = Buffer.from(r.opaque(400));
-        r.uint32();
-        r.opaque(400);
-        const call = { xid, program, version, procedure, credFlavor, credBody, args: Buffer.from(record.subarray(r.offset)), connection, socket };
-        peer.calls.push(call);
-        peer.onCall(call);
-      }
+    const reader = new RecordReader((record) => {
+      const r = new XdrReader(record);
+      const xid = r.uint32();
+      r.uint32(); // CALL
+      r.uint32(); // rpcvers
+      const program = r.uint32();
+      const version = r.uint32();
+      const procedure = r.uint32();
+      const credFlavor = r.uint32();
+      const credBody = Buffer.from(r.opaque(400));
+      r.uint32();
+      r.opaque(400);
+      const call = { xid, program, version, procedure, credFlavor, credBody, args: Buffer.from(record.subarray(r.offset)), connection, socket };
+      peer.calls.push(call);
+      peer.onCall(call);
     });
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (peer as { port: number }).port = (server.address() as { port: number }).port;

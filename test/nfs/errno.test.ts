@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import t from 'tap';
 import { Errno, MountError, NfsError, errnoName, errnoOf, errnoOfNfs3Status, nfs3StatusName } from '../../src/nfs/errno.ts';
 import { Nfs3Status } from '../../src/nfs/nfs3-types.ts';
@@ -57,7 +58,13 @@ t.test('errno names and numbers', async (t) => {
   t.equal(errnoName(13), 'EACCES');
   t.equal(errnoName(116), 'ESTALE');
   t.equal(errnoName(9999), 'errno 9999');
-  for (const [name, n] of Object.entries(Errno)) t.equal(errnoName(n), name, `${name} is one name for ${n}`);
+  for (const [name, n] of Object.entries(Errno)) {
+    t.equal(errnoName(n), name, `${name} is one name for ${n}`);
+    // Node's os.constants lack EREMOTE and EREMOTEIO; the rest must agree.
+    const linux: number | undefined = constants.errno[name as keyof typeof constants.errno];
+    if (linux !== undefined) t.equal(n, linux, `${name} is ${n}, as os.constants.errno says`);
+  }
+  t.equal(errnoName(9), 'EBADF', 'EBADF, which only the file-system layer reports, is in the one table too');
 });
 
 t.test('NfsError says what failed, for whom, in one line', async (t) => {

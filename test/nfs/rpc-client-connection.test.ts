@@ -105,7 +105,7 @@ t.test('bad arguments reject the call and send nothing', async (t) => {
   t.equal(peer.calls.length, 0);
 });
 
-t.test('a peer that stops reading: the client buffers a bounded amount, then all large calls complete intact', async (t) => {
+t.test('a peer that stops reading: the client buffers a bounded amount, then all large calls (data by reference) complete intact', async (t) => {
   const peer = await peerFor(t);
   let paused: Socket | undefined;
   peer.onConnection = (socket) => {
@@ -115,7 +115,7 @@ t.test('a peer that stops reading: the client buffers a bounded amount, then all
   peer.onCall = (call) => call.socket.write(frame(successReply(call.xid, createHash('sha256').update(call.args).digest())));
   const client = newClient(t, peer.port, { timeoutMs: 30_000 });
   const payloads = Array.from({ length: 24 }, (_, i) => Buffer.alloc(1024 * 1024, i + 1));
-  const calls = payloads.map((p) => client.call(PROG, VERS, 7, null, (w) => w.opaque(p)));
+  const calls = payloads.map((p) => client.call(PROG, VERS, 7, null, (w) => w.opaqueByReference(p)));
   await delay(300);
   const socket = (client as unknown as { socket?: Socket }).socket;
   t.ok(socket, 'connected');
@@ -127,6 +127,22 @@ t.test('a peer that stops reading: the client buffers a bounded amount, then all
     const expected = createHash('sha256').update(new XdrWriter().opaque(payloads[i]!).bytes()).digest();
     t.ok(r.fixedOpaque(32).equals(expected), `call ${i} arrived intact`);
   });
+});
+
+t.test('a call whose data goes by reference is sent again after a reconnect with the same bytes and xid', async (t) => {
+  const peer = await peerFor(t);
+  peer.onCall = (call) => {
+    if (call.connection === 1) call.socket.destroy();
+    else call.socket.write(frame(successReply(call.xid)));
+  };
+  const client = newClient(t, peer.port);
+  const data = Buffer.from(Array.from({ length: 256 * 1024 + 3 }, (_, i) => (i * 11) & 255));
+  await client.call(PROG, VERS, 7, null, (w) => w.uint32(42).opaqueByReference(data).uint32(43));
+  t.same(peer.calls.map((c) => c.connection), [1, 2]);
+  const [first, second] = peer.calls;
+  t.equal(second!.xid, first!.xid, 'the same xid');
+  t.ok(second!.args.equals(first!.args), 'the same bytes');
+  t.ok(first!.args.equals(new XdrWriter().uint32(42).opaque(data).uint32(43).bytes()), 'as a copying encoder writes them');
 });
 
 /** Runs test/helpers/rpc-client-child.ts; resolves with its output once it exits, or fails if it lingers. */

@@ -194,3 +194,20 @@ t.test('results that need a large record arrive whole (4 MiB reply over many rea
   const r = await client.call(PROG, VERS, 6, null, null);
   t.ok(r.opaque().equals(big));
 });
+
+t.test('large replies in a row: each is read whole, and the results kept from earlier ones stay intact', async (t) => {
+  const { peer, client } = await setup(t);
+  // 64 KiB up to 1 MiB: past the reader's scratch buffer, so the socket reads most of each straight into its record.
+  const big = (n: number) => Buffer.from(Array.from({ length: 64 * 1024 + n * 150_000 }, (_, i) => (i * 13 + (i >> 10) + n) & 255));
+  peer.onCall = (call) => {
+    const n = call.args.readUInt32BE(0);
+    // Some in several fragments, all written back to back so reads span record boundaries.
+    call.socket.write(frame(successReply(call.xid, new XdrWriter().opaque(big(n)).bytes()), n % 2 === 0 ? undefined : 200_000));
+  };
+  const kept: Buffer[] = [];
+  for (const batch of [[0, 1, 2, 3], [4, 5, 6, 7]]) {
+    const replies = await Promise.all(batch.map((n) => client.call(PROG, VERS, 1, null, (w) => w.uint32(n))));
+    kept.push(...replies.map((r) => r.opaque())); // views into the records, as READ data is
+  }
+  kept.forEach((data, n) => t.ok(data.equals(big(n)), `reply ${n} (${data.length} bytes) intact after all 8 arrived`));
+});

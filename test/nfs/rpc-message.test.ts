@@ -53,7 +53,7 @@ t.test('ids must be uint32 and the machine name at most 255 bytes', async (t) =>
 });
 
 t.test('a CALL record: record mark, xid, CALL, rpcvers 2, program, version, procedure, credential, AUTH_NONE verifier, args', async (t) => {
-  const record = encodeCallRecord({ xid: 0xfffffffe, program: 100005, version: 3, procedure: 1, credential: null }, (w) => w.string('/export'));
+  const record = Buffer.concat(encodeCallRecord({ xid: 0xfffffffe, program: 100005, version: 3, procedure: 1, credential: null }, (w) => w.string('/export')));
   const r = new XdrReader(record);
   t.equal(r.uint32(), 0x80000000 + record.length - 4, 'one last fragment holding the rest');
   t.same(
@@ -63,6 +63,25 @@ t.test('a CALL record: record mark, xid, CALL, rpcvers 2, program, version, proc
   t.equal(r.string(), '/export');
   t.equal(r.remaining, 0);
   t.throws(() => encodeCallRecord({ ...context, credential: { uid: -5, gid: 0, gids: [] } }, null), RangeError);
+});
+
+t.test('opaques by reference: the record holds the caller\'s buffer itself, and its bytes are those of a copy', async (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 20_000 }), { maxLength: 5 }), fc.nat(3), (lengths, skew) => {
+      const data = lengths.map((n, i) => Buffer.alloc(n + skew, i + 1).subarray(skew)); // views at odd offsets too
+      const call = { xid: 9, program: 100003, version: 3, procedure: 7, credential };
+      const pieces = encodeCallRecord(call, (w) => data.forEach((d) => w.uint32(d.length).opaqueByReference(d)));
+      const copied = encodeCallRecord(call, (w) => data.forEach((d) => w.uint32(d.length).opaque(d)));
+      t.ok(Buffer.concat(pieces).equals(Buffer.concat(copied)), `opaques of ${lengths.join(', ')} bytes`);
+      for (const d of data.filter((d) => d.length >= 4096)) {
+        t.ok(
+          pieces.some((p) => p.buffer === d.buffer && p.byteOffset === d.byteOffset && p.length === d.length),
+          `${d.length} bytes sent from the caller's buffer`,
+        );
+      }
+    }),
+    { numRuns: 50 },
+  );
 });
 
 t.test('SUCCESS gives a reader at the results, past any verifier', async (t) => {
