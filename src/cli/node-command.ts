@@ -1,4 +1,5 @@
-// `kidfs node`: starts the node daemon with the FUSE mounter and the identity resolver, serves until SIGTERM.
+// `kidfs node`: starts the node daemon with the FUSE mounter and the identity resolver, serves until SIGTERM or
+// SIGINT, then commits open files and exits, leaving the mounts for the next daemon to take over.
 import { loadConfig } from '../config/load-config.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
 import { createFuseMounter } from '../node/fuse-mounter.ts';
@@ -14,11 +15,15 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     throw new Error(`--nodeid ${nodeId} differs from [identity] node-name / NODE_NAME ${config.identity.nodeName}: pods would be checked against the wrong node`);
   }
   const resolver = new IdentityResolver({ ...config, identity: { ...config.identity, nodeName: nodeId } });
+  const log = (line: string) => void process.stderr.write(`kidfs node: ${line}\n`);
   const daemon = await NodeDaemon.start({
     endpoint: flags.endpoint, nodeId, driverName: flags.driverName, stateDir: flags.stateDir, controlSocket: flags.controlSocket,
     podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, reconcileIntervalMs: flags.reconcileInterval,
-    mounter: createFuseMounter(), identities: resolverIdentitySource(resolver),
+    mounter: createFuseMounter({ settings: config.mount, log }), identities: resolverIdentitySource(resolver), log,
   });
-  await waitForStopSignal();
+  const signal = await waitForStopSignal();
+  log(`${signal}: committing open files and stopping; the mounts stay until the next daemon serves them again`);
   await daemon.stop();
+  // The FUSE mounts left in place keep the event loop alive.
+  process.exit(0);
 }

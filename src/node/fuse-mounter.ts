@@ -1,8 +1,179 @@
-// Where the real Mounter plugs in: one FUSE mount per pod (src/fuse) presenting the file system (src/fs)
-// of an export directory (walkSubDir from export-path.ts) through one shared NFS connection per server
-// (src/nfs), every call made as spec.identity. `kidfs node` takes its mounter from here.
-import type { Mounter } from './mounter.ts';
+// The real Mounter: one FUSE mount per pod (src/fuse) presenting the file system (src/fs) of an export directory,
+// reached with walkSubDir (no symlink on the server is followed), every NFS call made as the mount's identity.
+// All mounts of an export share its root handle (one MNT), and all exports of a server one RPC connection.
+import type { MountConfig } from '../config/sections/mount-section.ts';
+import { NfsFileSystem } from '../fs/nfs-file-system.ts';
+import { fsHandlers } from '../fuse/fs-handlers.ts';
+import { mountFuse, type FuseMount } from '../fuse/mount.ts';
+import { NfsError } from '../nfs/errno.ts';
+import { Nfs3Status } from '../nfs/nfs3-types.ts';
+import { formatNfsUrl } from '../nfs/nfs-url.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+import { detachableHandlers, type DetachableHandlers } from './detachable-handlers.ts';
+import { walkSubDir, type Directory } from './export-path.ts';
+import { ExportConnections, type ExportLease } from './export-connections.ts';
+import { isMountPoint, KIDFS_FSTYPE, mountAt } from './mount-table.ts';
+import type { MountSpec, Mounter } from './mounter.ts';
+import { NodeError } from './node-error.ts';
 
-export function createFuseMounter(): Mounter {
-  throw new Error('kidfs node cannot mount yet: the FUSE mounter is not built in (src/node/fuse-mounter.ts)');
+export interface FuseMounterOptions {
+  /** [mount]: owner view, chown policy, cache and NFS timeouts, node-wide read-only, privileged port. */
+  readonly settings: MountConfig;
+  /** One line per event an admin should see (NFS failures inside mounts, commits that failed). */
+  readonly log: (line: string) => void;
+}
+
+/** How often an unmounted mount with files still open checks whether they are closed. */
+const LINGER_CHECK_MS = 1000;
+
+interface Served {
+  readonly target: string;
+  readonly fs: NfsFileSystem;
+  readonly fuse: FuseMount;
+  readonly gate: DetachableHandlers;
+  readonly lease: ExportLease;
+}
+
+export function createFuseMounter(options: FuseMounterOptions): Mounter {
+  return new FuseMounter(options);
+}
+
+class FuseMounter implements Mounter {
+  private readonly served = new Map<string, Served>();
+  /** Unmounted (lazily) while files were still open: served until they are closed. */
+  private readonly lingering = new Set<Served>();
+  private readonly exports: ExportConnections;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: FuseMounterOptions) {
+    this.exports = new ExportConnections({ timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort });
+  }
+
+  async mount(spec: MountSpec): Promise<void> {
+    if (this.closed) throw new NodeError('UNAVAILABLE', 'the node daemon is stopping; try again when it is back');
+    if (this.served.has(spec.target)) throw new NodeError('INTERNAL', `${spec.target} is served already`);
+    const { settings, log } = this.options;
+    const { identity, target } = spec;
+    const credential: Credential = { uid: identity.uid, gid: identity.gid, gids: identity.groups };
+    const { lease, root } = await this.volumeDirectory(spec, credential);
+    try {
+      const fs = new NfsFileSystem({
+        export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
+        credential,
+        attrTimeoutMs: settings.attrTimeoutMs,
+        entryTimeoutMs: settings.entryTimeoutMs,
+        ownerView: settings.ownerView,
+        chownPolicy: settings.chown,
+        maxUncommittedBytes: settings.maxUncommittedBytes,
+      });
+      const mountLog = (line: string) => log(`${target}: ${line}`);
+      const gate = detachableHandlers(fsHandlers(fs, mountLog));
+      const fuse = await mountFuse({
+        mountpoint: target,
+        handlers: gate.handlers,
+        options: {
+          name: mountName(spec),
+          allowOther: true,
+          readOnly: spec.readOnly || settings.readOnly,
+          attrTimeoutSeconds: settings.attrTimeoutMs / 1000,
+          entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
+          // A name another node creates must show up at once.
+          negativeTimeoutSeconds: 0,
+        },
+        opTimeoutMs: settings.opTimeoutMs,
+        log: mountLog,
+      });
+      this.served.set(target, { target, fs, fuse, gate, lease });
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
+  }
+
+  async unmount(target: string): Promise<void> {
+    const served = this.served.get(target);
+    if (!served) return;
+    try {
+      await served.fuse.unmount();
+    } catch (err) {
+      // Someone unmounted it already (umount -l from outside): what is left is to let go of it.
+      if (await isMountPoint(target)) throw err;
+    }
+    this.served.delete(target);
+    await this.commit(served);
+    if (served.fs.openFiles === 0) {
+      await this.letGo(served);
+      return;
+    }
+    this.options.log(`${target}: unmounted with ${served.fs.openFiles} files still open; serving them until they are closed`);
+    this.lingering.add(served);
+    this.lingerTimer ??= setInterval(() => void this.releaseClosed(), LINGER_CHECK_MS).unref();
+  }
+
+  async isAlive(target: string): Promise<boolean> {
+    return this.served.has(target) && (await mountAt(target))?.fstype === KIDFS_FSTYPE;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.lingerTimer);
+    const all = [...this.served.values(), ...this.lingering];
+    this.served.clear();
+    this.lingering.clear();
+    // Commit first, then stop answering: the mounts stay (ENOTCONN) until the next daemon mounts them again.
+    await Promise.all(all.map((served) => this.commit(served)));
+    await Promise.all(all.map((served) => this.letGo(served)));
+  }
+
+  /** The lease on the volume's export and its directory there; a root handle gone stale is connected anew once. */
+  private async volumeDirectory(spec: MountSpec, credential: Credential): Promise<{ lease: ExportLease; root: Directory }> {
+    const url = formatNfsUrl(spec.export);
+    for (let attempt = 1; ; attempt++) {
+      const lease = await this.exports.acquire(spec.export, credential).catch((err: Error) => {
+        throw new NodeError('UNAVAILABLE', `cannot reach the export ${url}: ${err.message}`);
+      });
+      try {
+        const { client, rootHandle } = lease.exp;
+        const exportRoot: Directory = { handle: rootHandle, attributes: await client.getattr(credential, rootHandle) };
+        const root = await walkSubDir(client, credential, exportRoot, spec.subDir);
+        if (!root) throw new NodeError('NOT_FOUND', `${spec.subDir} does not exist in ${url}: the volume's directory must exist on the server`);
+        return { lease, root };
+      } catch (err) {
+        const stale = err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_STALE;
+        if (stale) lease.evict();
+        await lease.release();
+        if (!stale || attempt === 2) throw err;
+      }
+    }
+  }
+
+  private async commit(served: Served): Promise<void> {
+    await served.fs.syncAll().catch((err: Error) =>
+      this.options.log(`${served.target}: some written data may not be on the server: ${err.message}`));
+  }
+
+  /** Stops answering for the mount and drops the file system and its hold on the export. */
+  private async letGo(served: Served): Promise<void> {
+    served.gate.detach();
+    await served.lease.release();
+  }
+
+  private async releaseClosed(): Promise<void> {
+    for (const served of this.lingering) {
+      if (served.fs.openFiles > 0) continue;
+      this.lingering.delete(served);
+      await this.letGo(served);
+    }
+    if (this.lingering.size === 0) {
+      clearInterval(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+  }
+}
+
+/** How the mount shows in the mount table: kidfs:<identity>@<server>:<export path>[/<subDir>]. */
+function mountName(spec: MountSpec): string {
+  const where = `${spec.export.host}:${spec.export.path}${spec.subDir ? `/${spec.subDir}` : ''}`.replace(/\/\/+/g, '/');
+  return `${spec.identity.name}@${where}`.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200);
 }

@@ -1,6 +1,7 @@
 // A node daemon for tests: real CSI gRPC and control sockets in a temporary directory, the real identity
 // resolver against the loopback Kubernetes API server (node node-a; namespaces cms and shop with uid ranges),
-// and a RecordingMounter in place of FUSE. Everything is stopped and removed in teardown.
+// and a RecordingMounter in place of FUSE. Everything is stopped and removed in teardown. Also what the tests of
+// the real daemon process (node-process.ts) share with it: the cluster, kubelet's paths and requests.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KidfsConfig } from '../../src/config/load-config.ts';
@@ -30,48 +31,24 @@ export interface NodeFixtureOptions {
   readonly reconcileIntervalMs?: number;
 }
 
-export class NodeFixture {
-  readonly log: string[] = [];
-  mounter = new RecordingMounter();
-  daemon!: NodeDaemon;
-  csi!: CsiClient;
+/**
+ * The loopback Kubernetes API server of the node tests: node node-a, namespaces cms (uid range 200000/1000) and
+ * shop (300000/1000), service accounts cms/editor, cms/viewer and shop/api; stopped in teardown.
+ */
+export class TestCluster {
   private podCount = 0;
 
-  private constructor(
-    readonly api: FakeKubeApi,
-    readonly dir: string,
-    readonly config: KidfsConfig,
-    private readonly options: NodeFixtureOptions,
-  ) {}
+  private constructor(readonly api: FakeKubeApi) {}
 
-  static async start(t: Teardown, options: NodeFixtureOptions = {}): Promise<NodeFixture> {
+  static async start(t: Teardown): Promise<TestCluster> {
     const api = new FakeKubeApi();
     await api.start();
-    const dir = makeTempDir('kidfs-node-test-');
-    t.teardown(async () => {
-      await api.stop();
-      dir.remove();
-    });
+    t.teardown(() => api.stop());
     api.addNamespace('kidfs');
     api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' });
     api.addNamespace('shop', { 'kidfs.io/uid-range': '300000/1000' });
     for (const [namespace, name] of [['cms', 'editor'], ['cms', 'viewer'], ['shop', 'api']] as const) api.addServiceAccount(namespace, name);
-    const fixture = new NodeFixture(api, dir.path, kubernetesConfig(api, dir.path, { nodeName: 'node-a' }), options);
-    await fixture.startDaemon();
-    t.teardown(() => fixture.stop());
-    return fixture;
-  }
-
-  get endpoint(): string {
-    return `unix://${join(this.dir, 'csi', 'csi.sock')}`;
-  }
-
-  get controlSocket(): string {
-    return join(this.dir, 'run', 'control.sock');
-  }
-
-  get stateDir(): string {
-    return join(this.dir, 'state');
+    return new TestCluster(api);
   }
 
   /** A running pod on node-a. */
@@ -86,12 +63,78 @@ export class NodeFixture {
   token(pod: TestPod, audiences: readonly string[] = ['kidfs'], lifetimeMs?: number): string {
     return this.api.issueToken(pod, audiences, lifetimeMs);
   }
+}
 
-  /** kubelet's target path for a CSI volume of the pod: its parent exists, the target does not. */
+/** kubelet's target path for a CSI volume of the pod under `dir`: its parent exists, the target does not. */
+export function kubeletTarget(dir: string, pod: TestPod, volume = 'shared'): string {
+  const parent = join(dir, 'kubelet', 'pods', pod.uid, 'volumes', 'kubernetes.io~csi', volume);
+  mkdirSync(parent, { recursive: true });
+  return join(parent, 'mount');
+}
+
+/** kubelet's mount directory for a FlexVolume `media` of the pod under `dir` (its parent exists). */
+export function flexTarget(dir: string, pod: TestPod): string {
+  const parent = join(dir, 'kubelet', 'pods', pod.uid, 'volumes', 'kidfs.io~kidfs');
+  mkdirSync(parent, { recursive: true });
+  return join(parent, 'media');
+}
+
+/** The options kubelet passes to a FlexVolume driver's `mount` for a volume `media` of `pod`, plus the volume's own. */
+export const flexOptions = (pod: TestPod, own: Record<string, string> = {}, readwrite = 'rw'): string => JSON.stringify({
+  'kubernetes.io/fsType': '', 'kubernetes.io/readwrite': readwrite, 'kubernetes.io/pvOrVolumeName': 'media',
+  'kubernetes.io/pod.name': pod.name, 'kubernetes.io/pod.namespace': pod.namespace, 'kubernetes.io/pod.uid': pod.uid,
+  'kubernetes.io/serviceAccount.name': pod.serviceAccount, ...own,
+});
+
+export class NodeFixture {
+  readonly log: string[] = [];
+  mounter = new RecordingMounter();
+  daemon!: NodeDaemon;
+  csi!: CsiClient;
+
+  private constructor(
+    readonly cluster: TestCluster,
+    readonly dir: string,
+    readonly config: KidfsConfig,
+    private readonly options: NodeFixtureOptions,
+  ) {}
+
+  static async start(t: Teardown, options: NodeFixtureOptions = {}): Promise<NodeFixture> {
+    const cluster = await TestCluster.start(t);
+    const dir = makeTempDir('kidfs-node-test-');
+    t.teardown(() => dir.remove());
+    const fixture = new NodeFixture(cluster, dir.path, kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a' }), options);
+    await fixture.startDaemon();
+    t.teardown(() => fixture.stop());
+    return fixture;
+  }
+
+  get api(): FakeKubeApi {
+    return this.cluster.api;
+  }
+
+  get endpoint(): string {
+    return `unix://${join(this.dir, 'csi', 'csi.sock')}`;
+  }
+
+  get controlSocket(): string {
+    return join(this.dir, 'run', 'control.sock');
+  }
+
+  get stateDir(): string {
+    return join(this.dir, 'state');
+  }
+
+  pod(serviceAccount: 'editor' | 'viewer' | 'api' = 'editor', overrides: { nodeName?: string; phase?: 'Succeeded' } = {}): TestPod {
+    return this.cluster.pod(serviceAccount, overrides);
+  }
+
+  token(pod: TestPod, audiences: readonly string[] = ['kidfs'], lifetimeMs?: number): string {
+    return this.cluster.token(pod, audiences, lifetimeMs);
+  }
+
   target(pod: TestPod, volume = 'shared'): string {
-    const parent = join(this.dir, 'kubelet', 'pods', pod.uid, 'volumes', 'kubernetes.io~csi', volume);
-    mkdirSync(parent, { recursive: true });
-    return join(parent, 'mount');
+    return kubeletTarget(this.dir, pod, volume);
   }
 
   /**

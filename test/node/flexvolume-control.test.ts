@@ -10,7 +10,7 @@ import { controlRequest } from '../../src/node/control/control-client.ts';
 import { startControlServer } from '../../src/node/control/control-server.ts';
 import { runFlexDriver } from '../../src/node/flexvolume/flex-driver.ts';
 import { NodeError } from '../../src/node/node-error.ts';
-import { NodeFixture, publishRequest, type TestPod } from '../helpers/node-fixture.ts';
+import { flexOptions, flexTarget as kubeletFlexTarget, NodeFixture, publishRequest, type TestPod } from '../helpers/node-fixture.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../../', import.meta.url).pathname;
@@ -37,17 +37,7 @@ async function flex(args: string[], extraEnv: Record<string, string> = {}): Prom
   return { answer: JSON.parse(result.stdout) as Record<string, unknown>, exitCode: result.exitCode, stderr: result.stderr };
 }
 
-/** The options kubelet passes to `mount` for a FlexVolume of `pod`, plus the volume's own. */
-const flexOptions = (pod: TestPod, own: Record<string, string> = {}, readwrite = 'rw') => JSON.stringify({
-  'kubernetes.io/fsType': '', 'kubernetes.io/readwrite': readwrite, 'kubernetes.io/pvOrVolumeName': 'media',
-  'kubernetes.io/pod.name': pod.name, 'kubernetes.io/pod.namespace': pod.namespace, 'kubernetes.io/pod.uid': pod.uid,
-  'kubernetes.io/serviceAccount.name': pod.serviceAccount, ...own,
-});
-const flexTarget = (pod: TestPod) => {
-  const parent = join(node.dir, 'kubelet', 'pods', pod.uid, 'volumes', 'kidfs.io~kidfs');
-  mkdirSync(parent, { recursive: true });
-  return join(parent, 'media');
-};
+const flexTarget = (pod: TestPod) => kubeletFlexTarget(node.dir, pod);
 
 t.test('the control socket is root-only', async (t) => {
   t.equal(statSync(node.controlSocket).mode & 0o777, 0o600);

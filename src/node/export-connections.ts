@@ -1,0 +1,81 @@
+// The exports the node's mounts use, each connected once (MNT for the root handle, FSINFO) over one RPC
+// connection per NFS server, and shared by every mount of that export. The last mount to let go closes it.
+import { RpcConnectionPool } from '../nfs/connection-pool.ts';
+import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
+import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+
+export interface ExportConnectionsOptions {
+  /** Per-call timeout of MNT, FSINFO and the portmapper. */
+  readonly timeoutMs: number;
+  /** Connect from a source port below 1024. */
+  readonly privilegedPort: boolean;
+}
+
+export interface ExportLease {
+  readonly exp: NfsExport;
+  /** Gives the reference back (once); the export closes when no lease is left. */
+  release(): Promise<void>;
+  /** The export's root handle went stale (the server's export was made again): later acquires connect anew. */
+  evict(): void;
+}
+
+interface Entry {
+  readonly connecting: Promise<NfsExport>;
+  leases: number;
+}
+
+export class ExportConnections {
+  private readonly pool = new RpcConnectionPool();
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly options: ExportConnectionsOptions) {}
+
+  /** Exports connected (or connecting) now. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The export, connected by the first caller with its credential (MNT and FSINFO need one the server takes;
+   * their answers are the same for every caller). A failed connection is forgotten, so the next call tries again.
+   */
+  async acquire(url: NfsUrl, credential: Credential): Promise<ExportLease> {
+    const key = formatNfsUrl(url);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const connecting = connectExport(url, {
+        credential, timeoutMs: this.options.timeoutMs, privilegedPort: this.options.privilegedPort, pool: this.pool,
+      });
+      const made: Entry = { connecting, leases: 0 };
+      entry = made;
+      this.entries.set(key, made);
+      connecting.catch(() => {
+        if (this.entries.get(key) === made) this.entries.delete(key);
+      });
+    }
+    const held = entry;
+    held.leases++;
+    let exp: NfsExport;
+    try {
+      exp = await held.connecting;
+    } catch (err) {
+      held.leases--;
+      throw err;
+    }
+    let released = false;
+    return {
+      exp,
+      evict: () => {
+        if (this.entries.get(key) === held) this.entries.delete(key);
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--held.leases > 0) return;
+        if (this.entries.get(key) === held) this.entries.delete(key);
+        await exp.close();
+      },
+    };
+  }
+}
