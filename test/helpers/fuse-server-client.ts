@@ -34,6 +34,11 @@ function mountpoints(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '');
 }
 
+/** A process's RssAnon (KiB) from /proc: the part of its RSS that a leak grows. */
+export function rssAnonKiB(pid: number): number {
+  return Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
 export function isMounted(path: string): boolean {
   return mountpoints().includes(path);
 }
@@ -55,8 +60,8 @@ export async function makeMountpoint(t: Teardown): Promise<string> {
 // scheduling and allocation rates (per-thread malloc arenas holding libfuse's 128 KiB worker
 // buffers, the thread-stack cache, V8's page pool, memory reducer and growing young generation),
 // which moves RSS by megabytes. These make RSS follow live memory instead.
-const STEADY_MEMORY_FLAGS = ['--single-threaded', '--no-memory-reducer', '--max-semi-space-size=1'];
-const STEADY_MEMORY_TUNABLES = 'glibc.malloc.mmap_threshold=65536:glibc.pthread.stack_cache_size=0';
+export const STEADY_MEMORY_FLAGS = ['--single-threaded', '--no-memory-reducer', '--max-semi-space-size=1'];
+export const STEADY_MEMORY_TUNABLES = 'glibc.malloc.mmap_threshold=65536:glibc.pthread.stack_cache_size=0';
 
 /**
  * Starts a server and waits for its mount; rejects with the server's mount error.
@@ -106,7 +111,7 @@ export async function startFuseServer(
     calls: async () => (await request('calls')) as Call[],
     rssAfterGcKiB: async () => {
       await request('gc');
-      return Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+      return rssAnonKiB(pid);
     },
     stderr: () => stderr,
     stop: async () => {

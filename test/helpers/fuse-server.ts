@@ -2,6 +2,7 @@
 // into it synchronously, and the test driver does). Started by fuse-server-client.ts with fork():
 // argv[2] is a JSON FuseServerConfig; over IPC it sends {type: 'ready'} or {type: 'mount-error'},
 // and answers {type: 'calls'} (the memory fs's call log), {type: 'gc'} and {type: 'stop'}.
+import { constants } from 'node:os';
 import { loadFuseNative } from '../../src/fuse/binding.ts';
 import { fuseOptionList, type MountOptions } from '../../src/fuse/mount-options.ts';
 import { mountFuse } from '../../src/fuse/mount.ts';
@@ -22,10 +23,14 @@ export interface FuseServerConfig {
   binding?: 'kidfs' | 'upstream' | 'raw';
   /** for upstream and raw: libfuse options passed unchecked instead of options */
   rawOptions?: string[];
+  /** for raw: getattr answers a second time, EIO, 10 ms after its answer (a misbehaving binding user) */
+  answerTwice?: boolean;
 }
 
 export type ServerMessage = { type: 'ready' } | { type: 'mount-error'; message: string } | { type: 'reply'; id: number; value: unknown };
 export type ClientMessage = { id: number; type: 'calls' | 'gc' | 'stop' };
+
+type Reply = (result: number, ...values: unknown[]) => void;
 
 const config = JSON.parse(process.argv[2]) as FuseServerConfig;
 const send = (message: ServerMessage) => process.send?.(message);
@@ -42,7 +47,16 @@ async function mount(): Promise<() => Promise<void>> {
       return mountUpstreamNullFs(config.mountpoint, config.rawOptions ?? fuseOptionList(config.options), config.getattrDelayMs ?? 0);
     case 'raw': {
       const Fuse = loadFuseNative();
-      const fuse = new Fuse(config.mountpoint, toNativeOps(handlers, { opTimeoutMs: 0, log: console.error }), { timeout: false, options: config.rawOptions ?? [] });
+      const ops = toNativeOps(handlers, { opTimeoutMs: 0, log: console.error });
+      if (config.answerTwice) {
+        const getattr = ops.getattr as (path: string, reply: Reply) => void;
+        ops.getattr = (path: string, reply: Reply) =>
+          getattr(path, (...answer) => {
+            reply(...answer);
+            setTimeout(() => reply(-constants.errno.EIO), 10);
+          });
+      }
+      const fuse = new Fuse(config.mountpoint, ops, { timeout: false, options: config.rawOptions ?? [] });
       await new Promise<void>((resolve, reject) => fuse.mount((error) => (error ? reject(error) : resolve())));
       return () => new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
     }
