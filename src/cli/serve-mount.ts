@@ -8,7 +8,7 @@ import { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
 import { processStartTime, recordPath, removeRecord, writeRecord } from './mount-records.ts';
-import { KIDFS_FSTYPE, mountAt } from './mount-table.ts';
+import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
 
 export interface MountRequest {
   readonly url: string;

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { isRunning, readRecord, removeRecord, type MountRecord } from './mount-records.ts';
-import { KIDFS_FSTYPE, mountAt } from './mount-table.ts';
+import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
 
 /** After this long without the process exiting, say what is being waited for. */
 const PATIENCE_MS = 10_000;
