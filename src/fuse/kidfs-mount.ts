@@ -1,11 +1,13 @@
 // One kidfs mount, put together: the NFS export, the file system acting as one credential, and the FUSE mount that
 // presents it. close() is the clean way out: every open file committed, then unmounted, then the connection closed.
 import type { MountConfig } from '../config/sections/mount-section.ts';
+import type { FileSystemOptions } from '../fs/fs-options.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { fsHandlers } from './fs-handlers.ts';
 import { mountFuse, type FuseMount } from './mount.ts';
+import type { MountOptions } from './mount-options.ts';
 
 export interface KidfsMountRequest {
   /** `nfs://host[:port]/path[?nfsport=N&mountport=M]` */
@@ -32,33 +34,41 @@ export interface KidfsMount {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
+/** What the [mount] settings ask of the file system; the export and credential are the caller's. */
+export function fileSystemSettings(settings: MountConfig): Omit<FileSystemOptions, 'export' | 'credential'> {
+  return {
+    attrTimeoutMs: settings.attrTimeoutMs,
+    entryTimeoutMs: settings.entryTimeoutMs,
+    ownerView: settings.ownerView,
+    chownPolicy: settings.chown,
+    maxUncommittedBytes: settings.maxUncommittedBytes,
+  };
+}
+
+/** The FUSE options of every kidfs mount. `name` is shown as kidfs:<name>; characters FUSE does not take become '_'. */
+export function fuseMountOptions(settings: MountConfig, name: string, readOnly: boolean): MountOptions {
+  return {
+    name: name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
+    allowOther: true,
+    readOnly,
+    attrTimeoutSeconds: settings.attrTimeoutMs / 1000,
+    entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
+    // A name another host creates must show up at once.
+    negativeTimeoutSeconds: 0,
+  };
+}
+
 export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsMount> {
   const { settings, credential } = request;
   const exp = await connectExport(request.url, { credential, timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort });
   let fs: NfsFileSystem;
   let fuse: FuseMount;
   try {
-    fs = new NfsFileSystem({
-      export: exp,
-      credential,
-      attrTimeoutMs: settings.attrTimeoutMs,
-      entryTimeoutMs: settings.entryTimeoutMs,
-      ownerView: settings.ownerView,
-      chownPolicy: settings.chown,
-      maxUncommittedBytes: settings.maxUncommittedBytes,
-    });
+    fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings) });
     fuse = await mountFuse({
       mountpoint: request.mountpoint,
       handlers: fsHandlers(fs, request.log),
-      options: {
-        name: request.name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
-        allowOther: true,
-        readOnly: request.readOnly,
-        attrTimeoutSeconds: settings.attrTimeoutMs / 1000,
-        entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
-        // A name another host creates must show up at once.
-        negativeTimeoutSeconds: 0,
-      },
+      options: fuseMountOptions(settings, request.name, request.readOnly),
       opTimeoutMs: settings.opTimeoutMs,
       log: request.log,
     });

@@ -4,6 +4,7 @@
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { fsHandlers } from '../fuse/fs-handlers.ts';
+import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
 import { mountFuse, type FuseMount } from '../fuse/mount.ts';
 import { NfsError } from '../nfs/errno.ts';
 import { Nfs3Status } from '../nfs/nfs3-types.ts';
@@ -61,26 +62,14 @@ class FuseMounter implements Mounter {
       const fs = new NfsFileSystem({
         export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
         credential,
-        attrTimeoutMs: settings.attrTimeoutMs,
-        entryTimeoutMs: settings.entryTimeoutMs,
-        ownerView: settings.ownerView,
-        chownPolicy: settings.chown,
-        maxUncommittedBytes: settings.maxUncommittedBytes,
+        ...fileSystemSettings(settings),
       });
       const mountLog = (line: string) => log(`${target}: ${line}`);
       const gate = detachableHandlers(fsHandlers(fs, mountLog));
       const fuse = await mountFuse({
         mountpoint: target,
         handlers: gate.handlers,
-        options: {
-          name: mountName(spec),
-          allowOther: true,
-          readOnly: spec.readOnly || settings.readOnly,
-          attrTimeoutSeconds: settings.attrTimeoutMs / 1000,
-          entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
-          // A name another node creates must show up at once.
-          negativeTimeoutSeconds: 0,
-        },
+        options: fuseMountOptions(settings, mountName(spec), spec.readOnly || settings.readOnly),
         opTimeoutMs: settings.opTimeoutMs,
         log: mountLog,
       });
@@ -175,5 +164,5 @@ class FuseMounter implements Mounter {
 /** How the mount shows in the mount table: kidfs:<identity>@<server>:<export path>[/<subDir>]. */
 function mountName(spec: MountSpec): string {
   const where = `${spec.export.host}:${spec.export.path}${spec.subDir ? `/${spec.subDir}` : ''}`.replace(/\/\/+/g, '/');
-  return `${spec.identity.name}@${where}`.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200);
+  return `${spec.identity.name}@${where}`;
 }
