@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { configOption } from './config-option.ts';
 
-// The commands load on use: their identity sources bring the Kubernetes client, a second of start-up for every kidfs command.
+// The commands load on use, so that other kidfs commands do not load src/identity (nor, with source = kubernetes, the
+// Kubernetes client, which src/identity/kube-api.ts loads at the first API request).
 
 export function registerAdminCommands(program: Command): void {
   program

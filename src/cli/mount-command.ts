@@ -32,7 +32,7 @@ export function registerMountCommand(program: Command): void {
         process.stdout.write(`${await runDetached(foregroundArgs(request), logPath(request.target))}\n`);
         return;
       }
-      // Loaded only here: the identity sources bring the Kubernetes client, a second of start-up.
+      // Loaded only here: the parent of a background mount needs none of the ~60 modules that serve a mount.
       const { serveMount } = await import('./serve-mount.ts');
       let code: number;
       try {

@@ -36,19 +36,33 @@ function escapeTarget(target: string): string {
 export const recordPath = (target: string): string => join(MOUNT_RECORD_DIR, `${escapeTarget(target)}.json`);
 export const logPath = (target: string): string => join(MOUNT_RECORD_DIR, `${escapeTarget(target)}.log`);
 
-/** The start time of a running process, or undefined when there is no such process. */
-export function processStartTime(pid: number): string | undefined {
+/** Fields 3 on of /proc/<pid>/stat (state, ppid, ...), or undefined when there is no such process. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22; the command name (field 2) may contain spaces and parentheses, so count from its closing one.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    // The command name (field 2) may contain spaces and parentheses, so count from its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-/** Is the recorded process still the one running under that pid? */
-export const isRunning = (record: MountRecord): boolean => processStartTime(record.pid) === record.startTime;
+/** The start time of a process (field 22), or undefined when there is no such process. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/**
+ * Is the recorded process still the one running under that pid? A zombie (state Z) with no thread left has exited,
+ * its files (the FUSE connection) closed; only its parent has not reaped it yet, which for a detached mount process is
+ * init, on its own schedule (seconds in some containers, never under a PID 1 that does not reap). A zombie leader
+ * whose other threads are still exiting still runs.
+ */
+export function isRunning(record: Pick<MountRecord, 'pid' | 'startTime'>): boolean {
+  const fields = statFields(record.pid);
+  if (fields?.[19] !== record.startTime) return false;
+  return !(fields[0] === 'Z' && fields[17] === '1'); // state, num_threads
+}
 
 export async function writeRecord(record: MountRecord): Promise<void> {
   await mkdir(MOUNT_RECORD_DIR, { recursive: true, mode: 0o755 });

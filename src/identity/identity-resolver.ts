@@ -74,11 +74,17 @@ export class IdentityResolver {
     }));
   }
 
-  /** The kubernetes side, made on first use (source = static without pods never needs it). */
+  /**
+   * The kubernetes side, made on first use (source = static without pods never needs it). The client library loads
+   * with the first API request: a process that never makes one never pays for it.
+   */
   kubernetes(): { api: KubeApi; source: KubernetesSource } {
     if (!this.kubernetesParts) {
-      const kubeConfig = this.options.kubeConfig ?? makeKubeConfig(this.config.kubernetes, this.options.env);
-      const api = new KubeApi(kubeConfig, this.config.kubernetes.timeoutMs);
+      const { kubeConfig } = this.options;
+      const api = new KubeApi(
+        () => (kubeConfig ? Promise.resolve(kubeConfig) : makeKubeConfig(this.config.kubernetes, this.options.env)),
+        this.config.kubernetes.timeoutMs,
+      );
       const allocations = new UidAllocations(api, this.config.identity.uidAllocations, this.log);
       this.kubernetesParts = { api, source: new KubernetesSource(this.config, api, allocations) };
     }

@@ -1,26 +1,114 @@
 // The few API server calls kidfs makes, through @kubernetes/client-node, each bounded by [kubernetes] timeout.
 // Failures to talk to the API server become one-line IdentityErrors of kind `unavailable` (fail closed);
 // "not found" and "conflict" are answers, returned to the caller.
-import {
-  AuthenticationV1Api, CoreV1Api, createConfiguration, FetchError, ServerConfiguration,
-  type KubeConfig, type Middleware, type RequestContext, type ResponseContext,
-  type V1ConfigMap, type V1Namespace, type V1Pod, type V1ServiceAccount, type V1TokenReviewStatus,
+// The client library is loaded on the first request: it is ~900 modules, seconds of start-up on a busy node and ~80 MB
+// of memory in every process that loads it, and most kidfs processes (a mount with source = static, the CLI) never ask.
+import type {
+  AuthenticationV1Api, CoreV1Api, KubeConfig, Middleware, RequestContext, ResponseContext,
+  V1ConfigMap, V1Namespace, V1Pod, V1ServiceAccount, V1TokenReviewStatus,
 } from '@kubernetes/client-node';
 import { IdentityError } from './identity.ts';
 
-export class KubeApi {
-  private readonly core: CoreV1Api;
-  private readonly authentication: AuthenticationV1Api;
+interface Connection {
   readonly server: string;
+  readonly core: CoreV1Api;
+  readonly authentication: AuthenticationV1Api;
+  readonly FetchError: typeof import('@kubernetes/client-node').FetchError;
+}
 
-  constructor(kubeConfig: KubeConfig, private readonly timeoutMs: number) {
+export class KubeApi {
+  private connection: Promise<Connection> | undefined;
+
+  /** `kubeConfig` is asked for on the first request (again after it failed). */
+  constructor(private readonly kubeConfig: () => Promise<KubeConfig>, private readonly timeoutMs: number) {}
+
+  readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return this.orNotFound(`read pod ${namespace}/${name}`, ({ core }) => core.readNamespacedPod({ namespace, name }));
+  }
+
+  readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
+    return this.orNotFound(`read serviceaccount ${namespace}/${name}`,
+      ({ core }) => core.readNamespacedServiceAccount({ namespace, name }));
+  }
+
+  async listNamespaces(): Promise<V1Namespace[]> {
+    return (await this.call('list namespaces', ({ core }) => core.listNamespace())).items;
+  }
+
+  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    return this.orNotFound(`read configmap ${namespace}/${name}`, ({ core }) => core.readNamespacedConfigMap({ namespace, name }));
+  }
+
+  /** Creates it; `conflict` when it exists already (another node was first). */
+  createConfigMap(body: V1ConfigMap): Promise<'done' | 'conflict'> {
+    const namespace = body.metadata!.namespace!;
+    return this.orConflict(`create configmap ${namespace}/${body.metadata!.name}`,
+      ({ core }) => core.createNamespacedConfigMap({ namespace, body }));
+  }
+
+  /** Replaces it if its metadata.resourceVersion is still current; `conflict` when someone changed it since. */
+  replaceConfigMap(body: V1ConfigMap): Promise<'done' | 'conflict'> {
+    const namespace = body.metadata!.namespace!;
+    const name = body.metadata!.name!;
+    return this.orConflict(`update configmap ${namespace}/${name}`,
+      ({ core }) => core.replaceNamespacedConfigMap({ namespace, name, body }));
+  }
+
+  async reviewToken(token: string, audience: string): Promise<V1TokenReviewStatus> {
+    const review = await this.call('create tokenreview', ({ authentication }) => authentication.createTokenReview({
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
+    }));
+    return review.status ?? {};
+  }
+
+  private async orNotFound<T>(what: string, request: (connection: Connection) => Promise<T>): Promise<T | undefined> {
+    const connection = await this.connect();
+    try {
+      return await request(connection);
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw this.explain(connection, what, err);
+    }
+  }
+
+  private async orConflict(what: string, request: (connection: Connection) => Promise<unknown>): Promise<'done' | 'conflict'> {
+    const connection = await this.connect();
+    try {
+      await request(connection);
+      return 'done';
+    } catch (err) {
+      if (statusCode(err) === 409) return 'conflict';
+      throw this.explain(connection, what, err);
+    }
+  }
+
+  private async call<T>(what: string, request: (connection: Connection) => Promise<T>): Promise<T> {
+    const connection = await this.connect();
+    try {
+      return await request(connection);
+    } catch (err) {
+      throw this.explain(connection, what, err);
+    }
+  }
+
+  private connect(): Promise<Connection> {
+    if (!this.connection) {
+      this.connection = this.open();
+      // A kubeconfig that could not be loaded may be there at the next request.
+      this.connection.catch(() => (this.connection = undefined));
+    }
+    return this.connection;
+  }
+
+  /** What KubeConfig.makeApiClient builds, plus a deadline on every request. */
+  private async open(): Promise<Connection> {
+    const kubeConfig = await this.kubeConfig();
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new IdentityError('unavailable', 'the kubeconfig has no current cluster');
-    this.server = cluster.server;
-    // What KubeConfig.makeApiClient builds, plus a deadline on every request.
+    const { AuthenticationV1Api, CoreV1Api, createConfiguration, FetchError, ServerConfiguration } = await import('@kubernetes/client-node');
     const deadline: Middleware = {
       pre: async (request: RequestContext) => {
-        request.setSignal(AbortSignal.timeout(timeoutMs));
+        request.setSignal(AbortSignal.timeout(this.timeoutMs));
         return request;
       },
       post: async (response: ResponseContext) => response,
@@ -30,80 +118,18 @@ export class KubeApi {
       authMethods: { default: kubeConfig },
       promiseMiddleware: [deadline],
     });
-    this.core = new CoreV1Api(configuration);
-    this.authentication = new AuthenticationV1Api(configuration);
-  }
-
-  readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.orNotFound(`read pod ${namespace}/${name}`, () => this.core.readNamespacedPod({ namespace, name }));
-  }
-
-  readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
-    return this.orNotFound(`read serviceaccount ${namespace}/${name}`,
-      () => this.core.readNamespacedServiceAccount({ namespace, name }));
-  }
-
-  async listNamespaces(): Promise<V1Namespace[]> {
-    return (await this.call('list namespaces', () => this.core.listNamespace())).items;
-  }
-
-  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-    return this.orNotFound(`read configmap ${namespace}/${name}`, () => this.core.readNamespacedConfigMap({ namespace, name }));
-  }
-
-  /** Creates it; `conflict` when it exists already (another node was first). */
-  createConfigMap(body: V1ConfigMap): Promise<'done' | 'conflict'> {
-    const namespace = body.metadata!.namespace!;
-    return this.orConflict(`create configmap ${namespace}/${body.metadata!.name}`,
-      () => this.core.createNamespacedConfigMap({ namespace, body }));
-  }
-
-  /** Replaces it if its metadata.resourceVersion is still current; `conflict` when someone changed it since. */
-  replaceConfigMap(body: V1ConfigMap): Promise<'done' | 'conflict'> {
-    const namespace = body.metadata!.namespace!;
-    const name = body.metadata!.name!;
-    return this.orConflict(`update configmap ${namespace}/${name}`,
-      () => this.core.replaceNamespacedConfigMap({ namespace, name, body }));
-  }
-
-  async reviewToken(token: string, audience: string): Promise<V1TokenReviewStatus> {
-    const review = await this.call('create tokenreview', () => this.authentication.createTokenReview({
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
-    }));
-    return review.status ?? {};
-  }
-
-  private async orNotFound<T>(what: string, request: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await request();
-    } catch (err) {
-      if (statusCode(err) === 404) return undefined;
-      throw this.explain(what, err);
-    }
-  }
-
-  private async orConflict(what: string, request: () => Promise<unknown>): Promise<'done' | 'conflict'> {
-    try {
-      await request();
-      return 'done';
-    } catch (err) {
-      if (statusCode(err) === 409) return 'conflict';
-      throw this.explain(what, err);
-    }
-  }
-
-  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (err) {
-      throw this.explain(what, err);
-    }
+    return {
+      server: cluster.server,
+      core: new CoreV1Api(configuration),
+      authentication: new AuthenticationV1Api(configuration),
+      FetchError,
+    };
   }
 
   /** One line saying why the request failed and what to look at. */
-  private explain(what: string, err: unknown): IdentityError {
+  private explain({ server, FetchError }: Connection, what: string, err: unknown): IdentityError {
     const code = statusCode(err);
-    const prefix = `Kubernetes API server ${this.server}: cannot ${what}`;
+    const prefix = `Kubernetes API server ${server}: cannot ${what}`;
     if (code === 401) {
       return new IdentityError('unavailable', `${prefix}: 401 Unauthorized (kidfs's token or client certificate was not accepted)`);
     }

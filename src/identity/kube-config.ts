@@ -1,7 +1,7 @@
 // How kidfs reaches the API server: the pod's service account when running in a cluster, or a kubeconfig file.
 import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../config/sections/kubernetes-section.ts';
 import { IdentityError } from './identity.ts';
 
@@ -11,8 +11,10 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 /**
  * A KubeConfig per [kubernetes]: the kubeconfig file (and context) when set, else in-cluster.
  * `inClusterRoot` prefixes the service-account paths (tests lay out a fake pod filesystem there).
+ * Async because it loads the client library (see kube-api.ts).
  */
-export function makeKubeConfig(config: KubernetesConfig, env: NodeJS.ProcessEnv = process.env, inClusterRoot = ''): KubeConfig {
+export async function makeKubeConfig(config: KubernetesConfig, env: NodeJS.ProcessEnv = process.env, inClusterRoot = ''): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (config.kubeconfig !== undefined) {
     try {

@@ -86,13 +86,13 @@ t.test('in-cluster: the pod\'s service-account token and CA, the service address
   const inCluster = { ...config.kubernetes, kubeconfig: undefined };
   const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port) };
 
-  const kubeConfig = makeKubeConfig(inCluster, env, root);
+  const kubeConfig = await makeKubeConfig(inCluster, env, root);
   const resolver = new IdentityResolver({ ...config, kubernetes: inCluster }, { ...quiet, kubeConfig });
   t.match(await resolver.resolvePod(pod), { uid: 200001, name: 'cms.editor' });
 
-  t.throws(() => makeKubeConfig(inCluster, {}, root),
+  await t.rejects(makeKubeConfig(inCluster, {}, root),
     { message: 'not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT unset): set [kubernetes] kubeconfig to reach the cluster from outside' });
-  t.throws(() => makeKubeConfig(inCluster, env, join(dir.path, 'empty-root')),
+  await t.rejects(makeKubeConfig(inCluster, env, join(dir.path, 'empty-root')),
     { message: /^in-cluster token missing at .*\/var\/run\/secrets\/kubernetes.io\/serviceaccount\/token: give kidfs's pod a service account token/ });
   const outside = new IdentityResolver({ ...config, kubernetes: inCluster }, { ...quiet, env: {} });
   t.match(await rejection(outside.resolvePod(pod), 'unavailable'), /^not running in a Kubernetes pod/, 'a resolver outside a cluster refuses');
@@ -101,8 +101,8 @@ t.test('in-cluster: the pod\'s service-account token and CA, the service address
 t.test('a kubeconfig that cannot be used is one clear line', async (t) => {
   const config = kubernetesConfig(api, dir.path);
   const missing = join(dir.path, 'no-such-kubeconfig');
-  t.throws(() => makeKubeConfig({ ...config.kubernetes, kubeconfig: missing }),
+  await t.rejects(makeKubeConfig({ ...config.kubernetes, kubeconfig: missing }),
     { message: new RegExp(`^cannot load \\[kubernetes\\] kubeconfig ${missing}: ENOENT`) });
-  t.throws(() => makeKubeConfig({ ...config.kubernetes, context: 'prod' }),
+  await t.rejects(makeKubeConfig({ ...config.kubernetes, context: 'prod' }),
     { message: `[kubernetes] context "prod" is not in ${config.kubernetes.kubeconfig}` });
 });

@@ -5,8 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/loopback-nfs.ts';
-import { isRunning, logPath, readRecord, recordPath } from '../../src/cli/mount-records.ts';
-import { isMounted, KIDFS, kidfsEnv, makeWorkDir, run, startMount, startServer, STATIC_TABLE, writeConfig } from '../helpers/kidfs-mount.ts';
+import { isRunning, logPath, processStartTime, readRecord, recordPath } from '../../src/cli/mount-records.ts';
+import { isMounted, KIDFS, makeWorkDir, run, startMount, startServer, STATIC_TABLE, untracked, writeConfig } from '../helpers/kidfs-mount.ts';
 
 const server = await startServer(t);
 const work = makeWorkDir(t);
@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs the kidfs command (it serves no mount itself: background mounts run in a process of their own). */
 function kidfs(...args: string[]) {
-  const result = spawnSync(KIDFS, args, { encoding: 'utf8', timeout: 60_000, env: kidfsEnv() });
+  const result = spawnSync(...untracked(KIDFS, args), { encoding: 'utf8', timeout: 60_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -107,6 +107,18 @@ t.test('unmount of a mount whose process died (ENOTCONN) clears it with umount -
   t.equal(unmounted.stdout, `unmounted ${target} (it was dead: its kidfs process was gone)\n`);
   t.notOk(isMounted(target));
   t.notOk(existsSync(recordPath(target)), 'the stale record went with it');
+});
+
+t.test('a process that has exited counts as gone before anyone reaps it', async (t) => {
+  // `sleep 0` exits at once, and the shell, replaced by `sleep 5`, never reaps it: a zombie until sleep 5 ends.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => parent.kill());
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+  const state = () => /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))![1];
+  for (let i = 0; i < 100 && state() !== 'Z'; i++) await sleep(20);
+  t.equal(state(), 'Z', 'a zombie');
+  t.notOk(isRunning({ pid, startTime: processStartTime(pid)! }), 'not running');
+  t.ok(isRunning({ pid: parent.pid!, startTime: processStartTime(parent.pid!)! }), 'its parent runs');
 });
 
 t.test('unmount refuses what it should not touch, in one line', async (t) => {
