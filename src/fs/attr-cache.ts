@@ -1,4 +1,7 @@
 // File handle -> the attributes the server last reported, used for up to the attribute timeout.
+// The map is kept in expiry order (every set re-inserts at the end), so expired entries are dropped from the
+// front as new ones arrive: the cache holds only what the last timeout's worth of replies reported, also for
+// files that are never asked about again (created, then removed).
 import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
 
 export class AttrCache {
@@ -21,11 +24,22 @@ export class AttrCache {
   /** Any reply's post-op attributes are fresh: keep them (nothing with a timeout of 0). */
   set(handle: FileHandle, attributes: Fattr3 | undefined): void {
     if (!attributes || this.timeoutMs === 0) return;
+    const now = Date.now();
+    this.dropExpired(now);
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(handle.toString('hex'), { attributes, expires: Date.now() + this.timeoutMs });
+    const key = handle.toString('hex');
+    this.entries.delete(key);
+    this.entries.set(key, { attributes, expires: now + this.timeoutMs });
   }
 
   delete(handle: FileHandle): void {
     this.entries.delete(handle.toString('hex'));
+  }
+
+  private dropExpired(now: number): void {
+    for (const [key, entry] of this.entries) {
+      if (entry.expires > now) return;
+      this.entries.delete(key);
+    }
   }
 }

@@ -6,6 +6,7 @@ import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { isReadable, isWritable } from './access-bits.ts';
 import type { AttrCache } from './attr-cache.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { EBADF, FsError } from './fs-error.ts';
 import type { ResolvedOptions } from './fs-options.ts';
 import type { FsStats } from './fs-stats.ts';
@@ -50,6 +51,8 @@ export class OpenFiles {
   /** Closed fd numbers, reused first: FUSE carries them as 32-bit numbers. */
   private readonly freeFds: number[] = [];
   private nextFd = 1;
+  /** Write chunks for every file, as many as one file may hold uncommitted. */
+  private readonly chunks: BufferPool;
 
   constructor(
     private readonly client: Nfs3Client,
@@ -57,7 +60,9 @@ export class OpenFiles {
     private readonly attrs: AttrCache,
     private readonly stats: FsStats,
     private readonly options: ResolvedOptions,
-  ) {}
+  ) {
+    this.chunks = new BufferPool(options.writeChunkBytes, Math.ceil(options.maxUncommittedBytes / options.writeChunkBytes));
+  }
 
   /** Open fds. */
   get count(): number {
@@ -104,16 +109,25 @@ export class OpenFiles {
     return this.inodes.has(handle.toString('hex'));
   }
 
+  /** Fills `target` from `position`; resolves with the bytes read (fewer only at the end of the file). */
   async read(fd: number, target: Uint8Array, position: number): Promise<number> {
-    const file = this.file(fd);
-    if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
-    const { inode } = file;
-    // Data this mount wrote must be visible: send what overlaps the range first.
-    await inode.writeBack?.drain(position, target.length);
-    let n = inode.writeBack?.dirty ? undefined : await file.readAhead.read(target, position, inode.generation, inode.size);
-    n ??= await this.readInto(inode.handle, target, position);
+    const ahead = await this.readAhead(fd, position, target.length);
+    if (ahead.data) target.set(ahead.data);
+    const n = ahead.data?.length ?? (await this.readInto(ahead.handle, target, position));
     this.stats.bytesRead += n;
     return n;
+  }
+
+  /** Up to `length` bytes from `position` (fewer only at the end of the file): read-ahead data itself when it can. */
+  async readBuffer(fd: number, length: number, position: number): Promise<Buffer> {
+    const ahead = await this.readAhead(fd, position, length);
+    let data = ahead.data;
+    if (!data) {
+      const target = Buffer.allocUnsafe(length);
+      data = target.subarray(0, await this.readInto(ahead.handle, target, position));
+    }
+    this.stats.bytesRead += data.length;
+    return data;
   }
 
   /** Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says. */
@@ -122,7 +136,7 @@ export class OpenFiles {
     if (!file.writable) throw new FsError(EBADF, `fd ${fd} is not open for writing`);
     this.reportWriteError(file);
     const { inode } = file;
-    inode.writeBack ??= new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats);
+    inode.writeBack ??= new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats, this.chunks);
     const offset = file.append ? inode.size : position;
     inode.size = Math.max(inode.size, offset + data.length);
     inode.generation++;
@@ -184,6 +198,17 @@ export class OpenFiles {
     if (failed) throw failed.reason;
   }
 
+  /** The read-ahead's bytes for a read of an open fd when it has them; else the handle to read directly. */
+  private async readAhead(fd: number, position: number, length: number): Promise<{ handle: FileHandle; data?: Buffer }> {
+    const file = this.file(fd);
+    if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
+    const { inode } = file;
+    // Data this mount wrote must be visible: send what overlaps the range first.
+    await inode.writeBack?.drain(position, length);
+    const data = inode.writeBack?.dirty ? undefined : await file.readAhead.read(position, length, inode.generation, inode.size);
+    return { handle: inode.handle, data };
+  }
+
   private file(fd: number): OpenFile {
     const file = this.files.get(fd);
     if (!file) throw new FsError(EBADF, `fd ${fd} is not an open file of this mount`);
@@ -220,27 +245,38 @@ export class OpenFiles {
     };
   }
 
+  /** One READ of at most `count` bytes (at most rtmax). */
+  private async readOnce(handle: FileHandle, position: number, count: number): Promise<{ data: Buffer; eof: boolean }> {
+    const reply = await this.client.read(this.credential, handle, BigInt(position), count);
+    this.stats.readRpcs++;
+    this.stats.readRpcBytes += reply.count;
+    this.attrs.set(handle, reply.attributes);
+    return { data: reply.data.subarray(0, count), eof: reply.eof || reply.count === 0 };
+  }
+
   /** READs until `target` is full or the file ends. */
   private async readInto(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
     let filled = 0;
     while (filled < target.length) {
-      const count = Math.min(target.length - filled, this.options.readAheadBytes);
-      const reply = await this.client.read(this.credential, handle, BigInt(position + filled), count);
-      this.stats.readRpcs++;
-      this.stats.readRpcBytes += reply.count;
-      this.attrs.set(handle, reply.attributes);
-      const n = Math.min(reply.count, target.length - filled);
-      target.set(reply.data.subarray(0, n), filled);
-      filled += n;
-      if (reply.eof || reply.count === 0) break;
+      const { data, eof } = await this.readOnce(handle, position + filled, Math.min(target.length - filled, this.options.readAheadBytes));
+      target.set(data, filled);
+      filled += data.length;
+      if (eof) break;
     }
     return filled;
   }
 
+  /** A read-ahead block: the READ reply's own bytes (never reused by the nfs client), copied only when short. */
   private async readBlock(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-    const block = Buffer.allocUnsafe(length);
-    const n = await this.readInto(handle, block, offset);
-    // A short block (the end of the file) does not keep the whole allocation alive.
-    return n < length / 2 ? Buffer.from(block.subarray(0, n)) : block.subarray(0, n);
+    const first = await this.readOnce(handle, offset, length);
+    let block = first.data;
+    if (block.length < length && !first.eof) {
+      // The server sent less than asked before the end of the file: READ the rest into a buffer of the block's size.
+      const whole = Buffer.allocUnsafe(length);
+      whole.set(block);
+      block = whole.subarray(0, block.length + (await this.readInto(handle, whole.subarray(block.length), offset + block.length)));
+    }
+    // A short block (the end of the file) does not keep a whole reply alive.
+    return block.length < length / 2 ? Buffer.from(block) : block;
   }
 }

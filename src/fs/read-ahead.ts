@@ -29,24 +29,25 @@ export class ReadAhead {
   ) {}
 
   /**
-   * Fills `target` from read-ahead blocks when the access is sequential; undefined otherwise (the caller reads
-   * directly). `size` is the file size as known: nothing is fetched ahead past it.
+   * The bytes at [offset, offset+length) from read-ahead blocks when the access is sequential (fewer at the end of
+   * the file): a view of the block when the range lies in one, as it does for the kernel's aligned reads. Undefined
+   * otherwise (the caller reads directly). `size` is the file size as known: nothing is fetched ahead past it.
    */
-  async read(target: Uint8Array, offset: number, generation: number, size: number): Promise<number | undefined> {
+  async read(offset: number, length: number, generation: number, size: number): Promise<Buffer | undefined> {
     const { blockBytes, window } = this.limits;
     // The kernel sends a sequential reader's requests several at a time (up to 12 of 128 KiB), so they may arrive out
     // of order: a read continues the run when it starts up to two blocks behind the furthest read, or one beyond it.
-    const end = offset + target.length;
+    const end = offset + length;
     const continues = this.frontier >= 0 && offset >= this.frontier - 2 * blockBytes && offset <= this.frontier + blockBytes;
     // A read from the start counts as sequential at once (as in the kernel); elsewhere it takes two in a row.
     this.streak = offset === 0 ? Math.max(2, this.streak + 1) : continues ? this.streak + 1 : 0;
     this.frontier = continues ? Math.max(this.frontier, end) : end;
-    if (window === 0 || this.streak < 2 || target.length === 0) {
+    if (window === 0 || this.streak < 2 || length === 0) {
       this.blocks.clear();
       return undefined;
     }
     const first = Math.floor(offset / blockBytes);
-    const last = Math.floor((offset + target.length - 1) / blockBytes);
+    const last = Math.floor((end - 1) / blockBytes);
     for (const [index, block] of this.blocks) {
       if (index < first - 1 || block.generation !== generation) this.blocks.delete(index);
     }
@@ -59,16 +60,20 @@ export class ReadAhead {
     // Taken now: a block that fails is removed from the map while an earlier one is awaited.
     const needed = [];
     for (let index = first; index <= last; index++) needed.push(this.blocks.get(index)!.data);
+    if (needed.length === 1) {
+      const from = offset - first * blockBytes;
+      return (await needed[0]!).subarray(from, from + length);
+    }
+    const target = Buffer.allocUnsafe(length);
     let filled = 0;
     for (let i = 0; i < needed.length; i++) {
-      const index = first + i;
       const data = await needed[i]!;
-      const from = offset + filled - index * blockBytes;
-      const n = Math.max(0, Math.min(data.length - from, target.length - filled));
+      const from = offset + filled - (first + i) * blockBytes;
+      const n = Math.max(0, Math.min(data.length - from, length - filled));
       target.set(data.subarray(from, from + n), filled);
       filled += n;
       if (from + n < blockBytes) break; // the end of the file
     }
-    return filled;
+    return target.subarray(0, filled);
   }
 }

@@ -4,6 +4,7 @@
 // that the server has not committed.
 import { Errno } from '../nfs/errno.ts';
 import { StableHow } from '../nfs/nfs3-types.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import { FsError } from './fs-error.ts';
 import type { FsStats } from './fs-stats.ts';
 
@@ -25,6 +26,8 @@ interface Chunk {
   readonly seq: number;
   readonly offset: number;
   readonly data: Buffer;
+  /** The pool's buffer `data` is a view of, given back when the chunk is released. */
+  pooled?: Buffer;
   /** The WRITE reply came; `verifier` is its verifier. */
   acked: boolean;
   /** The server wrote it to stable storage already (FILE_SYNC/DATA_SYNC reply): no COMMIT needed. */
@@ -63,6 +66,8 @@ export class WriteBack {
     private readonly sink: WriteSink,
     private readonly limits: WriteBackLimits,
     private readonly stats: FsStats,
+    /** Where chunk buffers come from; one goes back only once the server has answered every WRITE that carried it. */
+    private readonly pool: BufferPool,
   ) {}
 
   /** Data not yet sent, or sent and not yet answered: reads of it must wait. */
@@ -79,7 +84,7 @@ export class WriteBack {
   async write(offset: number, data: Uint8Array): Promise<void> {
     for (let done = 0; done < data.length; ) {
       const piece = Math.min(data.length - done, this.limits.chunkBytes);
-      await this.roomFor(piece);
+      if (!this.hasRoomFor(piece)) await this.roomFor(piece);
       done += this.append(offset + done, data.subarray(done, done + piece));
     }
   }
@@ -104,6 +109,10 @@ export class WriteBack {
       if (pending.length === 0) return;
       await Promise.all(pending.map((c) => c.done));
     }
+  }
+
+  private hasRoomFor(bytes: number): boolean {
+    return !this.replaying && this.heldBytes + bytes <= this.limits.maxUncommittedBytes && this.inFlight.size < this.limits.maxInFlight;
   }
 
   private async roomFor(bytes: number): Promise<void> {
@@ -132,7 +141,7 @@ export class WriteBack {
     if (f) this.sendFilling(StableHow.UNSTABLE);
     // Chunks end on chunk-size boundaries, so rewrites of a region land in the same chunk.
     const capacity = this.limits.chunkBytes - (offset % this.limits.chunkBytes);
-    this.filling = { offset, buffer: Buffer.allocUnsafe(capacity), length: 0 };
+    this.filling = { offset, buffer: this.pool.take(capacity), length: 0 };
     return this.append(offset, bytes);
   }
 
@@ -146,9 +155,14 @@ export class WriteBack {
     if (!f) return undefined;
     this.filling = undefined;
     const gathered = f.buffer.subarray(0, f.length);
-    // A mostly empty buffer is not kept alive until the COMMIT: copy what it holds.
-    const data = f.length < f.buffer.length / 2 ? Buffer.from(gathered) : gathered;
-    const chunk: Chunk = { seq: this.nextSeq++, offset: f.offset, data, acked: false, stable: false, mixedVerifiers: false, done: Promise.resolve() };
+    // A mostly empty buffer is not kept until the COMMIT: copy what it holds, and it can be reused at once.
+    const copy = f.length < f.buffer.length / 2;
+    const data = copy ? Buffer.from(gathered) : gathered;
+    if (copy) this.pool.give(f.buffer);
+    const chunk: Chunk = {
+      seq: this.nextSeq++, offset: f.offset, data, pooled: copy ? undefined : f.buffer,
+      acked: false, stable: false, mixedVerifiers: false, done: Promise.resolve(),
+    };
     this.held.set(chunk.seq, chunk);
     this.send(chunk, stable);
     return chunk;
@@ -168,6 +182,8 @@ export class WriteBack {
       try {
         await this.transmit(chunk, stable);
       } catch (err) {
+        // A WRITE that got no reply may still sit in a socket's queue: its buffer must never be handed out again.
+        chunk.pooled = undefined;
         this.release([chunk]);
         this.errorSeq++;
         this.lastError = err as Error;
@@ -272,6 +288,8 @@ export class WriteBack {
       this.heldBytes -= chunk.data.length;
       if (chunk.acked) this.ackedBytes -= chunk.data.length;
       chunk.acked = false;
+      // Released chunks are neither sent nor read again (drain and send look only at chunks in flight).
+      if (chunk.pooled) this.pool.give(chunk.pooled);
     }
     this.wake();
   }

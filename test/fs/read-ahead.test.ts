@@ -105,3 +105,29 @@ t.test('read-ahead data is dropped when an open sees the file changed', async (t
   await fs.release(fd);
   t.pass('the sequential reader went on with the new data');
 });
+
+t.test('readBuffer (what the FUSE adapter calls) answers the same bytes, sequential reads as views of read-ahead data', async (t) => {
+  const data = randomBytes(8 * MiB + 5);
+  writeFileSync(join(server.dir, 'viewed'), data);
+  const fs = makeFs(exp, alice);
+  const fd = await fs.open('/viewed', constants.O_RDONLY);
+  const piece = 128 * KiB;
+  const parts: Buffer[] = [];
+  for (let offset = 0; ; offset += piece) {
+    const part = await fs.readBuffer(fd, piece, offset);
+    if (part.length === 0) break;
+    parts.push(Buffer.from(part));
+    if (offset === piece) {
+      const first = await fs.readBuffer(fd, piece, 0);
+      t.equal(part.buffer, first.buffer, 'two reads in one read-ahead block share its memory: no buffer per read');
+    }
+  }
+  t.ok(Buffer.concat(parts).equals(data), 'content right');
+  t.ok(fs.stats.readRpcs <= 10, `${fs.stats.readRpcs} READs for 65 reads of 128 KiB`);
+
+  for (const [offset, length] of [[5, 3 * MiB], [MiB - 10, 20], [data.length - 7, piece], [data.length + 1, 10]] as const) {
+    const part = await fs.readBuffer(fd, length, offset);
+    t.ok(part.equals(data.subarray(offset, offset + length)), `${length} bytes at ${offset}: ${part.length} bytes, right`);
+  }
+  await fs.release(fd);
+});

@@ -1,0 +1,445 @@
+// Benchmark: a real kidfs mount against libnfs (nfs-cp), kidfs's own NFS client, a plain local directory and the FUSE
+// binding's ceiling (a null file system), against one loopback ganesha, in one run.
+//
+//   node --import tsx scripts/bench-mount.ts [--size-mib 1024] [--files 2000] [--nfs-cp-files 50] [--rounds 3]
+//                                            [--base /dev/shm]
+//
+// Everything lives in one fresh directory under --base (default /dev/shm, tmpfs): the source file, the export and the
+// local reference directory share one file system, so the numbers compare the clients, not the disks.
+// - Sequential write: `dd bs=1M conv=fsync` of a random file into the mount, the local directory and the null mount
+//   (the time includes the fsync, so for kidfs every byte is COMMITted); `nfs-cp` of the same file to the export.
+// - Sequential read: the kidfs mount is remounted first (a new process: no cache of kidfs's survives), and the kernel
+//   keeps no FUSE page cache across open (kidfs does not set kernel_cache), so the dd reads through FUSE and NFS.
+//   Every reader writes into a file next to the source (nfs-cp cannot do otherwise), which is then checksummed.
+//   The page cache is dropped before the reads when this process may (not in most containers; the output says);
+//   on tmpfs there is nothing to drop anyway: there the local and the server's reads come from memory.
+// - Small files: a node process creates N files (open O_CREAT|O_EXCL, a few bytes, close) in the mount and the
+//   local directory; the protocol ceiling is kidfs's Nfs3Client doing CREATE + UNSTABLE WRITE + COMMIT per file in a
+//   loop (one file at a time, like the application); nfs-cp per file is shown separately (a process per file).
+// - The FUSE ceiling: test/helpers/null-fs.ts served through src/fuse by test/helpers/fuse-server.ts (as
+//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (big writes, 128 KiB requests).
+// Every copy is checked by SHA-256, every small file by content (and owner, for the mount's). Every measurement runs
+// --rounds times (each round mounts kidfs afresh); the tables show, per row, the round with the median time. The
+// load average is printed at the start and the end: on a busy machine wall times wander (CPU times less so).
+import { spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { chmodSync, createReadStream, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startFuseServer, type FuseServer } from '../test/helpers/fuse-server-client.ts';
+import { startMount, type KidfsMountProcess } from '../test/helpers/kidfs-mount.ts';
+import { connectExport } from '../src/nfs/nfs-export.ts';
+import { StableHow } from '../src/nfs/nfs3-types.ts';
+import type { Credential } from '../src/nfs/rpc-transport.ts';
+import { startLoopbackNfs, type LoopbackNfs } from './loopback-nfs.ts';
+
+const MiB = 1024 * 1024;
+/** The identity the mount acts as; the raw client loop uses the same. */
+const IDENTITY = 'bench/writer';
+const CREDENTIAL: Credential = { uid: 2001, gid: 2001, gids: [] };
+
+interface Options {
+  sizeMiB: number;
+  files: number;
+  nfsCpFiles: number;
+  rounds: number;
+  base: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { sizeMiB: 1024, files: 2000, nfsCpFiles: 50, rounds: 3, base: '/dev/shm' };
+  const counts: Record<string, 'sizeMiB' | 'files' | 'nfsCpFiles' | 'rounds'> = {
+    '--size-mib': 'sizeMiB', '--files': 'files', '--nfs-cp-files': 'nfsCpFiles', '--rounds': 'rounds',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--base') options.base = resolve(value);
+    else if (counts[flag]) {
+      const n = Number(value);
+      if (!(Number.isInteger(n) && n > 0)) throw new Error(`${flag} needs a positive whole number`);
+      options[counts[flag]] = n;
+    } else throw new Error(`unknown option ${flag} (known: ${[...Object.keys(counts), '--base'].join(', ')})`);
+  }
+  return options;
+}
+
+/** Teardown steps, run last-first whatever happened (the test helpers take the same interface). */
+class Cleanup {
+  private readonly steps: (() => unknown)[] = [];
+
+  teardown(step: () => unknown): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      await Promise.resolve()
+        .then(step)
+        .catch((err: Error) => console.error(`bench-mount: cleanup: ${err.message}`));
+    }
+  }
+}
+
+/** Runs a command to completion; rejects with its stderr when it fails. Resolves with its stdout. */
+function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal}): ${stderr.trim()}`)),
+    );
+  });
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Where two files first differ, for the error message. */
+async function firstDifference(a: string, b: string): Promise<string> {
+  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const [ba, bb] = [Buffer.alloc(MiB), Buffer.alloc(MiB)];
+    for (let offset = 0; ; offset += MiB) {
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, MiB, offset), fb.read(bb, 0, MiB, offset)]);
+      const n = Math.min(ra.bytesRead, rb.bytesRead);
+      for (let i = 0; i < n; i++) if (ba[i] !== bb[i]) return `first difference at byte ${offset + i}`;
+      if (ra.bytesRead !== rb.bytesRead) return `sizes differ: one ends at ${offset + n}`;
+      if (n === 0) return 'no difference found on a second look';
+    }
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
+
+/** Writes `size` random bytes to `path`; resolves with their SHA-256. */
+async function makeSource(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const file = await open(path, 'w');
+  const block = Buffer.allocUnsafe(4 * MiB);
+  try {
+    for (let done = 0; done < size; done += block.length) {
+      const part = block.subarray(0, Math.min(block.length, size - done));
+      randomFillSync(part);
+      hash.update(part);
+      await file.write(part, 0, part.length, done);
+    }
+  } finally {
+    await file.close();
+  }
+  return hash.digest('hex');
+}
+
+function zerosSha256(size: number): string {
+  const hash = createHash('sha256');
+  const zeros = Buffer.alloc(4 * MiB);
+  for (let done = 0; done < size; done += zeros.length) hash.update(zeros.subarray(0, Math.min(zeros.length, size - done)));
+  return hash.digest('hex');
+}
+
+/** CPU seconds a process has used so far (user + system), 0 when it is gone. */
+function processCpu(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+interface Sample {
+  readonly label: string;
+  readonly seconds: number;
+  /** MiB or files. */
+  readonly amount: number;
+  /** CPU seconds of the process that served the client side (the FUSE server), when there is one. */
+  readonly clientCpu?: number;
+  readonly serverCpu: number;
+}
+
+/** Times `work` (or takes the time it reports), with the CPU the FUSE server (`clientPid`) and ganesha spent. */
+async function measure(label: string, amount: number, pids: { client?: number; server?: number }, work: () => Promise<unknown>): Promise<Sample> {
+  const client = processCpu(pids.client);
+  const server = processCpu(pids.server);
+  const start = process.hrtime.bigint();
+  const reported = await work();
+  const seconds = typeof reported === 'number' ? reported : Number(process.hrtime.bigint() - start) / 1e9;
+  return {
+    label,
+    seconds,
+    amount,
+    clientCpu: pids.client === undefined ? undefined : processCpu(pids.client) - client,
+    serverCpu: pids.server === undefined ? 0 : processCpu(pids.server) - server,
+  };
+}
+
+/** Drops the page cache (after a sync: only clean pages go); false where this process may not (most containers). */
+async function dropCaches(): Promise<boolean> {
+  const control = await open('/proc/sys/vm/drop_caches', 'w').catch(() => undefined);
+  if (!control) return false;
+  try {
+    await run('sync', []);
+    await control.write('3');
+    return true;
+  } finally {
+    await control.close();
+  }
+}
+
+const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
+
+const dd = (from: string, to: string, fsync: boolean) =>
+  run('dd', [`if=${from}`, `of=${to}`, 'bs=1M', ...(fsync ? ['conv=fsync'] : []), 'status=none']);
+
+/**
+ * Runs in its own node process: creates `count` files of a few bytes in a new `dir` (O_CREAT|O_EXCL); prints the
+ * seconds it took. With 'existing', opens the names with O_TRUNC in `dir` as it is (the null fs, where every name is
+ * a file and nothing can be made).
+ */
+const SMALL_FILE_WRITER = `
+const { closeSync, mkdirSync, openSync, writeSync } = require('node:fs');
+const [dir, count, mode] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
+if (mode !== 'existing') mkdirSync(dir);
+const start = process.hrtime.bigint();
+for (let i = 0; i < count; i++) {
+  const fd = openSync(dir + '/f' + i, mode === 'existing' ? 'w' : 'wx');
+  writeSync(fd, 'file ' + i + '\\n');
+  closeSync(fd);
+}
+process.stdout.write(String(Number(process.hrtime.bigint() - start) / 1e9));
+`;
+
+async function createSmallFiles(dir: string, count: number, mode: 'new' | 'existing' = 'new'): Promise<number> {
+  return Number(await run(process.execPath, ['-e', SMALL_FILE_WRITER, dir, String(count), mode]));
+}
+
+/** Every small file is in `dir` with its content (and, when given, owned by `uid`). */
+async function checkSmallFiles(dir: string, count: number, prefix: string, uid?: number): Promise<void> {
+  const names = await readdir(dir);
+  if (names.length !== count) throw new Error(`${dir} holds ${names.length} files, ${count} were created`);
+  for (let i = 0; i < count; i++) {
+    const path = join(dir, `${prefix}${i}`);
+    const text = await readFile(path, 'utf8');
+    if (text !== `file ${i}\n`) throw new Error(`${path} holds ${JSON.stringify(text)}, not what was written`);
+    if (uid !== undefined && (await stat(path)).uid !== uid) throw new Error(`${path} is not owned by uid ${uid} on the server`);
+  }
+}
+
+/** kidfs's Nfs3Client, one file at a time: CREATE, UNSTABLE WRITE, COMMIT (checked against the WRITE's verifier). */
+async function rawCreateLoop(server: LoopbackNfs, dirName: string, count: number): Promise<number> {
+  const exp = await connectExport(server.url, { credential: CREDENTIAL });
+  try {
+    const { handle: dir } = await exp.client.mkdir(CREDENTIAL, exp.rootHandle, dirName, { mode: 0o755 });
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      const { handle } = await exp.client.create(CREDENTIAL, dir, `f${i}`, { mode: 'guarded', attributes: { mode: 0o644 } });
+      const data = Buffer.from(`file ${i}\n`);
+      const written = await exp.client.write(CREDENTIAL, handle, 0n, data, StableHow.UNSTABLE);
+      if (written.count !== data.length) throw new Error(`short WRITE of f${i}`);
+      const committed = await exp.client.commit(CREDENTIAL, handle);
+      if (!committed.verifier.equals(written.verifier)) throw new Error('the server restarted during the benchmark');
+    }
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  } finally {
+    await exp.close();
+  }
+}
+
+/** One nfs-cp per file: what a libnfs tool costs per small file, process start included. */
+async function nfsCpLoop(source: string, dirUrl: (name: string) => string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await run('nfs-cp', [source, dirUrl(`c${i}`)]);
+}
+
+function table(title: string, unit: string, rows: Sample[]): void {
+  console.log(`\n${title}`);
+  console.log(`  ${''.padEnd(44)} ${'seconds'.padStart(8)} ${unit.padStart(9)} ${'FUSE server CPU s'.padStart(17)} ${'ganesha CPU s'.padStart(13)}`);
+  for (const s of rows) {
+    const cols = [
+      s.seconds.toFixed(2).padStart(8),
+      (s.amount / s.seconds).toFixed(0).padStart(9),
+      (s.clientCpu === undefined ? '-' : s.clientCpu.toFixed(2)).padStart(17),
+      s.serverCpu.toFixed(2).padStart(13),
+    ];
+    console.log(`  ${s.label.padEnd(44)} ${cols.join(' ')}`);
+  }
+}
+
+const rate = (s: Sample) => s.amount / s.seconds;
+
+function ratio(label: string, value: number, aim?: number): void {
+  const verdict = aim === undefined ? '' : value >= aim ? `  (aim >= ${aim}: met)` : `  (aim >= ${aim}: NOT met)`;
+  console.log(`  ${label.padEnd(58)} ${value.toFixed(2).padStart(6)}x${verdict}`);
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const size = o.sizeMiB * MiB;
+  const cleanup = new Cleanup();
+  const onSignal = () => void cleanup.run().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const work = await mkdtemp(join(o.base, 'kidfs-bench-mount-'));
+    chmodSync(work, 0o755);
+    cleanup.teardown(async () => {
+      // Never delete through a mount that failed to go away.
+      if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${work}/`)) throw new Error(`something is still mounted in ${work}: left in place`);
+      await rm(work, { recursive: true, force: true });
+    });
+    const local = join(work, 'local');
+    await mkdir(local);
+    const server = await startLoopbackNfs({ dir: join(work, 'export') });
+    cleanup.teardown(() => server.stop());
+    chmodSync(server.dir, 0o777);
+    const fileUrl = (name: string) => server.url.replace('?', `/${name}?`);
+    const config = join(work, 'kidfs.ini');
+    await writeFile(config, `[static]\n${IDENTITY} = ${CREDENTIAL.uid}:${CREDENTIAL.gid}\n`);
+
+    let mountCount = 0;
+    const mountKidfs = (): Promise<KidfsMountProcess> =>
+      startMount(cleanup, { url: server.url, identity: IDENTITY, config, dir: work, name: `mnt${++mountCount}` });
+    const stopKidfs = async (mount: KidfsMountProcess) => {
+      const { code, stderr } = await mount.stop();
+      if (code !== 0) throw new Error(`kidfs mount ${mount.target} exited with ${code}: ${stderr.trim()}`);
+    };
+
+    console.log(`bench-mount: ${o.sizeMiB} MiB sequential, ${o.files} small files, in ${work} (export ${server.url}); load average ${load()}`);
+    const source = join(work, 'source.bin');
+    const expected = await makeSource(source, size);
+    const copy = join(work, 'copy.bin');
+    const checkFile = async (what: string, path: string, want = expected) => {
+      const got = await sha256File(path);
+      if (got === want) return;
+      const where = want === expected ? `; ${await firstDifference(source, path)}` : '';
+      throw new Error(`${what}: the data differs from what was written (sha256 ${got.slice(0, 16)}, expected ${want.slice(0, 16)}${where})`);
+    };
+    const checkCopy = async (what: string, want = expected) => {
+      await checkFile(what, copy, want);
+      await rm(copy);
+    };
+
+    // The FUSE binding's ceiling: a null file system served by the same kidfs FUSE layer in its own process.
+    const nullFs: FuseServer = await startFuseServer(cleanup, {
+      fs: 'null',
+      nullFileSize: size,
+      options: { name: 'bench-null', allowOther: true, attrTimeoutSeconds: 1, entryTimeoutSeconds: 1, negativeTimeoutSeconds: 0 },
+    });
+
+    const srv = server.pid;
+    let dropped = true;
+    const drop = async () => void (dropped = (await dropCaches()) && dropped);
+    const smallSource = join(work, 'small-source.txt');
+    await writeFile(smallSource, 'file 0\n');
+
+    /** One round of every measurement; its big files are removed at the end (nfs-cp does not overwrite). */
+    const round = async (r: number): Promise<Sample[][]> => {
+      const writes: Sample[] = [];
+      const reads: Sample[] = [];
+      const small: Sample[] = [];
+
+      // ---- sequential write ----
+      writes.push(await measure('local directory (dd conv=fsync)', o.sizeMiB, {}, () => dd(source, join(local, 'big.bin'), true)));
+      await checkFile('local write', join(local, 'big.bin'));
+      let mount = await mountKidfs();
+      writes.push(await measure('kidfs mount (dd conv=fsync)', o.sizeMiB, { client: mount.pid, server: srv }, () => dd(source, join(mount.target, 'big.bin'), true)));
+      await stopKidfs(mount);
+      writes.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [source, fileUrl('libnfs.bin')])));
+      writes.push(await measure('FUSE null fs ceiling (dd conv=fsync)', o.sizeMiB, { client: nullFs.pid }, () => dd(source, join(nullFs.mountpoint, 'big.bin'), true)));
+      await checkFile('kidfs mount write (file on the server)', join(server.dir, 'big.bin'));
+      await checkFile('nfs-cp write (file on the server)', join(server.dir, 'libnfs.bin'));
+
+      // ---- sequential read: every reader writes a copy next to the source ----
+      mount = await mountKidfs();
+      await drop();
+      reads.push(await measure('local directory (dd)', o.sizeMiB, {}, () => dd(join(local, 'big.bin'), copy, false)));
+      await checkCopy('local read');
+      await drop();
+      reads.push(await measure('kidfs mount, fresh mount (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () => dd(join(mount.target, 'big.bin'), copy, false)));
+      await checkCopy('kidfs mount read');
+      await drop();
+      reads.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [fileUrl('libnfs.bin'), copy])));
+      await checkCopy('nfs-cp read');
+      await drop();
+      reads.push(await measure('FUSE null fs ceiling (dd)', o.sizeMiB, { client: nullFs.pid }, () => dd(join(nullFs.mountpoint, 'big.bin'), copy, false)));
+      await checkCopy('FUSE null fs read', zerosSha256(size));
+
+      // ---- small files ----
+      small.push(await measure('local directory', o.files, {}, () => createSmallFiles(join(local, `small${r}`), o.files)));
+      await checkSmallFiles(join(local, `small${r}`), o.files, 'f');
+      small.push(await measure('kidfs mount', o.files, { client: mount.pid, server: srv }, () => createSmallFiles(join(mount.target, `small${r}`), o.files)));
+      await checkSmallFiles(join(server.dir, `small${r}`), o.files, 'f', CREDENTIAL.uid);
+      small.push(await measure('Nfs3Client loop: CREATE+WRITE+COMMIT per file', o.files, { server: srv }, () => rawCreateLoop(server, `raw${r}`, o.files)));
+      await checkSmallFiles(join(server.dir, `raw${r}`), o.files, 'f', CREDENTIAL.uid);
+      small.push(await measure('FUSE null fs ceiling (open O_TRUNC, no create)', o.files, { client: nullFs.pid }, () =>
+        createSmallFiles(nullFs.mountpoint, o.files, 'existing'),
+      ));
+      await mkdir(join(server.dir, `nfscp${r}`));
+      small.push(await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
+        nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
+      ));
+      const copies = await readdir(join(server.dir, `nfscp${r}`));
+      if (copies.length !== o.nfsCpFiles) throw new Error(`nfs-cp made ${copies.length} of ${o.nfsCpFiles} files`);
+      await stopKidfs(mount);
+
+      for (const big of [join(local, 'big.bin'), join(server.dir, 'big.bin'), join(server.dir, 'libnfs.bin')]) await rm(big);
+      const summary = (name: string, rows: Sample[], unit: string) => `${name} ${rows.map((s) => rate(s).toFixed(0)).join('/')} ${unit}`;
+      console.log(`round ${r + 1} of ${o.rounds} (local/kidfs/nfs-cp/null[/nfs-cp per file]): ${summary('write', writes, 'MiB/s')}; ` +
+        `${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}; load ${load()}`);
+      return [writes, reads, small];
+    };
+
+    const rounds: Sample[][][] = [];
+    for (let r = 0; r < o.rounds; r++) rounds.push(await round(r));
+    await nullFs.stop();
+    // Per row, the round with the median time.
+    const [writes, reads, small] = [0, 1, 2].map((section) =>
+      rounds[0]![section]!.map((_, row) => {
+        const samples = rounds.map((result) => result[section]![row]!).sort((a, b) => a.seconds - b.seconds);
+        return samples[Math.floor(samples.length / 2)]!;
+      }),
+    ) as [Sample[], Sample[], Sample[]];
+    const nfsCp = small[4]!;
+
+    const median = o.rounds > 1 ? `, median of ${o.rounds} rounds` : '';
+    table(`sequential write, ${o.sizeMiB} MiB${median}`, 'MiB/s', writes);
+    table(`sequential read, ${o.sizeMiB} MiB${median} (into a file on ${o.base}; page cache ${dropped ? 'dropped' : 'not dropped: not allowed here'})`, 'MiB/s', reads);
+    table(`small files: create, write a few bytes, close (${o.files} files unless said)${median}`, 'files/s', small);
+    console.log(`  nfs-cp per file: ${((nfsCp.seconds / nfsCp.amount) * 1000).toFixed(1)} ms (mostly process start and MNT)`);
+
+    const [wLocal, wMount, wLibnfs, wNull] = writes as [Sample, Sample, Sample, Sample];
+    const [rLocal, rMount, rLibnfs, rNull] = reads as [Sample, Sample, Sample, Sample];
+    const [sLocal, sMount, sRaw, sNull] = small as [Sample, Sample, Sample, Sample, Sample];
+    console.log('\nratios (throughput; >1 is faster)');
+    ratio('write: kidfs mount / min(nfs-cp, FUSE ceiling)', rate(wMount) / Math.min(rate(wLibnfs), rate(wNull)), 0.8);
+    ratio('write: kidfs mount / nfs-cp', rate(wMount) / rate(wLibnfs));
+    ratio('write: kidfs mount / FUSE ceiling', rate(wMount) / rate(wNull));
+    ratio('write: kidfs mount / local directory', rate(wMount) / rate(wLocal));
+    ratio('read: kidfs mount / min(nfs-cp, FUSE ceiling)', rate(rMount) / Math.min(rate(rLibnfs), rate(rNull)), 0.8);
+    ratio('read: kidfs mount / nfs-cp', rate(rMount) / rate(rLibnfs));
+    ratio('read: kidfs mount / FUSE ceiling', rate(rMount) / rate(rNull));
+    ratio('read: kidfs mount / local directory', rate(rMount) / rate(rLocal));
+    ratio('small files: kidfs mount / Nfs3Client loop', rate(sMount) / rate(sRaw), 0.8);
+    ratio('small files: kidfs mount / FUSE ceiling', rate(sMount) / rate(sNull));
+    ratio('small files: kidfs mount / local directory', rate(sMount) / rate(sLocal));
+    ratio('small files: kidfs mount / nfs-cp per file', rate(sMount) / rate(nfsCp));
+    console.log(`\nall data checked: sha256 ${expected.slice(0, 16)}… for every 1-file copy, content and owner of every small file`);
+    console.log(`load average at the end ${load()}`);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench-mount: ${err.message}`);
+  process.exit(1);
+});
