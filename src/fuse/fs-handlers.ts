@@ -35,7 +35,9 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void): Fuse
     create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
     // The answer is copied into the kernel's buffer at once, so a view of the read-ahead data will do.
     read: (path, fh, length, position) => call('read', path, () => fs.readBuffer(fh, length, position)),
+    // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).
     write: (path, fh, data, position) => call('write', path, () => fs.write(fh, data, position)),
+    writeCopiesData: true,
     flush: (path, fh) => call('flush', path, () => fs.flush(fh)),
     fsync: (path, fh, datasync) => call('fsync', path, () => fs.fsync(fh, datasync)),
     release: (path, fh) => call('release', path, () => fs.release(fh)),

@@ -70,8 +70,13 @@ export interface FuseHandlers {
   create?(path: string, mode: number, flags: number): Promise<Handle>;
   /** answers at most `length` bytes (fewer only at end of file); the data is copied to the kernel */
   read?(path: string, fh: Handle, length: number, position: number): Promise<Buffer>;
-  /** `data` is the handler's own copy: it may keep it; answers the number of bytes written */
+  /**
+   * `data` is the handler's own copy: it may keep it; answers the number of bytes written. With
+   * `writeCopiesData` set, `data` is the kernel's buffer itself, valid only until the promise settles.
+   */
   write?(path: string, fh: Handle, data: Buffer, position: number): Promise<number>;
+  /** `write` copies what it keeps before it settles, so it needs no copy of its own (saves one per write). */
+  readonly writeCopiesData?: boolean;
   flush?(path: string, fh: Handle): Promise<void>;
   fsync?(path: string, fh: Handle, datasync: boolean): Promise<void>;
   release?(path: string, fh: Handle): Promise<void>;

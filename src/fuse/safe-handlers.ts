@@ -2,7 +2,8 @@
 // every request gets exactly one answer whatever the handler does: a throw or rejection becomes
 // its errno (or EIO, logged), a handler slower than opTimeoutMs gets ETIMEDOUT (its late answer
 // is dropped), and the kernel's read/write buffers, which the binding detaches once answered,
-// never reach the handler (writes get a copy, reads copy the handler's data in).
+// never reach the handler (writes get a copy unless the handler copies itself, reads copy the
+// handler's data in).
 import { constants } from 'node:os';
 import type { NativeOp, NativeOps } from './binding.ts';
 import type { Attributes, DirEntry, FileTime, FuseHandlers, Handle, StatFs, TimeChange } from './handlers.ts';
@@ -80,7 +81,8 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   if (h.write) {
     const write = h.write.bind(h);
     ops.write = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply) => {
-      const data = Buffer.from(buffer.subarray(0, length));
+      const kernelData = buffer.subarray(0, length);
+      const data = h.writeCopiesData ? kernelData : Buffer.from(kernelData);
       run('write', path, reply, () => write(path, fh, data, position), (written) => [checkCount(written, length)]);
     };
   }

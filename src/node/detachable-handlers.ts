@@ -17,9 +17,10 @@ export function detachableHandlers(real: FuseHandlers): DetachableHandlers {
   let current: Record<string, (...args: unknown[]) => Promise<unknown>> | undefined =
     real as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   // The same keys as `real`: src/fuse tells the kernel which operations exist from the handlers present.
-  const handlers = Object.fromEntries(Object.keys(real).map((name) => [
+  // Values that are not operations (flags such as writeCopiesData) are kept as they are.
+  const handlers = Object.fromEntries(Object.entries(real).map(([name, value]) => [
     name,
-    (...args: unknown[]) => (current ? current[name]!(...args) : notConnected()),
+    typeof value === 'function' ? (...args: unknown[]) => (current ? current[name]!(...args) : notConnected()) : value,
   ])) as unknown as FuseHandlers;
   return {
     handlers,
