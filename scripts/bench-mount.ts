@@ -22,8 +22,8 @@
 // --rounds times (each round mounts kidfs afresh); the tables show, per row, the round with the median time. The
 // load average is printed at the start and the end: on a busy machine wall times wander (CPU times less so).
 import { spawn } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { chmodSync, createReadStream, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +32,7 @@ import { startMount, type KidfsMountProcess } from '../test/helpers/kidfs-mount.
 import { connectExport } from '../src/nfs/nfs-export.ts';
 import { StableHow } from '../src/nfs/nfs3-types.ts';
 import type { Credential } from '../src/nfs/rpc-transport.ts';
+import { makeSource, sha256File } from './bench-files.ts';
 import { startLoopbackNfs, type LoopbackNfs } from './loopback-nfs.ts';
 
 const MiB = 1024 * 1024;
@@ -98,11 +99,6 @@ function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<
   });
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** Where two files first differ, for the error message. */
 async function firstDifference(a: string, b: string): Promise<string> {
@@ -121,23 +117,6 @@ async function firstDifference(a: string, b: string): Promise<string> {
   }
 }
 
-/** Writes `size` random bytes to `path`; resolves with their SHA-256. */
-async function makeSource(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const file = await open(path, 'w');
-  const block = Buffer.allocUnsafe(4 * MiB);
-  try {
-    for (let done = 0; done < size; done += block.length) {
-      const part = block.subarray(0, Math.min(block.length, size - done));
-      randomFillSync(part);
-      hash.update(part);
-      await file.write(part, 0, part.length, done);
-    }
-  } finally {
-    await file.close();
-  }
-  return hash.digest('hex');
-}
 
 function zerosSha256(size: number): string {
   const hash = createHash('sha256');

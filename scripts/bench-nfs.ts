@@ -8,14 +8,14 @@
 // It also prints the CPU seconds each client and the server spent: on a busy machine wall times wander,
 // CPU time much less.
 import { spawn } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectExport } from '../src/nfs/nfs-export.ts';
 import type { Nfs3Client } from '../src/nfs/nfs3-client.ts';
 import { StableHow, type FileHandle } from '../src/nfs/nfs3-types.ts';
 import type { Credential } from '../src/nfs/rpc-transport.ts';
+import { makeSource, sha256File } from './bench-files.ts';
 import { startLoopbackNfs } from './loopback-nfs.ts';
 
 const MiB = 1024 * 1024;
@@ -47,29 +47,7 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
-/** Writes `size` random bytes to `path` and returns their SHA-256. */
-async function makeSource(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const file = await open(path, 'w');
-  const block = Buffer.allocUnsafe(4 * MiB);
-  try {
-    for (let done = 0; done < size; done += block.length) {
-      const part = block.subarray(0, Math.min(block.length, size - done));
-      randomFillSync(part);
-      hash.update(part);
-      await file.write(part, 0, part.length, done);
-    }
-  } finally {
-    await file.close();
-  }
-  return hash.digest('hex');
-}
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** Runs `count` workers that each take the next chunk offset until `size` is covered. */
 async function inParallel(size: number, chunk: number, count: number, work: (offset: number, length: number, buffer: Buffer) => Promise<void>) {
