@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type KidfsConfig } from '../../src/config/load-config.ts';
-import type { FakeKubeApi } from './fake-kube-api.ts';
+import type { Test } from 'tap';
+import { FakeKubeApi } from './fake-kube-api.ts';
 
 export interface TempDir {
   readonly path: string;
@@ -37,4 +38,20 @@ export function kubernetesConfig(
     options.extra ?? '',
   ].join('\n'));
   return loadConfig(file, {});
+}
+
+/**
+ * A fake API server holding kidfs's own namespace, started before the file's tests and stopped after them
+ * (also when they fail), and a temporary directory removed with it.
+ */
+export function fakeCluster(t: Test): { api: FakeKubeApi; dir: TempDir } {
+  const api = new FakeKubeApi();
+  const dir = makeTempDir();
+  t.before(() => api.start());
+  t.teardown(async () => {
+    await api.stop();
+    dir.remove();
+  });
+  api.addNamespace('kidfs');
+  return { api, dir };
 }

@@ -5,20 +5,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
 import { makeKubeConfig, SERVICE_ACCOUNT_DIR } from '../../src/identity/kube-config.ts';
-import { FakeKubeApi, KIDFS_USER } from '../helpers/fake-kube-api.ts';
+import { KIDFS_USER } from '../helpers/fake-kube-api.ts';
 import { rejection } from '../helpers/identity-rejection.ts';
-import { kubernetesConfig, makeTempDir } from '../helpers/kidfs-test-config.ts';
+import { fakeCluster, kubernetesConfig } from '../helpers/kidfs-test-config.ts';
 import { makeTestCertificates } from '../helpers/test-certificates.ts';
 
-const api = new FakeKubeApi();
-const dir = makeTempDir();
-t.before(() => api.start());
-t.teardown(async () => {
-  await api.stop();
-  dir.remove();
-});
+const { api, dir } = fakeCluster(t);
 
-api.addNamespace('kidfs');
 api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' });
 api.addServiceAccount('cms', 'editor');
 const podUid = api.addPod({ namespace: 'cms', name: 'web-1', nodeName: 'node-a', serviceAccount: 'editor' });

@@ -3,20 +3,12 @@
 // anyone but a cluster admin.
 import t from 'tap';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
-import { FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { rejection } from '../helpers/identity-rejection.ts';
-import { kubernetesConfig, makeTempDir } from '../helpers/kidfs-test-config.ts';
+import { fakeCluster, kubernetesConfig } from '../helpers/kidfs-test-config.ts';
 
-const api = new FakeKubeApi();
-const dir = makeTempDir();
-t.before(() => api.start());
-t.teardown(async () => {
-  await api.stop();
-  dir.remove();
-});
+const { api, dir } = fakeCluster(t);
 
 const range = (value: string) => ({ 'kidfs.io/uid-range': value });
-api.addNamespace('kidfs');
 api.addNamespace('cms', range('200000/1000'));
 api.addNamespace('shop', range('300000/1000'));
 api.addNamespace('plain');

@@ -9,20 +9,12 @@ import { identityCommand } from '../../src/cli/identity-command.ts';
 import { passwdCommand } from '../../src/cli/passwd-command.ts';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
 import { fitName } from '../../src/identity/passwd-names.ts';
-import { FakeKubeApi } from '../helpers/fake-kube-api.ts';
-import { kubernetesConfig, makeTempDir } from '../helpers/kidfs-test-config.ts';
+import { fakeCluster, kubernetesConfig } from '../helpers/kidfs-test-config.ts';
 
-const api = new FakeKubeApi();
-const dir = makeTempDir();
-t.before(() => api.start());
-t.teardown(async () => {
-  await api.stop();
-  dir.remove();
-});
+const { api, dir } = fakeCluster(t);
 
 const longNamespace = 'analytics-pipeline-production-eu-west';
 const longAccounts = ['spark-driver-for-nightly-batch-jobs', 'spark-driver-for-nightly-batch-jobs-v2'];
-api.addNamespace('kidfs');
 api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' });
 api.addNamespace('shop', { 'kidfs.io/uid-range': '300000/1000' });
 api.addNamespace(longNamespace, { 'kidfs.io/uid-range': '400000/1000' });

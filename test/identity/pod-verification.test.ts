@@ -3,19 +3,12 @@
 import t from 'tap';
 import type { PodInfo } from '../../src/identity/identity.ts';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
-import { FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import type { FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { rejection } from '../helpers/identity-rejection.ts';
-import { kubernetesConfig, makeTempDir } from '../helpers/kidfs-test-config.ts';
+import { fakeCluster, kubernetesConfig } from '../helpers/kidfs-test-config.ts';
 
-const api = new FakeKubeApi();
-const dir = makeTempDir();
-t.before(() => api.start());
-t.teardown(async () => {
-  await api.stop();
-  dir.remove();
-});
+const { api, dir } = fakeCluster(t);
 
-api.addNamespace('kidfs');
 api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' });
 api.addServiceAccount('cms', 'editor');
 api.addServiceAccount('cms', 'viewer');

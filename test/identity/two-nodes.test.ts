@@ -3,18 +3,10 @@
 import t from 'tap';
 import type { Identity } from '../../src/identity/identity.ts';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
-import { FakeKubeApi } from '../helpers/fake-kube-api.ts';
-import { kubernetesConfig, makeTempDir } from '../helpers/kidfs-test-config.ts';
+import { fakeCluster, kubernetesConfig } from '../helpers/kidfs-test-config.ts';
 
-const api = new FakeKubeApi();
-const dir = makeTempDir();
-t.before(() => api.start());
-t.teardown(async () => {
-  await api.stop();
-  dir.remove();
-});
+const { api, dir } = fakeCluster(t);
 
-api.addNamespace('kidfs');
 api.addNamespace('race', { 'kidfs.io/uid-range': '700000/100' });
 api.addNamespace('calm', { 'kidfs.io/uid-range': '800000/100' });
 const accounts = Array.from({ length: 12 }, (_, i) => `sa-${i}`);
