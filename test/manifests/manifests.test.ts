@@ -172,7 +172,7 @@ function verbsOfKubeApi(): string[] {
     createTokenReview: 'create authentication.k8s.io/tokenreviews',
   };
   const source = readFileSync(join(root, 'src/identity/kube-api.ts'), 'utf8');
-  const methods = [...source.matchAll(/this\.(?:core|authentication)\.(\w+)\(/g)].map((m) => m[1]!);
+  const methods = [...source.matchAll(/\b(?:core|authentication)\.(\w+)\(/g)].map((m) => m[1]!);
   return [...new Set(methods.map((method) => {
     const verb = calls[method];
     if (!verb) throw new Error(`kube-api.ts calls ${method}: add its verb to this test and to native-config/kidfs-rbac.yaml`);
