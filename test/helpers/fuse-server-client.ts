@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Call } from './memory-fs.ts';
 import type { ClientMessage, FuseServerConfig, ServerMessage } from './fuse-server.ts';
+import { exited } from './child-exit.ts';
 
 const SERVER = new URL('./fuse-server.ts', import.meta.url).pathname;
 
@@ -119,17 +120,6 @@ export async function startFuseServer(
       await exited(child, 5000);
     },
   };
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 async function stopChild(child: ChildProcess, mountpoint: string): Promise<void> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLoopbackNfs, type LoopbackNfs, type LoopbackNfsOptions } from '../../scripts/loopback-nfs.ts';
 import { isMounted } from './fuse-server-client.ts';
+import { exited } from './child-exit.ts';
 
 export { isMounted };
 
@@ -119,17 +120,6 @@ export async function startMount(t: Teardown, options: MountOptions): Promise<Ki
       return { code: child.exitCode, stderr };
     },
   };
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 /** A clean stop if it comes within 5 s; otherwise lazy unmount and SIGKILL. */
