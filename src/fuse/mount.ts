@@ -2,7 +2,7 @@
 // mountFuse serves the mount: it must never make a synchronous call into its own mount (or run
 // execSync / spawnSync while serving), and must unmount before it exits, or the mount is left
 // answering ENOTCONN.
-import { stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { loadFuseNative } from './binding.ts';
 import type { FuseHandlers } from './handlers.ts';
@@ -37,6 +37,10 @@ export async function mountFuse(request: FuseMountRequest): Promise<FuseMount> {
     throw new Error(`mountpoint ${mountpoint} cannot be used: ${error.code ?? error.message}`);
   });
   if (!info.isDirectory()) throw new Error(`mountpoint ${mountpoint} is not a directory`);
+  // libfuse would refuse with "fuse failed" and a hint on stderr only.
+  const listing = await opendir(mountpoint);
+  const entry = await listing.read().finally(() => listing.close());
+  if (entry) throw new Error(`mountpoint ${mountpoint} is not empty (it holds ${entry.name}): a mount would hide its files`);
 
   const Fuse = loadFuseNative();
   const ops = toNativeOps(handlers, {

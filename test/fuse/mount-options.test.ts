@@ -71,6 +71,14 @@ t.test('an unknown option is a clear error before anything is mounted', async (t
   t.notOk(isMounted(mountpoint));
 });
 
+t.test('a mountpoint that is not empty is a clear error, and nothing is mounted', async (t) => {
+  const mountpoint = await makeMountpoint(t);
+  await writeFile(join(mountpoint, 'kept.txt'), 'hidden by a mount');
+  const failed = startFuseServer(t, { mountpoint, fs: 'memory', options: { name: 'x' } });
+  await t.rejects(failed, new RegExp(`mountpoint ${mountpoint} is not empty \\(it holds kept.txt\\): a mount would hide its files`));
+  t.notOk(isMounted(mountpoint));
+});
+
 t.test('an option libfuse itself refuses leaves no mount behind', async (t) => {
   const mountpoint = await makeMountpoint(t);
   const failed = startFuseServer(t, { mountpoint, fs: 'memory', binding: 'raw', rawOptions: ['nosuid', 'bogus_option'], options: { name: 'x' } });
