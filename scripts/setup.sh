@@ -8,7 +8,7 @@ debian_packages=(
   libfuse2 fuse3                      # libfuse.so.2 for fuse-native; fusermount for unmount
   g++ make python3 patch              # build fuse-native from source with kidfs's patch
   rpcbind nfs-ganesha nfs-ganesha-vfs # the loopback NFS server
-  libnfs-utils                        # nfs-cp: the benchmark's reference client
+  libnfs-utils libnfs-dev gcc         # the benchmark's references: nfs-cp, and a libnfs loop built here
   acl sqlite3 git                     # used by the tests' workloads
 )
 missing=()
