@@ -218,6 +218,19 @@ async function checkSmallFiles(dir: string, count: number, prefix: string, uid?:
   }
 }
 
+/**
+ * Removes files of the export with NFS REMOVE. Removed behind ganesha's back (on the backing directory), a file it
+ * wrote stays open in ganesha, and every later write to the export got slower (measured: 2.6, 4.2, 6.6 s per GiB).
+ */
+async function removeThroughNfs(server: LoopbackNfs, names: string[]): Promise<void> {
+  const exp = await connectExport(server.url, { credential: CREDENTIAL });
+  try {
+    for (const name of names) await exp.client.remove(CREDENTIAL, exp.rootHandle, name);
+  } finally {
+    await exp.close();
+  }
+}
+
 /** kidfs's Nfs3Client, one file at a time: CREATE, UNSTABLE WRITE, COMMIT (checked against the WRITE's verifier). */
 async function rawCreateLoop(server: LoopbackNfs, dirName: string, count: number): Promise<number> {
   const exp = await connectExport(server.url, { credential: CREDENTIAL });
@@ -406,7 +419,8 @@ async function main(): Promise<void> {
       if (copies.length !== o.nfsCpFiles) throw new Error(`nfs-cp made ${copies.length} of ${o.nfsCpFiles} files`);
       await stopKidfs(mount);
 
-      for (const big of [join(local, 'big.bin'), join(server.dir, 'big.bin'), join(server.dir, 'libnfs.bin')]) await rm(big);
+      await rm(join(local, 'big.bin'));
+      await removeThroughNfs(server, ['big.bin', 'libnfs.bin']);
       const summary = (name: string, rows: Sample[], unit: string) => `${name} ${rows.map((s) => rate(s).toFixed(0)).join('/')} ${unit}`;
       console.log(`round ${r + 1} of ${o.rounds} (local/kidfs/nfs-cp/null[/nfs-cp per file]): ${summary('write', writes, 'MiB/s')}; ` +
         `${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}; load ${load()}`);
