@@ -1,6 +1,7 @@
 // Write chunks, reused. A sequential writer otherwise allocates a new chunk (1 MiB) for every MiB it writes, and
 // buffers allocated outside the JS heap at hundreds of MiB/s make V8 collect garbage over and over ("external memory
 // pressure"): measured, that GC cost more CPU than everything else the mount does. Chunks come back once committed.
+// READ replies are read into pooled buffers the same way (read-ahead blocks).
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
@@ -13,12 +14,17 @@ export class BufferPool {
     private readonly maxFree: number,
     /** A pool untouched this long gives its buffers back to the GC (an idle mount holds no memory). */
     private readonly idleMs = 2000,
+    /** Called for each buffer of the pooled size allocated (not reused), for statistics. */
+    private readonly onAllocate?: () => void,
   ) {}
 
   /** A buffer of `bytes` (contents undefined). */
   take(bytes: number): Buffer {
     if (bytes !== this.size) return Buffer.allocUnsafe(bytes);
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    const reused = this.free.pop();
+    if (reused) return reused;
+    this.onAllocate?.();
+    return Buffer.allocUnsafeSlow(this.size);
   }
 
   /** `buffer` (from take) is no longer used by anyone: it may be handed out again. */

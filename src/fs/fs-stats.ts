@@ -14,6 +14,8 @@ export class FsStats {
   /** READ calls and their payload (read-ahead included). */
   readRpcs = 0;
   readRpcBytes = 0;
+  /** Buffers allocated for READ replies of read-ahead (the rest reuse pooled ones). */
+  readBuffersAllocated = 0;
   commits = 0;
   /** Chunks sent again because a COMMIT's verifier differed from their WRITE's (the server restarted). */
   replayedChunks = 0;

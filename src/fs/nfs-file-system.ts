@@ -330,14 +330,6 @@ export class NfsFileSystem {
   }
 
   /**
-   * Up to `length` bytes from `position` (fewer only at the end of the file), for a caller that copies them on (the
-   * FUSE reply): sequential reads get a view of the read-ahead data, with no buffer of their own. Do not modify it.
-   */
-  readBuffer(fd: number, length: number, position: number): Promise<Buffer> {
-    return this.run('read', () => this.files.readBuffer(fd, length, position));
-  }
-
-  /**
    * Writes `data` at `position` (an O_APPEND fd: at the end of the file); `data` is copied before this resolves. An
    * earlier write's failure that this fd has not reported yet fails this call.
    */

@@ -1,7 +1,7 @@
 // The open files of one mount: fd numbers, and per file (per handle, shared by its fds) the write-back, the size as
 // this mount knows it and a data generation; per fd the flags, read-ahead and which write errors it has been told.
 import { constants } from 'node:fs';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { READ_REPLY_SLACK, type Nfs3Client } from '../nfs/nfs3-client.ts';
 import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { isReadable, isWritable } from './access-bits.ts';
@@ -53,6 +53,8 @@ export class OpenFiles {
   private nextFd = 1;
   /** Write chunks for every file, as many as one file may hold uncommitted. */
   private readonly chunks: BufferPool;
+  /** Buffers read-ahead READ replies go into; a sequential reader holds its window and up to 3 more. */
+  private readonly replyBuffers: BufferPool;
 
   constructor(
     private readonly client: Nfs3Client,
@@ -62,6 +64,9 @@ export class OpenFiles {
     private readonly options: ResolvedOptions,
   ) {
     this.chunks = new BufferPool(options.writeChunkBytes, Math.ceil(options.maxUncommittedBytes / options.writeChunkBytes));
+    this.replyBuffers = new BufferPool(options.readAheadBytes + READ_REPLY_SLACK, options.readAheadWindow + 3, undefined, () => {
+      stats.readBuffersAllocated++;
+    });
   }
 
   /** Open fds. */
@@ -89,7 +94,7 @@ export class OpenFiles {
       readable: isReadable(flags),
       writable: isWritable(flags),
       append: (flags & constants.O_APPEND) !== 0,
-      readAhead: new ReadAhead({ blockBytes, window }, (offset, length) => this.readBlock(handle, offset, length)),
+      readAhead: new ReadAhead({ blockBytes, window }, this.replyBuffers, (offset, length, into) => this.readBlock(handle, offset, length, into)),
       errorsReported: inode.writeBack?.errorSeq ?? 0,
     });
     return fd;
@@ -109,25 +114,20 @@ export class OpenFiles {
     return this.inodes.has(handle.toString('hex'));
   }
 
-  /** Fills `target` from `position`; resolves with the bytes read (fewer only at the end of the file). */
+  /**
+   * Fills `target` from `position`; resolves with the bytes read (fewer only at the end of the file). A target that is
+   * detached meanwhile (a FUSE buffer answered by a timeout) gets nothing and causes no error.
+   */
   async read(fd: number, target: Uint8Array, position: number): Promise<number> {
-    const ahead = await this.readAhead(fd, position, target.length);
-    if (ahead.data) target.set(ahead.data);
-    const n = ahead.data?.length ?? (await this.readInto(ahead.handle, target, position));
+    const file = this.file(fd);
+    if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
+    const { inode } = file;
+    // Data this mount wrote must be visible: send what overlaps the range first.
+    await inode.writeBack?.drain(position, target.length);
+    const ahead = inode.writeBack?.dirty ? undefined : await file.readAhead.read(target, position, inode.generation, inode.size);
+    const n = ahead ?? (await this.readInto(inode.handle, target, position));
     this.stats.bytesRead += n;
     return n;
-  }
-
-  /** Up to `length` bytes from `position` (fewer only at the end of the file): read-ahead data itself when it can. */
-  async readBuffer(fd: number, length: number, position: number): Promise<Buffer> {
-    const ahead = await this.readAhead(fd, position, length);
-    let data = ahead.data;
-    if (!data) {
-      const target = Buffer.allocUnsafe(length);
-      data = target.subarray(0, await this.readInto(ahead.handle, target, position));
-    }
-    this.stats.bytesRead += data.length;
-    return data;
   }
 
   /** Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says. */
@@ -160,6 +160,7 @@ export class OpenFiles {
     } finally {
       this.files.delete(fd);
       this.freeFds.push(fd);
+      file.readAhead.drop();
       const { inode } = file;
       if (--inode.refs === 0) {
         this.inodes.delete(inode.handle.toString('hex'));
@@ -198,17 +199,6 @@ export class OpenFiles {
     if (failed) throw failed.reason;
   }
 
-  /** The read-ahead's bytes for a read of an open fd when it has them; else the handle to read directly. */
-  private async readAhead(fd: number, position: number, length: number): Promise<{ handle: FileHandle; data?: Buffer }> {
-    const file = this.file(fd);
-    if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
-    const { inode } = file;
-    // Data this mount wrote must be visible: send what overlaps the range first.
-    await inode.writeBack?.drain(position, length);
-    const data = inode.writeBack?.dirty ? undefined : await file.readAhead.read(position, length, inode.generation, inode.size);
-    return { handle: inode.handle, data };
-  }
-
   private file(fd: number): OpenFile {
     const file = this.files.get(fd);
     if (!file) throw new FsError(EBADF, `fd ${fd} is not an open file of this mount`);
@@ -245,38 +235,37 @@ export class OpenFiles {
     };
   }
 
-  /** One READ of at most `count` bytes (at most rtmax). */
-  private async readOnce(handle: FileHandle, position: number, count: number): Promise<{ data: Buffer; eof: boolean }> {
-    const reply = await this.client.read(this.credential, handle, BigInt(position), count);
+  /** One READ of at most `count` bytes (at most rtmax), into `into` when given (see Nfs3Client.read). */
+  private async readOnce(handle: FileHandle, position: number, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean }> {
+    const reply = await this.client.read(this.credential, handle, BigInt(position), count, { into });
     this.stats.readRpcs++;
     this.stats.readRpcBytes += reply.count;
     this.attrs.set(handle, reply.attributes);
     return { data: reply.data.subarray(0, count), eof: reply.eof || reply.count === 0 };
   }
 
-  /** READs until `target` is full or the file ends. */
+  /** READs until `target` is full or the file ends (or `target` is detached: Buffer#copy then copies nothing). */
   private async readInto(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
     let filled = 0;
     while (filled < target.length) {
       const { data, eof } = await this.readOnce(handle, position + filled, Math.min(target.length - filled, this.options.readAheadBytes));
-      target.set(data, filled);
-      filled += data.length;
+      filled += data.copy(target, filled);
       if (eof) break;
     }
     return filled;
   }
 
-  /** A read-ahead block: the READ reply's own bytes (never reused by the nfs client), copied only when short. */
-  private async readBlock(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-    const first = await this.readOnce(handle, offset, length);
-    let block = first.data;
-    if (block.length < length && !first.eof) {
-      // The server sent less than asked before the end of the file: READ the rest into a buffer of the block's size.
-      const whole = Buffer.allocUnsafe(length);
-      whole.set(block);
-      block = whole.subarray(0, block.length + (await this.readInto(handle, whole.subarray(block.length), offset + block.length)));
-    }
-    // A short block (the end of the file) does not keep a whole reply alive.
-    return block.length < length / 2 ? Buffer.from(block) : block;
+  /**
+   * A read-ahead block: a view of `into` (a pooled buffer the READ reply is read into). A short block is copied out,
+   * so that the pooled buffer goes back at once: the end of the file, or a server that sent less than asked (the rest
+   * is READ into the copy).
+   */
+  private async readBlock(handle: FileHandle, offset: number, length: number, into: Buffer): Promise<Buffer> {
+    const first = await this.readOnce(handle, offset, length, into);
+    if (first.data.length === length) return first.data;
+    if (first.eof) return Buffer.from(first.data);
+    const whole = Buffer.allocUnsafe(length);
+    const got = first.data.copy(whole);
+    return whole.subarray(0, got + (await this.readInto(handle, whole.subarray(got), offset + got)));
   }
 }

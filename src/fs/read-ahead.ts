@@ -1,6 +1,8 @@
 // Read-ahead for one open file: a reader that goes through the file in order is served from large READs fetched
 // ahead of it, several at once; any other access pattern reads exactly what is asked. Blocks carry the file's data
-// generation and are dropped when it changes (a write through this mount, or a change seen at open).
+// generation and are dropped when it changes (a write through this mount, or a change seen at open). Each block's
+// READ reply goes into a pooled buffer, reused once the block is dropped: a steady reader allocates nothing.
+import type { BufferPool } from './buffer-pool.ts';
 
 export interface ReadAheadLimits {
   /** Bytes per READ. */
@@ -9,10 +11,45 @@ export interface ReadAheadLimits {
   readonly window: number;
 }
 
-interface Block {
-  readonly generation: number;
+/** READs up to `length` bytes at `offset` (fewer only at the end of the file) into `into`, or into a buffer of its own. */
+export type FetchBlock = (offset: number, length: number, into: Buffer) => Promise<Buffer>;
+
+/** One block and the pooled buffer its READ goes into, given back once nothing can touch it any more. */
+class Block {
+  /** Reads copying out of the block now. */
+  readers = 0;
+  /** No longer in the read-ahead: no new reader comes. */
+  evicted = false;
   /** The block's bytes; shorter at the end of the file. */
   readonly data: Promise<Buffer>;
+  /** Undefined once given back. */
+  private buffer?: Buffer;
+  private settled = false;
+  /** The data is a view of `buffer` (else the READ failed, or its data was copied out). */
+  private holdsData = false;
+
+  constructor(
+    readonly generation: number,
+    private readonly pool: BufferPool,
+    fetch: (into: Buffer) => Promise<Buffer>,
+  ) {
+    const buffer = pool.take(pool.size);
+    this.buffer = buffer;
+    this.data = fetch(buffer);
+    const settle = (holdsData: boolean) => {
+      this.settled = true;
+      this.holdsData = holdsData;
+      this.giveBackWhenUnused();
+    };
+    this.data.then((data) => settle(data.buffer === buffer.buffer), () => settle(false));
+  }
+
+  /** The READ has settled (the client no longer writes the buffer), and nobody reads from it or will. */
+  giveBackWhenUnused(): void {
+    if (!this.buffer || !this.settled || (this.holdsData && (!this.evicted || this.readers > 0))) return;
+    this.pool.give(this.buffer);
+    this.buffer = undefined;
+  }
 }
 
 export class ReadAhead {
@@ -24,17 +61,20 @@ export class ReadAhead {
 
   constructor(
     private readonly limits: ReadAheadLimits,
-    /** Reads up to `length` bytes at `offset` (fewer only at the end of the file). */
-    private readonly fetch: (offset: number, length: number) => Promise<Buffer>,
+    /** Buffers of blockBytes plus the room a READ reply needs besides its data. */
+    private readonly buffers: BufferPool,
+    private readonly fetch: FetchBlock,
   ) {}
 
   /**
-   * The bytes at [offset, offset+length) from read-ahead blocks when the access is sequential (fewer at the end of
-   * the file): a view of the block when the range lies in one, as it does for the kernel's aligned reads. Undefined
-   * otherwise (the caller reads directly). `size` is the file size as known: nothing is fetched ahead past it.
+   * Copies the bytes at [offset, offset+target.length) into `target` from read-ahead blocks when the access is
+   * sequential, and resolves with how many there were (fewer at the end of the file). Undefined otherwise (the caller
+   * reads directly). `size` is the file size as known: nothing is fetched ahead past it. A target that goes away
+   * meanwhile (a detached FUSE buffer has length 0) gets nothing and no error.
    */
-  async read(offset: number, length: number, generation: number, size: number): Promise<Buffer | undefined> {
+  async read(target: Uint8Array, offset: number, generation: number, size: number): Promise<number | undefined> {
     const { blockBytes, window } = this.limits;
+    const length = target.length;
     // The kernel sends a sequential reader's requests several at a time (up to 12 of 128 KiB), so they may arrive out
     // of order: a read continues the run when it starts up to two blocks behind the furthest read, or one beyond it.
     const end = offset + length;
@@ -43,37 +83,57 @@ export class ReadAhead {
     this.streak = offset === 0 ? Math.max(2, this.streak + 1) : continues ? this.streak + 1 : 0;
     this.frontier = continues ? Math.max(this.frontier, end) : end;
     if (window === 0 || this.streak < 2 || length === 0) {
-      this.blocks.clear();
+      this.drop();
       return undefined;
     }
     const first = Math.floor(offset / blockBytes);
     const last = Math.floor((end - 1) / blockBytes);
     for (const [index, block] of this.blocks) {
-      if (index < first - 1 || block.generation !== generation) this.blocks.delete(index);
+      if (index < first - 1 || block.generation !== generation) this.evict(index, block);
     }
     for (let index = first; index <= last + window; index++) {
       if (this.blocks.has(index) || (index > last && index * blockBytes >= size)) continue;
-      const data = this.fetch(index * blockBytes, blockBytes);
-      data.catch(() => this.blocks.delete(index)); // a failed read-ahead is retried by the read that needs it
-      this.blocks.set(index, { generation, data });
+      const block = new Block(generation, this.buffers, (into) => this.fetch(index * blockBytes, blockBytes, into));
+      // A failed read-ahead is retried by the read that needs it.
+      block.data.catch(() => {
+        if (this.blocks.get(index) === block) this.evict(index, block);
+      });
+      this.blocks.set(index, block);
     }
     // Taken now: a block that fails is removed from the map while an earlier one is awaited.
-    const needed = [];
-    for (let index = first; index <= last; index++) needed.push(this.blocks.get(index)!.data);
-    if (needed.length === 1) {
-      const from = offset - first * blockBytes;
-      return (await needed[0]!).subarray(from, from + length);
+    const needed: Block[] = [];
+    for (let index = first; index <= last; index++) {
+      const block = this.blocks.get(index)!;
+      block.readers++;
+      needed.push(block);
     }
-    const target = Buffer.allocUnsafe(length);
-    let filled = 0;
-    for (let i = 0; i < needed.length; i++) {
-      const data = await needed[i]!;
-      const from = offset + filled - (first + i) * blockBytes;
-      const n = Math.max(0, Math.min(data.length - from, length - filled));
-      target.set(data.subarray(from, from + n), filled);
-      filled += n;
-      if (from + n < blockBytes) break; // the end of the file
+    try {
+      let filled = 0;
+      for (let i = 0; i < needed.length; i++) {
+        const data = await needed[i]!.data;
+        const from = offset + filled - (first + i) * blockBytes;
+        const n = Math.max(0, Math.min(data.length - from, length - filled));
+        if (n > 0) data.copy(target, filled, from, from + n); // Buffer#copy: nothing, and no throw, into a detached target
+        filled += n;
+        if (from + n < blockBytes) break; // the end of the file
+      }
+      return filled;
+    } finally {
+      for (const block of needed) {
+        block.readers--;
+        block.giveBackWhenUnused();
+      }
     }
-    return target.subarray(0, filled);
+  }
+
+  /** Drops every block (the fd is closed, or its reader went random): their buffers go back once unused. */
+  drop(): void {
+    for (const [index, block] of this.blocks) this.evict(index, block);
+  }
+
+  private evict(index: number, block: Block): void {
+    this.blocks.delete(index);
+    block.evicted = true;
+    block.giveBackWhenUnused();
   }
 }

@@ -33,8 +33,8 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void): Fuse
 
     open: (path, flags) => call('open', path, () => fs.open(path, flags)),
     create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
-    // The answer is copied into the kernel's buffer at once, so a view of the read-ahead data will do.
-    read: (path, fh, length, position) => call('read', path, () => fs.readBuffer(fh, length, position)),
+    // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
+    read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
     // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).
     write: (path, fh, data, position) => call('write', path, () => fs.write(fh, data, position)),
     writeCopiesData: true,

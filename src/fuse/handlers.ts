@@ -68,8 +68,12 @@ export interface FuseHandlers {
   open?(path: string, flags: number): Promise<Handle>;
   /** an O_CREAT open of a file that did not exist; flags include O_EXCL when asked */
   create?(path: string, mode: number, flags: number): Promise<Handle>;
-  /** answers at most `length` bytes (fewer only at end of file); the data is copied to the kernel */
-  read?(path: string, fh: Handle, length: number, position: number): Promise<Buffer>;
+  /**
+   * fills `target`, the kernel's buffer, from `position` and answers the number of bytes (fewer only at end of file).
+   * `target` is valid only until the answer: afterwards (a timeout answered first) it is detached, with length 0, so a
+   * late Buffer#copy into it copies nothing (TypedArray#set and #fill would throw).
+   */
+  read?(path: string, fh: Handle, target: Buffer, position: number): Promise<number>;
   /**
    * `data` is the handler's own copy: it may keep it; answers the number of bytes written. With
    * `writeCopiesData` set, `data` is the kernel's buffer itself, valid only until the promise settles.

@@ -1,9 +1,9 @@
 // Turns promise-returning FuseHandlers into the callback operations fuse-native calls, so that
 // every request gets exactly one answer whatever the handler does: a throw or rejection becomes
 // its errno (or EIO, logged), a handler slower than opTimeoutMs gets ETIMEDOUT (its late answer
-// is dropped), and the kernel's read/write buffers, which the binding detaches once answered,
-// never reach the handler (writes get a copy unless the handler copies itself, reads copy the
-// handler's data in).
+// is dropped), and the kernel's write buffers, which the binding detaches once answered, reach
+// the handler only when it copies what it keeps (else it gets a copy). Reads fill the kernel's
+// buffer themselves: once detached it has length 0, and a late fill copies nothing.
 import { constants } from 'node:os';
 import type { NativeOp, NativeOps } from './binding.ts';
 import type { Attributes, DirEntry, FileTime, FuseHandlers, Handle, StatFs, TimeChange } from './handlers.ts';
@@ -73,17 +73,14 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   if (h.read) {
     const read = h.read.bind(h);
     ops.read = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply) =>
-      run('read', path, reply, () => read(path, fh, length, position), (data) => {
-        if (!Buffer.isBuffer(data)) throw new TypeError('read answered no Buffer');
-        return [data.copy(buffer, 0, 0, Math.min(data.length, length))];
-      });
+      run('read', path, reply, () => read(path, fh, buffer.subarray(0, length), position), (count) => [checkCount('read', count, length)]);
   }
   if (h.write) {
     const write = h.write.bind(h);
     ops.write = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply) => {
       const kernelData = buffer.subarray(0, length);
       const data = h.writeCopiesData ? kernelData : Buffer.from(kernelData);
-      run('write', path, reply, () => write(path, fh, data, position), (written) => [checkCount(written, length)]);
+      run('write', path, reply, () => write(path, fh, data, position), (written) => [checkCount('write', written, length)]);
     };
   }
   if (h.flush) {
@@ -272,7 +269,7 @@ function checkHandle(fh: Handle): number {
   return fh;
 }
 
-function checkCount(count: number, length: number): number {
-  if (!Number.isInteger(count) || count < 0 || count > length) throw new TypeError(`write answered ${count} of ${length} bytes`);
+function checkCount(op: string, count: number, length: number): number {
+  if (!Number.isInteger(count) || count < 0 || count > length) throw new TypeError(`${op} answered ${count} of ${length} bytes`);
   return count;
 }

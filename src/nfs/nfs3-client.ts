@@ -44,6 +44,20 @@ export interface Nfs3ClientOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Room a READ reply needs besides its data, for a buffer the reply is read into: the RPC reply header (with a verifier
+ * of at most 400 bytes) and READ3resok's status, post_op_attr, count, eof and length come to under 600 bytes.
+ */
+export const READ_REPLY_SLACK = 4096;
+
+export interface ReadOptions {
+  /**
+   * Read the reply into this buffer (at least READ_REPLY_SLACK + count bytes, or it is not used): `data` is then a
+   * view of it. Leave it alone until the call settles; once it has, the client no longer writes it, whatever happened.
+   */
+  readonly into?: Buffer;
+}
+
 export interface ReaddirAllOptions {
   /** READDIR count / READDIRPLUS maxcount: bytes per reply. */
   readonly maxcount?: number;
@@ -79,8 +93,15 @@ export class Nfs3Client {
    * Sends one call; resolves with the decoded resok, rejects with NfsError for a status other than NFS3_OK.
    * `detail` names what the call was about, for the error message.
    */
-  private async call<T>(proc: Nfs3ProcName, cred: CallCredential, encode: Encode, decodeOk: (r: XdrReader) => T, detail = ''): Promise<T> {
-    const reply = await this.transport.call(NFS_PROGRAM, NFS_V3, Nfs3Proc[proc], cred, encode, this.callOptions);
+  private async call<T>(
+    proc: Nfs3ProcName,
+    cred: CallCredential,
+    encode: Encode,
+    decodeOk: (r: XdrReader) => T,
+    detail = '',
+    options = this.callOptions,
+  ): Promise<T> {
+    const reply = await this.transport.call(NFS_PROGRAM, NFS_V3, Nfs3Proc[proc], cred, encode, options);
     let status: number;
     try {
       status = reply.uint32();
@@ -120,8 +141,9 @@ export class Nfs3Client {
   }
 
   /** Reads up to `count` bytes (at most FSINFO rtmax); fewer at the end of the file. */
-  read(cred: CallCredential, fh: FileHandle, offset: bigint, count: number): Promise<ReadResult> {
-    return this.call('READ', cred, (w) => codec.encodeReadArgs(w, fh, offset, count), codec.decodeReadOk, `offset ${offset}`);
+  read(cred: CallCredential, fh: FileHandle, offset: bigint, count: number, options: ReadOptions = {}): Promise<ReadResult> {
+    const callOptions = options.into ? { ...this.callOptions, replyInto: options.into } : this.callOptions;
+    return this.call('READ', cred, (w) => codec.encodeReadArgs(w, fh, offset, count), codec.decodeReadOk, `offset ${offset}`, callOptions);
   }
 
   /**

@@ -58,6 +58,7 @@ const SCRATCH_SIZE = 64 * 1024;
  * more anyway. Otherwise it is a small scratch buffer, which may also catch the next records, whose bytes are copied out.
  *
  * Each record is a buffer of its own that the reader never touches again: callers may keep it, and views into it.
+ * A single-fragment record may instead be read into a buffer its receiver lends (`bufferFor`), until `detach`.
  */
 export class RecordReader {
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
@@ -78,6 +79,11 @@ export class RecordReader {
     /** Called with each record, in order, as soon as its last fragment is complete. */
     private readonly onRecord: (record: Buffer) => void,
     private readonly maxRecordSize = DEFAULT_MAX_RECORD_SIZE,
+    /**
+     * A buffer to read the single-fragment record of `length` bytes with this xid (its first 4 bytes) into, lent by
+     * its receiver: used when it is at least `length` long (the record is then a view of its start), else ignored.
+     */
+    private readonly bufferFor?: (length: number, xid: number) => Buffer | undefined,
   ) {}
 
   /** Where the next read should go: it may fill any prefix of this buffer. */
@@ -85,6 +91,23 @@ export class RecordReader {
     const left = this.fragment ? this.fragment.length - this.fragmentFilled : 0;
     this.direct = left >= this.scratch.length;
     return this.direct ? this.fragment!.subarray(this.fragmentFilled) : this.scratch;
+  }
+
+  /**
+   * Stops filling `buffer`, lent through bufferFor, so that its owner may reuse it: a fragment being read into it
+   * moves to a buffer of its own (the bytes so far copied), and the record still arrives whole. Returns false when
+   * that cannot be kept: the read handed out by nextBuffer() last already aims into `buffer` (a socket fixes the
+   * buffer of its next read in advance), and only closing the socket stops it from being written.
+   */
+  detach(buffer: Buffer): boolean {
+    const fragment = this.fragment;
+    const inside = fragment !== undefined && fragment.buffer === buffer.buffer &&
+      fragment.byteOffset >= buffer.byteOffset && fragment.byteOffset < buffer.byteOffset + buffer.byteLength;
+    if (!inside) return true;
+    if (this.direct) return false;
+    this.fragment = Buffer.allocUnsafe(fragment.length);
+    fragment.copy(this.fragment, 0, 0, this.fragmentFilled);
+    return true;
   }
 
   /** The read into the buffer nextBuffer() returned last got `bytes` bytes. Throws RecordMarkingError. */
@@ -109,13 +132,14 @@ export class RecordReader {
         const n = chunk.copy(this.header, this.headerFilled, pos);
         this.headerFilled += n;
         pos += n;
-        if (this.headerFilled === 4) this.startFragment(this.header.readUInt32BE(0));
+        if (this.headerFilled === 4) this.startFragment(this.header.readUInt32BE(0), pos + 4 <= chunk.length ? chunk.readUInt32BE(pos) : undefined);
       }
       if (this.fragment && this.fragmentFilled === this.fragment.length) this.endFragment();
     }
   }
 
-  private startFragment(word: number): void {
+  /** `xid`: the fragment's first 4 bytes, when they are at hand. */
+  private startFragment(word: number, xid: number | undefined): void {
     this.headerFilled = 0;
     const length = word & MAX_FRAGMENT_LENGTH;
     if (length > this.maxRecordSize - this.recordLength) {
@@ -126,7 +150,9 @@ export class RecordReader {
     }
     this.lastFragment = word >= LAST_FRAGMENT;
     this.recordLength += length;
-    this.fragment = Buffer.allocUnsafe(length);
+    const single = this.lastFragment && this.recordLength === length && length >= 4;
+    const lent = single && xid !== undefined ? this.bufferFor?.(length, xid) : undefined;
+    this.fragment = lent && lent.length >= length ? lent.subarray(0, length) : Buffer.allocUnsafe(length);
     this.fragmentFilled = 0;
   }
 

@@ -31,6 +31,8 @@ interface PendingCall {
   /** The CALL record's pieces, written again as they are after a reconnect. */
   readonly record: Buffer[];
   readonly timeoutMs: number;
+  /** The caller's buffer for the reply (CallOptions.replyInto). */
+  readonly replyInto?: Buffer;
   timer?: NodeJS.Timeout;
   resolve(results: XdrReader): void;
   reject(err: Error): void;
@@ -56,8 +58,9 @@ export class RpcClient implements RpcTransport {
 
   private readonly pending = new Map<number, PendingCall>();
   private xid = randomInt(0, 0x100000000);
-  /** The connected socket; undefined while (re)connecting or idle. */
+  /** The connected socket and the reader of its bytes; undefined while (re)connecting or idle. */
   private socket?: Socket;
+  private reader?: RecordReader;
   /** A connection attempt, or the wait before one, is underway. */
   private connecting = false;
   private reconnectTimer?: NodeJS.Timeout;
@@ -109,7 +112,7 @@ export class RpcClient implements RpcTransport {
       return Promise.reject(err); // bad arguments or credential: nothing was sent
     }
     return new Promise<XdrReader>((resolve, reject) => {
-      const call: PendingCall = { context, record, timeoutMs, resolve, reject };
+      const call: PendingCall = { context, record, timeoutMs, replyInto: options?.replyInto, resolve, reject };
       // Unref'd: while calls are pending the socket or the reconnect timer keeps the process alive.
       call.timer = setTimeout(() => this.timeOut(call), timeoutMs).unref();
       this.pending.set(context.xid, call);
@@ -170,7 +173,11 @@ export class RpcClient implements RpcTransport {
   private async connect(): Promise<void> {
     let socket: Socket;
     // A new stream, a new reader; a reply finds its call by xid alone, whichever connection brought it.
-    const reader = new RecordReader((record) => this.onRecord(record));
+    const reader = new RecordReader(
+      (record) => this.onRecord(record),
+      undefined,
+      (_length, xid) => this.pending.get(xid)?.replyInto,
+    );
     try {
       socket = await connectTcp({
         host: this.host,
@@ -203,11 +210,12 @@ export class RpcClient implements RpcTransport {
       socket.destroy();
       return;
     }
-    this.attach(socket);
+    this.attach(socket, reader);
   }
 
-  private attach(socket: Socket): void {
+  private attach(socket: Socket, reader: RecordReader): void {
     this.socket = socket;
+    this.reader = reader;
     this.lastConnectionError = undefined;
     socket.on('drain', () => {
       if (this.socket !== socket) return;
@@ -230,6 +238,7 @@ export class RpcClient implements RpcTransport {
   private onClose(socket: Socket): void {
     if (this.socket !== socket) return;
     this.socket = undefined;
+    this.reader = undefined;
     this.sendQueue = [];
     this.waitingForDrain = false;
     if (this.closed) return;
@@ -245,7 +254,7 @@ export class RpcClient implements RpcTransport {
       debug('%s: dropping a reply of %d bytes with unknown xid %s', this.server, record.length, xid);
       return;
     }
-    this.settle(call);
+    this.settle(call, true);
     let results: XdrReader;
     try {
       results = decodeReply(record, call.context);
@@ -289,6 +298,13 @@ export class RpcClient implements RpcTransport {
     }
   }
 
+  /** The reader stops filling `buffer`; when the socket's next read is already aimed into it, the socket goes. */
+  private takeBack(buffer: Buffer): void {
+    const socket = this.socket;
+    if (!socket || this.reader?.detach(buffer) !== false) return; // a closed socket reads nothing more
+    socket.destroy(new RpcConnectionError(`a reply from ${this.server} was abandoned while being read into its caller's buffer; reconnecting`));
+  }
+
   private timeOut(call: PendingCall): void {
     if (this.pending.get(call.context.xid) !== call) return;
     this.settle(call);
@@ -299,10 +315,14 @@ export class RpcClient implements RpcTransport {
     );
   }
 
-  /** Forgets a call that is answered, failed or timed out; an idle client lets the process exit. */
-  private settle(call: PendingCall): void {
+  /**
+   * Forgets a call that is answered, failed or timed out; an idle client lets the process exit. A call settled other
+   * than by its reply takes its reply buffer back from the reader first: a late reply must not write into it.
+   */
+  private settle(call: PendingCall, answered = false): void {
     clearTimeout(call.timer);
     this.pending.delete(call.context.xid);
+    if (!answered && call.replyInto) this.takeBack(call.replyInto);
     if (this.pending.size > 0) return;
     this.socket?.unref();
     if (this.reconnectTimer) {

@@ -20,6 +20,11 @@ export type CallCredential = Credential | null;
 export interface CallOptions {
   /** Give up on this call after so many milliseconds (across reconnects); overrides the transport's default. */
   readonly timeoutMs?: number;
+  /**
+   * Read the reply into this buffer when it fits (the results are then views of it), sparing an allocation: leave it
+   * alone until the call settles. However the call fails, the transport no longer writes it once it has rejected.
+   */
+  readonly replyInto?: Buffer;
 }
 
 export interface RpcTransport {

@@ -168,10 +168,10 @@ export class MemoryFs implements FuseHandlers {
     return fh;
   }
 
-  async read(_path: string, fh: number, length: number, position: number): Promise<Buffer> {
+  async read(_path: string, fh: number, target: Buffer, position: number): Promise<number> {
     const node = this.handleNode(fh);
     this.applyPending(node);
-    return node.data.subarray(position, position + length);
+    return position < node.data.length ? node.data.copy(target, 0, position) : 0;
   }
 
   async write(path: string, fh: number, data: Buffer, position: number): Promise<number> {

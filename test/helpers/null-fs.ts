@@ -3,7 +3,6 @@
 import { constants } from 'node:fs';
 import type { Attributes, FuseHandlers } from '../../src/fuse/handlers.ts';
 
-const ZEROS = Buffer.alloc(1 << 20);
 const EPOCH = { sec: 0, nsec: 0 };
 
 export class NullFs implements FuseHandlers {
@@ -27,8 +26,11 @@ export class NullFs implements FuseHandlers {
     return 1;
   }
 
-  async read(_path: string, _fh: number, length: number, position: number): Promise<Buffer> {
-    return ZEROS.subarray(0, Math.max(0, Math.min(length, this.fileSize - position)));
+  /** Zeros: the kernel's buffer holds whatever it held before. */
+  async read(_path: string, _fh: number, target: Buffer, position: number): Promise<number> {
+    const n = Math.max(0, Math.min(target.length, this.fileSize - position));
+    target.fill(0, 0, n);
+    return n;
   }
 
   async write(_path: string, _fh: number, data: Buffer): Promise<number> {
