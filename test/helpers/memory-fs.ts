@@ -6,7 +6,7 @@
 //   .../slow-<ms>   getattr answers after <ms> milliseconds (a lookup holds its directory: use
 //                   a directory of its own to keep the rest of the mount responsive)
 import { constants } from 'node:fs';
-import type { Attributes, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
+import type { Attributes, CreatedFile, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
 
 export interface Call {
   op: string;
@@ -148,8 +148,8 @@ export class MemoryFs implements FuseHandlers {
     this.handles.delete(fh);
   }
 
-  /** records (mode, flags, handle) */
-  async create(path: string, mode: number, flags: number): Promise<number> {
+  /** records (mode, flags, handle); answers the new file's attributes too, as kidfs does */
+  async create(path: string, mode: number, flags: number): Promise<CreatedFile> {
     let node = this.nodes.get(path);
     if (node && flags & O_EXCL) throw fsError('EEXIST');
     if (!node) {
@@ -158,7 +158,7 @@ export class MemoryFs implements FuseHandlers {
     }
     const fh = this.open_(node);
     this.record('create', path, mode, flags, fh);
-    return fh;
+    return { fh, attributes: this.attributes(node) };
   }
 
   /** records (flags, handle) */
