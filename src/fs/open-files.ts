@@ -13,6 +13,9 @@ import type { FsStats } from './fs-stats.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { WriteBack, type WriteSink } from './write-back.ts';
 
+/** A first write into an empty file smaller than this is sent at once (see write()). */
+const EAGER_FIRST_WRITE_BYTES = 64 * 1024;
+
 class OpenInode {
   refs = 0;
   /** Increased whenever the data may have changed: read-ahead blocks of another generation are dropped. */
@@ -138,9 +141,13 @@ export class OpenFiles {
     const { inode } = file;
     inode.writeBack ??= new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats, this.chunks);
     const offset = file.append ? inode.size : position;
+    const wasEmpty = inode.size === 0;
     inode.size = Math.max(inode.size, offset + data.length);
     inode.generation++;
     await inode.writeBack.write(offset, data);
+    // A small first write into an empty file is often all the file gets: sent now, its WRITE travels while the
+    // application's close comes to us, and the close only waits for the reply.
+    if (wasEmpty && offset === 0 && data.length < EAGER_FIRST_WRITE_BYTES) inode.writeBack.sendNow();
     this.stats.bytesWritten += data.length;
     return data.length;
   }

@@ -89,6 +89,11 @@ export class WriteBack {
     }
   }
 
+  /** Sends what is gathered without waiting for more; FILE_SYNC when it is all the file holds (no COMMIT needed). */
+  sendNow(): void {
+    this.sendFilling(this.held.size === 0 ? StableHow.FILE_SYNC : StableHow.UNSTABLE);
+  }
+
   /** Sends everything, waits for the replies, COMMITs, and sends again what a restarted server lost (bounded). */
   commit(): Promise<void> {
     const run = this.commitChain.then(() => this.commitAll());

@@ -54,6 +54,28 @@ t.test('many WRITEs in flight, then release: the data is complete on the server'
   t.equal(await sha256OnServer('w/inflight'), sum);
 });
 
+t.test("a small file's only write goes out before close as one FILE_SYNC WRITE; later writes still gather", async (t) => {
+  const fs = makeFs(exp, alice);
+  const fd = await fs.create('/w/small', 0o644, O_WRONLY | O_CREAT);
+  await fs.write(fd, Buffer.from('hello\n'), 0);
+  await until(() => readFileSync(join(server.dir, 'w/small'), 'utf8') === 'hello\n');
+  t.equal(fs.stats.writeRpcs, 1, 'sent before any flush');
+  await fs.release(fd);
+  t.equal(fs.stats.writeRpcs, 1, 'close sent nothing more');
+  t.equal(fs.stats.commits, 0, 'and needed no COMMIT: the WRITE was FILE_SYNC');
+
+  const big = await fs.create('/w/small-then-more', 0o644, O_WRONLY | O_CREAT);
+  const sum = createHash('sha256');
+  for (let offset = 0; offset < 4 * MiB; offset += 4 * KiB) {
+    const piece = randomBytes(4 * KiB);
+    sum.update(piece);
+    await fs.write(big, piece, offset);
+  }
+  await fs.release(big);
+  t.equal(fs.stats.writeRpcs, 1 + (1 + 4), "after the first file's WRITE: the first 4 KiB alone, then a chunk up to each MiB boundary");
+  t.equal(await sha256OnServer('w/small-then-more'), sum.digest('hex'));
+});
+
 t.test('200 MiB in 128 KiB writes has the right checksum', async (t) => {
   const fs = makeFs(exp, alice);
   const fd = await fs.create('/w/big', 0o644, O_WRONLY | O_CREAT);
