@@ -267,10 +267,14 @@ export class RpcClient implements RpcTransport {
     call.resolve(results);
   }
 
+  /**
+   * Calls made in this turn of the event loop go out together once its callbacks are done: after the answers they
+   * give (a FUSE reply lets the kernel send the next request while a 1 MiB WRITE is copied into the socket).
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => {
+    setImmediate(() => {
       this.flushScheduled = false;
       this.flush();
     });
