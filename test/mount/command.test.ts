@@ -71,11 +71,13 @@ t.test('a background mount outlives the command; unmount commits what is still o
     'listed as a kidfs mount with nosuid,nodev');
   t.match(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(` ${target} `)), /nosuid,nodev.*[ ,]allow_other[ ,]/);
 
-  // A writer that keeps its file open (no close, so no flush): its data is left for unmount to commit.
+  // A writer that keeps its file open (no close, so no flush): its data is left for unmount to commit. (64 KiB or
+  // more: a smaller first write into an empty file is sent at once.)
+  const text = 'still open'.padEnd(70_000, '.');
   const writer = spawn(process.execPath, ['-e', `
     const fs = require('fs');
     const fd = fs.openSync(${JSON.stringify(join(target, 'open.txt'))}, 'w');
-    fs.writeSync(fd, 'still open');
+    fs.writeSync(fd, ${JSON.stringify(text)});
     console.log('written');
     setTimeout(() => {}, 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => void writer.kill('SIGKILL'));
@@ -85,7 +87,7 @@ t.test('a background mount outlives the command; unmount commits what is still o
   const unmounted = kidfs('unmount', target);
   t.equal(unmounted.status, 0, unmounted.stderr);
   t.equal(unmounted.stdout, `unmounted ${target}\n`);
-  t.equal(readFileSync(join(server.dir, 'open.txt'), 'utf8'), 'still open', 'unmount committed the open file');
+  t.equal(readFileSync(join(server.dir, 'open.txt'), 'utf8'), text, 'unmount committed the open file');
   t.notOk(isMounted(target), 'unmounted');
   t.notOk(isRunning(record!), 'its process is gone');
   t.notOk(existsSync(recordPath(target)), 'and so is its record');
