@@ -6,6 +6,7 @@
 // buffer themselves: once detached it has length 0, and a late fill copies nothing.
 import { constants } from 'node:os';
 import type { NativeOp, NativeOps } from './binding.ts';
+import { OperationDeadlines } from './op-deadlines.ts';
 import type { Attributes, DirEntry, FileTime, FuseHandlers, Handle, StatFs, TimeChange } from './handlers.ts';
 
 export interface SafeHandlerSettings {
@@ -162,12 +163,13 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
 
 /** Runs one handler call and answers fuse-native exactly once. */
 function answerer({ opTimeoutMs, log }: SafeHandlerSettings) {
+  const deadlines = opTimeoutMs > 0 ? new OperationDeadlines(opTimeoutMs) : undefined;
   return function run<T>(op: string, path: string, reply: Reply, work: () => Promise<T>, toReply: (value: T) => unknown[]): void {
     let answered = false;
     const answer = (prepare: () => unknown[]) => {
       if (answered) return;
       answered = true;
-      if (timer) clearTimeout(timer);
+      cancelDeadline?.();
       let args: unknown[];
       try {
         args = prepare();
@@ -177,12 +179,10 @@ function answerer({ opTimeoutMs, log }: SafeHandlerSettings) {
       }
       sendReply(op, path, reply, args, log);
     };
-    const timer = opTimeoutMs > 0
-      ? setTimeout(() => {
-        log(`fuse ${op} ${path}: no answer within ${opTimeoutMs} ms; replied ETIMEDOUT`);
-        answer(() => [-ETIMEDOUT]);
-      }, opTimeoutMs)
-      : undefined;
+    const cancelDeadline = deadlines?.start(() => {
+      log(`fuse ${op} ${path}: no answer within ${opTimeoutMs} ms; replied ETIMEDOUT`);
+      answer(() => [-ETIMEDOUT]);
+    });
     new Promise<T>((resolve) => resolve(work())).then(
       (value) => answer(() => toReply(value)),
       (error: unknown) => answer(() => [-errnoFor(op, path, error, log)]),
