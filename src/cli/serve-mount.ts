@@ -130,8 +130,9 @@ function statsLine(mount: KidfsMount): string {
   const stats = mount.fs.stats;
   const ops = Object.values(stats.ops).reduce((a, b) => a + b, 0);
   const errors = Object.entries(stats.errors).map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
-  return `served ${ops} operations (errors: ${errors}); wrote ${stats.bytesWritten} bytes in ${stats.writeRpcs} WRITEs, ` +
-    `${stats.commits} COMMITs, ${stats.replayedChunks} chunks sent again after a server restart`;
+  return `served ${ops} operations (errors: ${errors}); read ${stats.bytesRead} bytes in ${stats.readRpcs} READs; ` +
+    `wrote ${stats.bytesWritten} bytes in ${stats.writeRpcs} WRITEs, ${stats.commits} COMMITs, ` +
+    `${stats.replayedChunks} chunks sent again after a server restart`;
 }
 
 /** What ends the mount: signals (a second one forces the unmount) and internal errors, caught from the start. */
