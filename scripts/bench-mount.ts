@@ -331,7 +331,6 @@ async function main(): Promise<void> {
     const stopKidfs = async (mount: KidfsMountProcess) => {
       const { code, stderr } = await mount.stop();
       if (code !== 0) throw new Error(`kidfs mount ${mount.target} exited with ${code}: ${stderr.trim()}`);
-      if (process.env.BENCH_DEBUG) console.log(stderr.trim().split('\n').at(-1));
     };
 
     console.log(`bench-mount: ${o.sizeMiB} MiB sequential, ${o.files} small files, in ${work} (export ${server.url}); load average ${load()}`);
