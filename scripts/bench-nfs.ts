@@ -12,7 +12,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectExport } from '../src/nfs/nfs-export.ts';
-import type { Nfs3Client } from '../src/nfs/nfs3-client.ts';
+import { READ_REPLY_SLACK, type Nfs3Client } from '../src/nfs/nfs3-client.ts';
 import { StableHow, type FileHandle } from '../src/nfs/nfs3-types.ts';
 import type { Credential } from '../src/nfs/rpc-transport.ts';
 import { makeSource, sha256File } from './bench-files.ts';
@@ -88,19 +88,26 @@ async function kidfsWrite(client: Nfs3Client, root: FileHandle, name: string, so
 }
 
 /**
- * Reads the file with READs in parallel into `target`. The local file is written synchronously, as nfs-cp does:
- * parallel pwrites to one tmpfs file only contend for its lock, and chaining them through the event loop adds a
- * hop per chunk; meanwhile the replies still in flight wait in the socket.
+ * Reads the file with READs in parallel into `target`, each reply into a reused buffer as the mount's read-ahead
+ * does. The local file is written synchronously, as nfs-cp does: parallel pwrites to one tmpfs file only contend for
+ * its lock, and chaining them through the event loop adds a hop per chunk; meanwhile the replies still in flight
+ * wait in the socket.
  */
 async function kidfsRead(client: Nfs3Client, fh: FileHandle, target: string, size: number, o: Options): Promise<void> {
   const output = openSync(target, 'w');
+  const spare: Buffer[] = [];
   try {
     await inParallel(size, o.chunkMiB * MiB, o.inFlight, async (offset, length) => {
-      for (let done = 0; done < length; ) {
-        const result = await client.read(ROOT, fh, BigInt(offset + done), length - done);
-        if (result.count === 0) throw new Error(`READ at ${offset + done} returned nothing before the end of the file`);
-        writeSync(output, result.data, 0, result.count, offset + done);
-        done += result.count;
+      const into = spare.pop() ?? Buffer.allocUnsafe(o.chunkMiB * MiB + READ_REPLY_SLACK);
+      try {
+        for (let done = 0; done < length; ) {
+          const result = await client.read(ROOT, fh, BigInt(offset + done), length - done, { into });
+          if (result.count === 0) throw new Error(`READ at ${offset + done} returned nothing before the end of the file`);
+          writeSync(output, result.data, 0, result.count, offset + done);
+          done += result.count;
+        }
+      } finally {
+        spare.push(into);
       }
     });
   } finally {
