@@ -3,7 +3,8 @@
 // transport, RpcProtocolError for a reply that does not decode.
 import { XdrError, type XdrReader, type XdrWriter } from './xdr.ts';
 import type { CallCredential, CallOptions, RpcTransport } from './rpc-transport.ts';
-import { RpcProtocolError } from './rpc-errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RpcProtocolError, RpcTimeoutError } from './rpc-errors.ts';
 import { NfsError } from './errno.ts';
 import { decodeFattr, decodeWcc, encodeDirOp, encodeHandle } from './nfs3-attr-codec.ts';
 import * as codec from './nfs3-codec.ts';
@@ -40,9 +41,20 @@ import {
 } from './nfs3-types.ts';
 
 export interface Nfs3ClientOptions {
-  /** Per-call timeout handed to the transport (its own default when unset). */
+  /**
+   * Per-call timeout handed to the transport (its own default when unset); also how long a call the server keeps
+   * answering NFS3ERR_JUKEBOX is asked again (default 60 s).
+   */
   readonly timeoutMs?: number;
 }
+
+/**
+ * NFS3ERR_JUKEBOX: the server did nothing and asks to be asked again later (RFC 1813: data on its way from offline
+ * storage, or a server short of resources). The call goes again after these waits, doubling, as long as it may take.
+ */
+const JUKEBOX_FIRST_WAIT_MS = 100;
+const JUKEBOX_LONGEST_WAIT_MS = 5000;
+const JUKEBOX_DEFAULT_PATIENCE_MS = 60_000;
 
 /**
  * Room a READ reply needs besides its data, for a buffer the reply is read into: the RPC reply header (with a verifier
@@ -101,16 +113,25 @@ export class Nfs3Client {
     detail = '',
     options = this.callOptions,
   ): Promise<T> {
-    const reply = await this.transport.call(NFS_PROGRAM, NFS_V3, Nfs3Proc[proc], cred, encode, options);
-    let status: number;
-    try {
-      status = reply.uint32();
-      if (status === Nfs3Status.NFS3_OK) return decodeOk(reply);
-    } catch (err) {
-      if (err instanceof XdrError) throw new RpcProtocolError(`malformed NFSv3 ${proc} reply: ${err.message}`);
-      throw err;
+    const patience = options.timeoutMs ?? JUKEBOX_DEFAULT_PATIENCE_MS;
+    const giveUpAt = Date.now() + patience;
+    for (let wait = JUKEBOX_FIRST_WAIT_MS; ; wait = Math.min(2 * wait, JUKEBOX_LONGEST_WAIT_MS)) {
+      const reply = await this.transport.call(NFS_PROGRAM, NFS_V3, Nfs3Proc[proc], cred, encode, options);
+      let status: number;
+      try {
+        status = reply.uint32();
+        if (status === Nfs3Status.NFS3_OK) return decodeOk(reply);
+      } catch (err) {
+        if (err instanceof XdrError) throw new RpcProtocolError(`malformed NFSv3 ${proc} reply: ${err.message}`);
+        throw err;
+      }
+      if (status !== Nfs3Status.NFS3ERR_JUKEBOX) throw new NfsError(status, proc, cred, detail);
+      const left = giveUpAt - Date.now();
+      if (left <= 0) {
+        throw new RpcTimeoutError(`NFSv3 ${proc}${detail ? ` ${detail}` : ''}: the server answered JUKEBOX (busy, ask again later) for ${patience} ms`);
+      }
+      await sleep(Math.min(wait, left));
     }
-    throw new NfsError(status, proc, cred, detail);
   }
 
   /** NULL: a round trip that checks the server answers. */

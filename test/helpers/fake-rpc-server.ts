@@ -1,6 +1,6 @@
 // A loopback ONC RPC peer (fake-rpc-peer) that answers each call with results a handler writes, for protocol fault tests.
 import type { Test } from 'tap';
-import { Nfs3Client } from '../../src/nfs/nfs3-client.ts';
+import { Nfs3Client, type Nfs3ClientOptions } from '../../src/nfs/nfs3-client.ts';
 import { RpcClient } from '../../src/nfs/rpc-client.ts';
 import { XdrReader, XdrWriter } from '../../src/nfs/xdr.ts';
 import { frame, startFakeRpcPeer, successReply } from './fake-rpc-peer.ts';
@@ -36,10 +36,14 @@ export async function startFakeRpcServer(handler: FakeHandler): Promise<FakeRpcS
 }
 
 /** A fake peer and an Nfs3Client talking to it through the real RpcClient, both closed in the test's teardown. */
-export async function fakeNfsClient(t: Test, handler: FakeHandler): Promise<{ fake: FakeRpcServer; client: Nfs3Client }> {
+export async function fakeNfsClient(
+  t: Test,
+  handler: FakeHandler,
+  clientOptions: Nfs3ClientOptions = {},
+): Promise<{ fake: FakeRpcServer; client: Nfs3Client }> {
   const fake = await startFakeRpcServer(handler);
   t.teardown(() => fake.close());
   const transport = new RpcClient({ host: '127.0.0.1', port: fake.port, timeoutMs: 5000 });
   t.teardown(() => transport.close());
-  return { fake, client: new Nfs3Client(transport) };
+  return { fake, client: new Nfs3Client(transport, clientOptions) };
 }

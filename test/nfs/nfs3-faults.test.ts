@@ -1,8 +1,9 @@
-// How the client copes with replies ganesha never sends: a missing handle, a truncated reply, an unknown status.
+// How the client copes with replies ganesha never sends: a missing handle, a truncated reply, an unknown status,
+// a server that answers JUKEBOX.
 import t from 'tap';
 import { Errno, NfsError, errnoOf } from '../../src/nfs/errno.ts';
-import { Nfs3Proc } from '../../src/nfs/nfs3-types.ts';
-import { RpcProtocolError } from '../../src/nfs/rpc-errors.ts';
+import { Nfs3Proc, Nfs3Status } from '../../src/nfs/nfs3-types.ts';
+import { RpcProtocolError, RpcTimeoutError } from '../../src/nfs/rpc-errors.ts';
 import { fakeNfsClient } from '../helpers/fake-rpc-server.ts';
 import { cred } from '../helpers/nfs-fixture.ts';
 
@@ -36,4 +37,31 @@ t.test('a status RFC 1813 does not define is an NfsError mapped to EIO', async (
   t.type(err, NfsError);
   t.equal((err as Error).message, 'nfsstat3 4242: unknown status for uid 2001 (LOOKUP x)');
   t.equal(errnoOf(err), Errno.EIO);
+});
+
+t.test('JUKEBOX (busy, ask again later) is asked again, waiting longer each time, until the server answers', async (t) => {
+  let busy = 2;
+  const { fake, client } = await fakeNfsClient(t, (call, w) => {
+    if (call.procedure !== Nfs3Proc.REMOVE) return;
+    if (busy-- > 0) w.uint32(Nfs3Status.NFS3ERR_JUKEBOX).bool(false).bool(false); // status, wcc_data
+    else w.uint32(Nfs3Status.NFS3_OK).bool(false).bool(false);
+  });
+  const started = Date.now();
+  await client.remove(alice, Buffer.from('dir'), 'recalled-from-tape');
+  const waited = Date.now() - started;
+  t.equal(fake.calls.length, 3, 'asked three times');
+  t.ok(waited >= 100 + 200, `waited ${waited} ms: 100 ms, then 200 ms`);
+});
+
+t.test('a server that answers JUKEBOX for longer than the call may take fails it with ETIMEDOUT, naming why', async (t) => {
+  const { fake, client } = await fakeNfsClient(t, (_call, w) => {
+    w.uint32(Nfs3Status.NFS3ERR_JUKEBOX).bool(false); // status, post_op_attr
+  }, { timeoutMs: 1000 });
+  const started = Date.now();
+  const err = await client.getattr(alice, Buffer.from('h')).catch((e: unknown) => e);
+  t.type(err, RpcTimeoutError);
+  t.equal((err as Error).message, 'NFSv3 GETATTR: the server answered JUKEBOX (busy, ask again later) for 1000 ms');
+  t.equal(errnoOf(err), Errno.ETIMEDOUT);
+  t.ok(Date.now() - started < 2000, 'given up after about the call timeout');
+  t.ok(fake.calls.length >= 4, `asked ${fake.calls.length} times meanwhile`);
 });
