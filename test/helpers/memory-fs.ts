@@ -5,6 +5,7 @@
 //   /throw-async    getattr rejects with an error that names no errno
 //   .../slow-<ms>   getattr answers after <ms> milliseconds (a lookup holds its directory: use
 //                   a directory of its own to keep the rest of the mount responsive)
+//   .../slow-read-<ms>  read answers after <ms> milliseconds, recording the length the kernel's buffer has then
 import { constants } from 'node:fs';
 import type { Attributes, CreatedFile, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
 
@@ -168,7 +169,12 @@ export class MemoryFs implements FuseHandlers {
     return fh;
   }
 
-  async read(_path: string, fh: number, target: Buffer, position: number): Promise<number> {
+  async read(path: string, fh: number, target: Buffer, position: number): Promise<number> {
+    const slow = /\/slow-read-(\d+)$/.exec(path);
+    if (slow) {
+      await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
+      this.record('slow-read', path, target.length); // 0 once the binding has taken the kernel's buffer back
+    }
     const node = this.handleNode(fh);
     this.applyPending(node);
     return position < node.data.length ? node.data.copy(target, 0, position) : 0;
