@@ -3,20 +3,29 @@
 // pressure"): measured, that GC cost more CPU than everything else the mount does. Chunks come back once committed.
 // READ replies are read into pooled buffers the same way (read-ahead blocks).
 
+export interface BufferPoolOptions {
+  /** A pool untouched this long gives its buffers back to the GC (an idle mount holds no memory). Default 2 s. */
+  readonly idleMs?: number;
+  /** Called for each buffer of the pooled size allocated (not reused), for statistics. */
+  readonly onAllocate?: () => void;
+}
+
 export class BufferPool {
   private readonly free: Buffer[] = [];
   private idleTimer?: NodeJS.Timeout;
+  private readonly idleMs: number;
+  private readonly onAllocate?: () => void;
 
   constructor(
     /** The one size pooled; buffers of other sizes are allocated and left to the GC. */
     readonly size: number,
     /** Buffers kept for reuse at most. */
     private readonly maxFree: number,
-    /** A pool untouched this long gives its buffers back to the GC (an idle mount holds no memory). */
-    private readonly idleMs = 2000,
-    /** Called for each buffer of the pooled size allocated (not reused), for statistics. */
-    private readonly onAllocate?: () => void,
-  ) {}
+    { idleMs = 2000, onAllocate }: BufferPoolOptions = {},
+  ) {
+    this.idleMs = idleMs;
+    this.onAllocate = onAllocate;
+  }
 
   /** A buffer of `bytes` (contents undefined). */
   take(bytes: number): Buffer {

@@ -67,8 +67,8 @@ export class OpenFiles {
     private readonly options: ResolvedOptions,
   ) {
     this.chunks = new BufferPool(options.writeChunkBytes, Math.ceil(options.maxUncommittedBytes / options.writeChunkBytes));
-    this.replyBuffers = new BufferPool(options.readAheadBytes + READ_REPLY_SLACK, options.readAheadWindow + 3, undefined, () => {
-      stats.readBuffersAllocated++;
+    this.replyBuffers = new BufferPool(options.readAheadBytes + READ_REPLY_SLACK, options.readAheadWindow + 3, {
+      onAllocate: () => stats.readBuffersAllocated++,
     });
   }
 

@@ -8,7 +8,7 @@ import { StableHow } from '../../src/nfs/nfs3-types.ts';
 const KiB = 1024;
 
 t.test('the pool hands out what was given back, up to its bound, and drops it when idle', async (t) => {
-  const pool = new BufferPool(64 * KiB, 2, 50);
+  const pool = new BufferPool(64 * KiB, 2, { idleMs: 50 });
   const [a, b, c] = [pool.take(64 * KiB), pool.take(64 * KiB), pool.take(64 * KiB)];
   t.equal(pool.take(100).length, 100, 'other sizes are plain allocations');
   for (const buffer of [a, b, c]) pool.give(buffer);
