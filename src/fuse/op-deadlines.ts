@@ -1,6 +1,6 @@
-// The deadlines of the FUSE operations in flight, all checked by one timer. A timer of its own per operation cost
-// more than the operation's own work on the read path (8,192 requests per GiB). Every operation gets the same time,
-// so the ones started first are due first.
+// The deadlines of the FUSE operations in flight, all checked by one timer. A timer of its own per operation, set and
+// cleared 8,192 times per GiB read, cost about 4 us an operation in a profile of small-file creates. Every operation
+// gets the same time, so the ones started first are due first.
 
 interface Waiting {
   readonly due: number;
