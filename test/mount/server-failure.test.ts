@@ -1,5 +1,6 @@
 // The NFS server goes away under a real kidfs mount: killed during a large write and restarted, the application's
-// fsync still means the data is on the server (kidfs sends again what the restarted server may have lost); dead for
+// fsync still means the data is on the server (kidfs sends again what the restarted server may have lost); killed
+// during a large read, the reader still gets exactly the file; dead for
 // longer than the configured NFS timeout, operations fail with ETIMEDOUT instead of hanging, and the mount works
 // again once the server is back.
 import t from 'tap';
@@ -53,6 +54,41 @@ t.test('killed and restarted during a large write: after fsync returns, the file
   t.equal(code, 0, 'the mount stops cleanly');
   const replayed = Number(/(\d+) chunks sent again after a server restart/.exec(stderr)?.[1]);
   t.ok(replayed > 0, `data the restarted server could have lost was sent again (${replayed} chunks)`);
+});
+
+t.test('killed and restarted during a large read: the reader gets exactly the file', async (t) => {
+  const server = await startServer(t);
+  const work = makeWorkDir(t);
+  const config = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 60s`);
+  const onServer = join(server.dir, 'big.bin');
+  const made = run('root', work, `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${onServer}`);
+  t.equal(made.status, 0, made.stderr);
+  const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work });
+
+  // READ replies land in reused buffers: the ones cut off by the kill must be read again, into the right place.
+  const copy = join(work, 'copy.bin');
+  const reader = spawn('dd', [`if=${join(mount.target, 'big.bin')}`, `of=${copy}`, 'bs=1M', 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let readerErrors = '';
+  reader.stderr.on('data', (chunk: Buffer) => (readerErrors += chunk.toString()));
+  const readerDone = new Promise<number | null>((resolve) => reader.once('exit', (code) => resolve(code)));
+  t.teardown(() => void (reader.exitCode === null && reader.kill('SIGKILL')));
+
+  while (!(existsSync(copy) && statSync(copy).size >= 64 * 2 ** 20)) {
+    if (reader.exitCode !== null) {
+      t.fail(`dd ended (${reader.exitCode}) before the server could be killed: ${readerErrors}`);
+      return;
+    }
+    await sleep(10);
+  }
+  const copiedAtKill = statSync(copy).size;
+  await server.kill();
+  t.equal(reader.exitCode, null, 'the reader was still reading when the server died');
+  await sleep(1500);
+  await server.restart();
+  t.comment(`killed the server with ${(copiedAtKill / 2 ** 20).toFixed(0)} MiB read, restarted it 1.5 s later`);
+
+  t.equal(await readerDone, 0, `dd succeeded ${readerErrors.trim()}`);
+  t.equal(await sha256(copy), await sha256(onServer), 'the copy is exactly the file');
 });
 
 t.test('a dead server: ETIMEDOUT after the NFS timeout, and the mount works again when it is back', async (t) => {
