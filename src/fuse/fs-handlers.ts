@@ -71,6 +71,8 @@ function asErrnoError(op: string, path: string, err: unknown, log: (line: string
   const code = errnoName(errno);
   const message = err instanceof Error ? err.message : String(err);
   if (LOGGED.has(errno)) log(`${op} ${path}: ${code}: ${message}`);
+  // NfsError and FsError carry their errno's name already (a LOOKUP of a name not there fails so for every create).
+  if (err instanceof Error && (err as { code?: unknown }).code === code) return err;
   return Object.assign(new Error(message), { code });
 }
 
