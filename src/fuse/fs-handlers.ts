@@ -32,13 +32,7 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void): Fuse
     fsyncdir: async () => undefined,
 
     open: (path, flags) => call('open', path, () => fs.open(path, flags)),
-    create: (path, mode, flags) =>
-      call('create', path, async () => {
-        const fh = await fs.create(path, mode, flags);
-        // Cached from the CREATE reply. Without them libfuse asks fgetattr, and releases fh if that fails too.
-        const stat = await fs.getattr(path, fh).catch(() => undefined);
-        return stat ? { fh, attributes: attributes(stat) } : fh;
-      }),
+    create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
     // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
     read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
     // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).

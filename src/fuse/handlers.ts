@@ -52,12 +52,6 @@ export interface DirEntry {
 /** File and directory handles are integers from 0 to 2^31-1 chosen by open / create / opendir (0: none). */
 export type Handle = number;
 
-/** create's fuller answer: the handle and the new file's attributes. */
-export interface CreatedFile {
-  readonly fh: Handle;
-  readonly attributes: Attributes;
-}
-
 export interface FuseHandlers {
   getattr(path: string): Promise<Attributes>;
   /** stat of an open file (ftruncate, lseek SEEK_END, ...); without it, getattr by path */
@@ -72,11 +66,8 @@ export interface FuseHandlers {
 
   /** flags as open(2) got them (O_ACCMODE, O_APPEND, ...) */
   open?(path: string, flags: number): Promise<Handle>;
-  /**
-   * an O_CREAT open of a file that did not exist; flags include O_EXCL when asked. Answering the new file's attributes
-   * too saves the kernel's stat of it (libfuse's fgetattr) a call into JS.
-   */
-  create?(path: string, mode: number, flags: number): Promise<Handle | CreatedFile>;
+  /** an O_CREAT open of a file that did not exist; flags include O_EXCL when asked */
+  create?(path: string, mode: number, flags: number): Promise<Handle>;
   /**
    * fills `target`, the kernel's buffer, from `position` and answers the number of bytes (fewer only at end of file).
    * `target` is valid only until the answer: afterwards (a timeout answered first) it is detached, with length 0, so a

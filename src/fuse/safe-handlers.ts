@@ -69,8 +69,7 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   if (h.create) {
     const create = h.create.bind(h);
     ops.create = (path: string, mode: number, flags: number, reply: Reply) =>
-      run('create', path, reply, () => create(path, mode, flags), (created) =>
-        typeof created === 'number' ? [0, checkHandle(created)] : [0, checkHandle(created.fh), nativeStat(created.attributes)]);
+      run('create', path, reply, () => create(path, mode, flags), (fh) => [0, checkHandle(fh)]);
   }
   if (h.read) {
     const read = h.read.bind(h);

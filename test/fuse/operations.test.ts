@@ -57,18 +57,6 @@ t.test('operations on a memory file system', async (t) => {
     t.ok((call.args[1] as number) & O_EXCL, `flags ${call.args[1]} include O_EXCL`);
   });
 
-  t.test("the kernel's stat right after create comes from create's answer, with no fgetattr call", async (t) => {
-    const file = await open(`${mnt}/with-stat`, O_CREAT | O_EXCL | constants.O_WRONLY, 0o604);
-    t.teardown(() => file.close().catch(() => {}));
-    const calls = await server.calls();
-    const [created] = callsOf(calls, 'create', '/with-stat');
-    const after = calls.slice(calls.indexOf(created!) + 1);
-    t.same(callsOf(after, 'fgetattr', '/with-stat'), [], 'fgetattr was not called for the new file');
-    t.same(callsOf(after, 'getattr', '/with-stat'), [], 'nor getattr');
-    t.equal((await file.stat()).mode & 0o7777, 0o604, "fstat shows create's attributes");
-    await file.close();
-  });
-
   t.test('fsync and fdatasync arrive as (handle, datasync)', async (t) => {
     const file = await open(`${mnt}/synced`, 'w');
     await file.write('data');

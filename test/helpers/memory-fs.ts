@@ -7,7 +7,7 @@
 //                   a directory of its own to keep the rest of the mount responsive)
 //   .../slow-read-<ms>  read answers after <ms> milliseconds, recording the length the kernel's buffer has then
 import { constants } from 'node:fs';
-import type { Attributes, CreatedFile, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
+import type { Attributes, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
 
 export interface Call {
   op: string;
@@ -149,8 +149,8 @@ export class MemoryFs implements FuseHandlers {
     this.handles.delete(fh);
   }
 
-  /** records (mode, flags, handle); answers the new file's attributes too, as kidfs does */
-  async create(path: string, mode: number, flags: number): Promise<CreatedFile> {
+  /** records (mode, flags, handle) */
+  async create(path: string, mode: number, flags: number): Promise<number> {
     let node = this.nodes.get(path);
     if (node && flags & O_EXCL) throw fsError('EEXIST');
     if (!node) {
@@ -159,7 +159,7 @@ export class MemoryFs implements FuseHandlers {
     }
     const fh = this.open_(node);
     this.record('create', path, mode, flags, fh);
-    return { fh, attributes: this.attributes(node) };
+    return fh;
   }
 
   /** records (flags, handle) */
