@@ -3,7 +3,7 @@
 // during a large read, the reader still gets exactly the file; dead for
 // longer than the configured NFS timeout, operations fail with ETIMEDOUT instead of hanging, and the mount works
 // again once the server is back.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,36 @@ const sha256 = (path: string) =>
     createReadStream(path).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
   });
 
+interface Dd {
+  /** Resolves with dd's exit code. */
+  readonly done: Promise<number | null>;
+  /** What dd wrote to stderr so far. */
+  errors(): string;
+  running(): boolean;
+}
+
+/** dd with `args` in a process of its own (killed in teardown if it still runs). */
+function startDd(t: Test, args: string[]): Dd {
+  const dd = spawn('dd', [...args, 'bs=1M', 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  dd.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const done = new Promise<number | null>((resolve) => dd.once('exit', (code) => resolve(code)));
+  t.teardown(() => void (dd.exitCode === null && dd.kill('SIGKILL')));
+  return { done, errors: () => errors, running: () => dd.exitCode === null && dd.signalCode === null };
+}
+
+/** Waits until `path` holds at least `bytes`; false (and a failed test) when dd ends first. */
+async function whileDdRuns(t: Test, dd: Dd, path: string, bytes: number): Promise<boolean> {
+  while (!(existsSync(path) && statSync(path).size >= bytes)) {
+    if (!dd.running()) {
+      t.fail(`dd ended (${await dd.done}) before the server could be killed: ${dd.errors()}`);
+      return false;
+    }
+    await sleep(10);
+  }
+  return true;
+}
+
 t.test('killed and restarted during a large write: after fsync returns, the file on the server is complete', async (t) => {
   const server = await startServer(t);
   const work = makeWorkDir(t);
@@ -27,27 +57,16 @@ t.test('killed and restarted during a large write: after fsync returns, the file
   const made = run('root', work, `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${source}`);
   t.equal(made.status, 0, made.stderr);
 
-  const writer = spawn('dd', [`if=${source}`, `of=${join(mount.target, 'big.bin')}`, 'bs=1M', 'conv=fsync', 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let writerErrors = '';
-  writer.stderr.on('data', (chunk: Buffer) => (writerErrors += chunk.toString()));
-  const writerDone = new Promise<number | null>((resolve) => writer.once('exit', (code) => resolve(code)));
-  t.teardown(() => void (writer.exitCode === null && writer.kill('SIGKILL')));
-
+  const writer = startDd(t, [`if=${source}`, `of=${join(mount.target, 'big.bin')}`, 'conv=fsync']);
   const onServer = join(server.dir, 'big.bin');
-  while (!(existsSync(onServer) && statSync(onServer).size >= 96 * 2 ** 20)) {
-    if (writer.exitCode !== null) {
-      t.fail(`dd ended (${writer.exitCode}) before the server could be killed: ${writerErrors}`);
-      return;
-    }
-    await sleep(20);
-  }
+  if (!(await whileDdRuns(t, writer, onServer, 96 * 2 ** 20))) return;
   const sizeAtKill = statSync(onServer).size;
   await server.kill();
   await sleep(1500);
   await server.restart();
   t.comment(`killed the server with ${(sizeAtKill / 2 ** 20).toFixed(0)} MiB on it, restarted it 1.5 s later`);
 
-  t.equal(await writerDone, 0, `dd (conv=fsync) succeeded ${writerErrors.trim()}`);
+  t.equal(await writer.done, 0, `dd (conv=fsync) succeeded ${writer.errors().trim()}`);
   t.equal(statSync(onServer).size, statSync(source).size, 'the server has the whole size');
   t.equal(await sha256(onServer), await sha256(source), 'and exactly the bytes dd wrote');
   const { code, stderr } = await mount.stop();
@@ -67,27 +86,16 @@ t.test('killed and restarted during a large read: the reader gets exactly the fi
 
   // READ replies land in reused buffers: the ones cut off by the kill must be read again, into the right place.
   const copy = join(work, 'copy.bin');
-  const reader = spawn('dd', [`if=${join(mount.target, 'big.bin')}`, `of=${copy}`, 'bs=1M', 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let readerErrors = '';
-  reader.stderr.on('data', (chunk: Buffer) => (readerErrors += chunk.toString()));
-  const readerDone = new Promise<number | null>((resolve) => reader.once('exit', (code) => resolve(code)));
-  t.teardown(() => void (reader.exitCode === null && reader.kill('SIGKILL')));
-
-  while (!(existsSync(copy) && statSync(copy).size >= 64 * 2 ** 20)) {
-    if (reader.exitCode !== null) {
-      t.fail(`dd ended (${reader.exitCode}) before the server could be killed: ${readerErrors}`);
-      return;
-    }
-    await sleep(10);
-  }
+  const reader = startDd(t, [`if=${join(mount.target, 'big.bin')}`, `of=${copy}`]);
+  if (!(await whileDdRuns(t, reader, copy, 64 * 2 ** 20))) return;
   const copiedAtKill = statSync(copy).size;
   await server.kill();
-  t.equal(reader.exitCode, null, 'the reader was still reading when the server died');
+  t.ok(reader.running(), 'the reader was still reading when the server died');
   await sleep(1500);
   await server.restart();
   t.comment(`killed the server with ${(copiedAtKill / 2 ** 20).toFixed(0)} MiB read, restarted it 1.5 s later`);
 
-  t.equal(await readerDone, 0, `dd succeeded ${readerErrors.trim()}`);
+  t.equal(await reader.done, 0, `dd succeeded ${reader.errors().trim()}`);
   t.equal(await sha256(copy), await sha256(onServer), 'the copy is exactly the file');
 });
 
