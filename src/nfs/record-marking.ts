@@ -48,6 +48,16 @@ export function encodeRecord(payload: Buffer, maxFragmentLength = MAX_FRAGMENT_L
   return out;
 }
 
+export interface RecordReaderOptions {
+  /** The largest record accepted (default DEFAULT_MAX_RECORD_SIZE). */
+  readonly maxRecordSize?: number;
+  /**
+   * A buffer to read the single-fragment record of `length` bytes with this xid (its first 4 bytes) into, lent by
+   * its receiver: used when it is at least `length` long (the record is then a view of its start), else ignored.
+   */
+  readonly bufferFor?: (length: number, xid: number) => Buffer | undefined;
+}
+
 /** How much the socket reads at once when it is not reading into a fragment's own buffer. */
 const SCRATCH_SIZE = 64 * 1024;
 
@@ -75,16 +85,17 @@ export class RecordReader {
   /** The buffer handed out last is the fragment's own, not the scratch buffer. */
   private direct = false;
 
+  private readonly maxRecordSize: number;
+  private readonly bufferFor?: (length: number, xid: number) => Buffer | undefined;
+
   constructor(
     /** Called with each record, in order, as soon as its last fragment is complete. */
     private readonly onRecord: (record: Buffer) => void,
-    private readonly maxRecordSize = DEFAULT_MAX_RECORD_SIZE,
-    /**
-     * A buffer to read the single-fragment record of `length` bytes with this xid (its first 4 bytes) into, lent by
-     * its receiver: used when it is at least `length` long (the record is then a view of its start), else ignored.
-     */
-    private readonly bufferFor?: (length: number, xid: number) => Buffer | undefined,
-  ) {}
+    { maxRecordSize = DEFAULT_MAX_RECORD_SIZE, bufferFor }: RecordReaderOptions = {},
+  ) {
+    this.maxRecordSize = maxRecordSize;
+    this.bufferFor = bufferFor;
+  }
 
   /** Where the next read should go: it may fill any prefix of this buffer. */
   nextBuffer(): Buffer {

@@ -173,11 +173,9 @@ export class RpcClient implements RpcTransport {
   private async connect(): Promise<void> {
     let socket: Socket;
     // A new stream, a new reader; a reply finds its call by xid alone, whichever connection brought it.
-    const reader = new RecordReader(
-      (record) => this.onRecord(record),
-      undefined,
-      (_length, xid) => this.pending.get(xid)?.replyInto,
-    );
+    const reader = new RecordReader((record) => this.onRecord(record), {
+      bufferFor: (_length, xid) => this.pending.get(xid)?.replyInto,
+    });
     try {
       socket = await connectTcp({
         host: this.host,

@@ -43,7 +43,7 @@ function readAll(reader: RecordReader, stream: Buffer, readSizes: number[]): voi
 /** The records a reader delivers, kept as delivered (not copied): reuse of a record's memory would show in them. */
 function collector(maxRecordSize?: number): { reader: RecordReader; records: Buffer[] } {
   const records: Buffer[] = [];
-  return { reader: new RecordReader((record) => records.push(record), maxRecordSize), records };
+  return { reader: new RecordReader((record) => records.push(record), { maxRecordSize }), records };
 }
 
 /** Bytes that differ with their position, so a byte copied to the wrong place shows. */

@@ -24,9 +24,11 @@ function record(xid: number, length: number): { bytes: Buffer; body: Buffer } {
 function lending(xid: number, lent: Buffer) {
   const records: Buffer[] = [];
   const asked: number[] = [];
-  const reader = new RecordReader((r) => records.push(r), undefined, (_length, x) => {
-    asked.push(x);
-    return x === xid ? lent : undefined;
+  const reader = new RecordReader((r) => records.push(r), {
+    bufferFor: (_length, x) => {
+      asked.push(x);
+      return x === xid ? lent : undefined;
+    },
   });
   return { reader, records, asked };
 }
