@@ -26,6 +26,10 @@ export interface NodeDaemonOptions {
   readonly podExports: readonly NfsUrl[];
   /** Audience of the bound tokens kubelet passes ([kubernetes] token-audience). */
   readonly tokenAudience: string;
+  /** [kubernetes] require-token. */
+  readonly requireToken: boolean;
+  /** kubelet's root directory (kubelet --root-dir): pods' volumes are mounted under <dir>/pods/<pod uid>/volumes/. */
+  readonly kubeletDir: string;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
   /** How often mounts that are down are tried again (0: never); default 30 s. */
@@ -58,7 +62,7 @@ export class NodeDaemon {
     try {
       control = await startControlServer(options.controlSocket, {
         mount: async (target, mountOptions) => {
-          await manager.publish(publishRequestFromFlex(target, mountOptions, options.podExports));
+          await manager.publish(publishRequestFromFlex(target, mountOptions, options));
         },
         unmount: (target) => manager.unpublish(checkTargetPath(target, 'target')),
         status: async () => ({ node: options.nodeId, mounts: await manager.status() }),

@@ -29,6 +29,8 @@ export interface NodeFixtureOptions {
   readonly podExports?: readonly NfsUrl[];
   /** The daemon's reconcile interval (default 0: tests call recover() themselves). */
   readonly reconcileIntervalMs?: number;
+  /** Lines for the daemon's [kubernetes] section. */
+  readonly kubernetes?: string;
 }
 
 /**
@@ -103,7 +105,7 @@ export class NodeFixture {
     const cluster = await TestCluster.start(t);
     const dir = makeTempDir('kidfs-node-test-');
     t.teardown(() => dir.remove());
-    const fixture = new NodeFixture(cluster, dir.path, kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a' }), options);
+    const fixture = new NodeFixture(cluster, dir.path, kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a', ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}) }), options);
     await fixture.startDaemon();
     t.teardown(() => fixture.stop());
     return fixture;
@@ -156,7 +158,7 @@ export class NodeFixture {
     const source = resolverIdentitySource(new IdentityResolver(this.config, { log: (line) => this.log.push(`identity: ${line}`) }));
     this.daemon = await NodeDaemon.start({
       endpoint: this.endpoint, nodeId: 'node-a', driverName: 'kidfs.io', stateDir: this.stateDir, controlSocket: this.controlSocket,
-      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', mounter: this.mounter,
+      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', requireToken: this.config.kubernetes.requireToken, kubeletDir: join(this.dir, 'kubelet'), mounter: this.mounter,
       identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, log: (line) => this.log.push(line),
     });
     this.csi = connectCsi(this.daemon.csiSocket);

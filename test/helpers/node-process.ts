@@ -150,6 +150,7 @@ export class NodeProcess {
     const child = spawn(KIDFS, [
       'node', '--config', this.config, '--endpoint', `unix://${join(this.dir, 'csi', 'csi.sock')}`, '--nodeid', 'node-a',
       '--state-dir', join(this.dir, 'state'), '--control-socket', this.controlSocket, '--reconcile-interval', '0s',
+      '--kubelet-dir', join(this.dir, 'kubelet'),
       '--pod-export', `nfs://127.0.0.1${server.dir}?nfsport=${server.nfsPort}&mountport=${server.mountPort}`,
     ], { stdio: ['ignore', 'ignore', 'pipe'], env: kidfsEnv() });
     this.child = child;
