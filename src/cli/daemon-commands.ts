@@ -23,6 +23,7 @@ export interface NodeFlags {
   readonly podExport: NfsUrl[];
   readonly reconcileInterval: number;
   readonly kubeletDir: string;
+  readonly provisionerUid: number;
 }
 
 export interface ControllerFlags {
@@ -62,6 +63,7 @@ export function registerDaemonCommands(program: Command): void {
       (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
     .option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)', parseDuration, 30_000)
     .option('--kubelet-dir <dir>', 'kubelet\'s root directory (kubelet --root-dir): a pod\'s mounts must be under <dir>/pods/<pod uid>/volumes/', absoluteDir, DEFAULT_KUBELET_DIR)
+    .option('--provisioner-uid <uid>', 'uid of the controller\'s provisioner: with root, the only owner allowed for directories on the way to a PersistentVolume', id('uid'), 0)
     .action(async (flags: NodeFlags) => {
       const { runNode } = await import('./node-command.ts');
       await runNode(flags);

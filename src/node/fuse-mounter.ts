@@ -125,7 +125,8 @@ class FuseMounter implements Mounter {
       try {
         const { client, rootHandle } = lease.exp;
         const exportRoot: Directory = { handle: rootHandle, attributes: await client.getattr(credential, rootHandle) };
-        const root = await walkSubDir(client, credential, exportRoot, spec.subDir);
+        const root = await walkSubDir(client, credential, exportRoot, spec.subDir,
+          spec.trustedOwners ? { trusted: { owners: spec.trustedOwners, last: false } } : {});
         if (!root) throw new NodeError('NOT_FOUND', `${spec.subDir} does not exist in ${url}: the volume's directory must exist on the server`);
         return { lease, root };
       } catch (err) {

@@ -16,6 +16,8 @@ export interface MountManagerOptions {
   readonly records: MountRecords;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
+  /** Who may own the directories on the way to a PersistentVolume's directory: root and the provisioner. */
+  readonly trustedOwners: readonly number[];
   /** One line per event and problem; default stderr. */
   readonly log?: (line: string) => void;
 }
@@ -184,7 +186,9 @@ export class MountManager {
     const identity = await this.options.identities.resolve(podInfo(request));
     await this.prepareTarget(request.target, previous !== undefined);
     const { target, subDir, readOnly, volumeId } = request;
-    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId });
+    // A PersistentVolume's directory is reached only through directories no tenant can change (swap it for theirs).
+    const trustedOwners = request.ephemeral ? {} : { trustedOwners: this.options.trustedOwners };
+    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners });
     try {
       await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
     } catch (err) {

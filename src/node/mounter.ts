@@ -17,6 +17,11 @@ export interface MountSpec {
   /** Every NFS call of the mount is made as this identity (never uid 0). */
   readonly identity: Identity;
   readonly volumeId: string;
+  /**
+   * Owners the export's root and every directory on the way to subDir must have, writable by no one else
+   * (checkTrusted); undefined: not checked (a pod-defined volume in an export pods share).
+   */
+  readonly trustedOwners?: readonly number[];
 }
 
 export interface Mounter {

@@ -30,6 +30,8 @@ export interface NodeDaemonOptions {
   readonly requireToken: boolean;
   /** kubelet's root directory (kubelet --root-dir): pods' volumes are mounted under <dir>/pods/<pod uid>/volumes/. */
   readonly kubeletDir: string;
+  /** uid the controller's provisioner acts as: it and root may own the directories on the way to a PersistentVolume. */
+  readonly provisionerUid: number;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
   /** How often mounts that are down are tried again (0: never); default 30 s. */
@@ -52,6 +54,7 @@ export class NodeDaemon {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
     const manager = await MountManager.open({
       records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
+      trustedOwners: [...new Set([0, options.provisionerUid])],
     });
     let ready = false;
     const csi = await startCsiServer(options.endpoint, {

@@ -158,7 +158,7 @@ export class NodeFixture {
     const source = resolverIdentitySource(new IdentityResolver(this.config, { log: (line) => this.log.push(`identity: ${line}`) }));
     this.daemon = await NodeDaemon.start({
       endpoint: this.endpoint, nodeId: 'node-a', driverName: 'kidfs.io', stateDir: this.stateDir, controlSocket: this.controlSocket,
-      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', requireToken: this.config.kubernetes.requireToken, kubeletDir: join(this.dir, 'kubelet'), mounter: this.mounter,
+      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', requireToken: this.config.kubernetes.requireToken, kubeletDir: join(this.dir, 'kubelet'), provisionerUid: 0, mounter: this.mounter,
       identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, log: (line) => this.log.push(line),
     });
     this.csi = connectCsi(this.daemon.csiSocket);

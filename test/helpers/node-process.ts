@@ -50,6 +50,9 @@ export class NodeProcess {
       '[kubernetes]', `kubeconfig = ${api.writeKubeconfig(this.dir, api.addClient('*'))}`, 'timeout = 5s',
       '[mount]', ...(options.mount ?? []), '',
     ].join('\n'));
+    // As a safe deployment has it: the export's root is root's and writable by no one else (PersistentVolumes
+    // are reached only through such directories); the volume's own directory is open to every test user.
+    chmodSync(options.server.dir, 0o755);
     mkdirSync(join(options.server.dir, VOLUME_DIR), { recursive: true, mode: 0o777 });
     chmodSync(join(options.server.dir, VOLUME_DIR), 0o777);
     t.teardown(async () => {

@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { startLoopbackNfs, type LoopbackNfs } from '../../scripts/loopback-nfs.ts';
 import { KIDFS, kidfsEnv, run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
 import { flexOptions, TestCluster, type TestPod } from '../helpers/node-fixture.ts';
-import { NodeProcess } from '../helpers/node-process.ts';
+import { NodeProcess, VOLUME_DIR } from '../helpers/node-process.ts';
 
 const execFileAsync = promisify(execFile);
 const cluster = await TestCluster.start(t);
@@ -168,6 +168,18 @@ t.test('a subDir that is a symlink on the server is refused, never followed', as
     node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/escape' } }));
   t.equal(err.code, status.FAILED_PRECONDITION);
   t.equal(err.details, 'cms/escape is a symlink on the server: kidfs does not follow symlinks under an export');
+  t.equal(mountType(target), undefined, 'nothing mounted');
+});
+
+t.test('attack: a PersistentVolume is never mounted through a directory a tenant could swap it in', async (t) => {
+  const editor = cluster.pod('editor');
+  const target = node.target(editor);
+  // The tests' volume directory is 0777: a tenant could put a directory of its own at cms/team in place of the real one.
+  mkdirSync(join(node.volumeDir, 'team'), { recursive: true });
+  const err = await node.csi.error('Node', 'NodePublishVolume',
+    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/team' } }));
+  t.equal(err.code, status.FAILED_PRECONDITION);
+  t.equal(err.details, `${VOLUME_DIR} on the server is owned by uid 0, group 0, mode 0777: kidfs reaches volumes only through directories owned by uid 0 that no one else can write`);
   t.equal(mountType(target), undefined, 'nothing mounted');
 });
 
