@@ -105,6 +105,25 @@ t.test('[groups] add groups; a group gid inside a namespace range is refused', a
     /^cms\/viewer: \[groups\] media gid 200999 \(.*\) lies in namespace cms's uid range; choose a gid outside all ranges$/);
 });
 
+t.test('attack: a namespace range holding a [groups] gid or another account\'s [static] id maps nobody', async (t) => {
+  api.addNamespace('films', range('3000/1000'));
+  api.addServiceAccount('films', 'app');
+  api.addServiceAccount('films', 'pinned');
+  // Without the check, every films identity would have gid 3000: shared-media's files would be theirs.
+  const grouped = resolver({ extra: '[groups]\nshared-media = 3000: cms/editor' });
+  t.match(await rejection(grouped.resolveServiceAccount(account('films/app'))),
+    /^films\/app: namespace films's uid range 3000\/1000 holds \[groups\] shared-media gid 3000 \(.*kidfs-.*\.ini:\d+\): a cluster admin must move one of them$/);
+  t.match(await rejection(grouped.resolveServiceAccount(account('films/pinned'))), /holds \[groups\] shared-media gid 3000/,
+    'a [static] account of films is in films\'s group too: refused as well');
+  t.match(await rejection(grouped.resolveServiceAccount(account('cms/editor'))), /shared-media gid 3000 .* lies in namespace films's uid range/,
+    'and its members, as before');
+  const pinnedElsewhere = resolver({ extra: '[static]\nshop/legacy = 5000:3500' });
+  t.match(await rejection(pinnedElsewhere.resolveServiceAccount(account('films/app'))),
+    /^films\/app: namespace films's uid range 3000\/1000 holds id 3500 of \[static\] shop\/legacy \(.*\): a cluster admin must move one of them$/);
+  const pinnedInside = await resolver({ extra: '[static]\nfilms/pinned = 3500:3000' }).resolveServiceAccount(account('films/app'));
+  t.equal(pinnedInside.gid, 3000, 'a [static] entry of the namespace itself may use its range');
+});
+
 t.test('primary-group = own: a group per identity, the namespace group as a supplementary one', async (t) => {
   const identity = await resolver({ identity: 'primary-group = own' }).resolveServiceAccount(account('cms/editor'));
   t.match(identity, { uid: 200001, gid: 200001, groups: [200000] });
