@@ -204,10 +204,11 @@ t.test('RBAC: the node daemon gets exactly the verbs kidfs\'s code uses', async 
   for (const rule of rules) {
     t.notOk([...rule['verbs'], ...rule['resources'], ...rule['apiGroups']].includes('*'), 'no wildcards');
   }
-  const named = rules.filter((r) => r['resourceNames']);
-  t.same(named.map((r) => r['resourceNames']), [[config.identity.uidAllocations.name]], 'get/update only the uid-allocations ConfigMap of kidfs.ini');
-  t.same(named[0]!['verbs'], ['get', 'update']);
-  t.equal(find('Role', 'kidfs-uid-allocations')['metadata'].namespace, config.identity.uidAllocations.namespace, 'in its namespace');
+  // One uid-records ConfigMap per namespace (names not known in advance): ConfigMaps only in the namespace of kidfs.ini's uid-allocations.
+  const records = find('Role', 'kidfs-uid-allocations');
+  t.equal(records['metadata'].namespace, config.identity.uidAllocations.namespace, 'a Role in the records\' namespace');
+  t.same(records['rules'], [{ apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'get', 'update'] }]);
+  t.notOk(rules.some((r) => r['resources'].includes('configmaps') && !records['rules'].includes(r)), 'no ConfigMap access anywhere else');
 });
 
 t.test('RBAC: the controller gets external-provisioner\'s needs and the identity mapping, never pods or tokens', async (t) => {
