@@ -22,6 +22,7 @@ export interface NodeFlags {
   readonly controlSocket: string;
   readonly podExport: NfsUrl[];
   readonly reconcileInterval: number;
+  readonly reverifyInterval: number;
   readonly kubeletDir: string;
   readonly provisionerUid: number;
 }
@@ -62,6 +63,7 @@ export function registerDaemonCommands(program: Command): void {
     .option('--pod-export <nfs-url>', 'an export that volumes defined in a pod\'s spec (CSI inline, FlexVolume) may use; repeat for more, the first is their default',
       (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
     .option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)', parseDuration, 30_000)
+    .option('--reverify-interval <duration>', 'how often every live mount is checked again: a pod gone, an identity changed or an export no longer allowed ends it (0s: never)', parseDuration, 300_000)
     .option('--kubelet-dir <dir>', 'kubelet\'s root directory (kubelet --root-dir): a pod\'s mounts must be under <dir>/pods/<pod uid>/volumes/', absoluteDir, DEFAULT_KUBELET_DIR)
     .option('--provisioner-uid <uid>', 'uid of the controller\'s provisioner: with root, the only owner allowed for directories on the way to a PersistentVolume', id('uid'), 0)
     .action(async (flags: NodeFlags) => {

@@ -98,7 +98,7 @@ export class NodeFixture {
     readonly cluster: TestCluster,
     readonly dir: string,
     readonly config: KidfsConfig,
-    private readonly options: NodeFixtureOptions,
+    private options: NodeFixtureOptions,
   ) {}
 
   static async start(t: Teardown, options: NodeFixtureOptions = {}): Promise<NodeFixture> {
@@ -141,9 +141,10 @@ export class NodeFixture {
 
   /**
    * Stops the daemon as a crash would leave things (records stay, the mounter's mounts are gone) and starts
-   * a new one on the same state directory and sockets, with a fresh mounter.
+   * a new one on the same state directory and sockets, with a fresh mounter (and `options` changed).
    */
-  async restart(): Promise<void> {
+  async restart(options: NodeFixtureOptions = {}): Promise<void> {
+    this.options = { ...this.options, ...options };
     await this.stop();
     this.mounter = new RecordingMounter();
     await this.startDaemon();
@@ -159,7 +160,7 @@ export class NodeFixture {
     this.daemon = await NodeDaemon.start({
       endpoint: this.endpoint, nodeId: 'node-a', driverName: 'kidfs.io', stateDir: this.stateDir, controlSocket: this.controlSocket,
       podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', requireToken: this.config.kubernetes.requireToken, kubeletDir: join(this.dir, 'kubelet'), provisionerUid: 0, mounter: this.mounter,
-      identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, log: (line) => this.log.push(line),
+      identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, reverifyIntervalMs: 0, log: (line) => this.log.push(line),
     });
     this.csi = connectCsi(this.daemon.csiSocket);
   }

@@ -92,6 +92,46 @@ t.test('an unpublish while a file is still open detaches the mount and serves th
   t.match(node.log, `${target}: unmounted with 1 files still open; serving them until they are closed`);
 });
 
+t.test('attack: a mount whose pod is gone is ended on republish: what was written is committed, open files stop working', async (t) => {
+  const pod = cluster.pod('viewer');
+  const target = await node.publish(pod);
+  const holder = spawn(process.execPath, ['-e', `
+    const fs = require('node:fs');
+    const fd = fs.openSync('revoked.txt', 'w');
+    fs.writeSync(fd, 'written before\\n');
+    console.log('open');
+    process.stdin.once('data', () => {
+      try {
+        fs.writeSync(fd, 'written after\\n');
+        fs.closeSync(fd);
+        console.log('wrote');
+      } catch (err) {
+        console.log('refused ' + err.code);
+      }
+    });`], { cwd: target, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => holder.kill('SIGKILL'));
+  let output = '';
+  holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const said = (word: string) => new Promise<void>((resolve) => {
+    const check = () => (output.includes(word) ? resolve() : holder.stdout.once('data', check));
+    check();
+  });
+  await said('open');
+
+  // The pod was deleted and a new one of the same name made; kubelet republishes with a token of the old one.
+  const oldToken = cluster.token(pod);
+  cluster.api.addPod({ namespace: pod.namespace, name: pod.name, serviceAccount: pod.serviceAccount, nodeName: 'node-a' });
+  const err = await node.csi.error('Node', 'NodePublishVolume', node.publishRequest(pod, target, { token: oldToken }));
+  t.equal(err.code, status.PERMISSION_DENIED, 'the republish is refused');
+  t.equal(mountType(target), undefined, 'the mount is ended');
+  t.equal(readFileSync(join(node.volumeDir, 'revoked.txt'), 'utf8'), 'written before\n', 'what was written before is on the server');
+  holder.stdin.write('go\n');
+  await said('refused');
+  t.match(output, /refused E(NOTCONN|IO|BADF)/, 'the file open across the revocation no longer writes as the old identity');
+  t.equal(readFileSync(join(node.volumeDir, 'revoked.txt'), 'utf8'), 'written before\n', 'nothing more reached the server');
+  t.equal(await node.status(target), undefined, 'and the mount is forgotten');
+});
+
 t.test('a mount unmounted from outside is mounted again on kubelet\'s next publish', async (t) => {
   const pod = cluster.pod('api');
   const target = node.target(pod);
