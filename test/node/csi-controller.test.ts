@@ -24,7 +24,7 @@ const config = loadConfig(configFile, {});
 const resolver = new IdentityResolver(config, { log: () => {} });
 const log: string[] = [];
 const controller = await ControllerDaemon.start({
-  endpoint: `unix://${join(dir.path, 'controller.sock')}`, driverName: 'kidfs.io', credential: { uid: 0, gid: 0, gids: [] },
+  endpoint: `unix://${join(dir.path, 'controller.sock')}`, driverName: 'kidfs.io', credential: { uid: 0, gid: 0, gids: [] }, privilegedPort: config.mount.privilegedPort,
   ownerIdentity: (account) => resolver.resolveServiceAccount(account), groups: config.groups, log: (line) => log.push(line),
 });
 t.teardown(() => controller.stop());
@@ -281,6 +281,18 @@ t.test('ValidateVolumeCapabilities', async (t) => {
   const malformed = await csi.error('Controller', 'ValidateVolumeCapabilities', { volume_id: 'pvc-123', volume_capabilities: [capability] });
   t.equal(malformed.code, status.NOT_FOUND, 'an id kidfs could not have made names no volume: NOT_FOUND');
   t.equal(malformed.details, 'volume pvc-123 does not exist: volume_id "pvc-123" is not a kidfs volume id (<nfs URL>#<subDir>#<onDelete>)');
+});
+
+t.test('by default the provisioner reaches an export that requires privileged source ports', async (t) => {
+  t.equal(config.mount.privilegedPort, true, '[mount] privileged-port is on unless the config says no');
+  const secure = await startLoopbackNfs({ privilegedPort: true });
+  t.teardown(() => secure.stop());
+  const request = {
+    ...createRequest('pvc-secure', { share: secure.dir }),
+    volume_capabilities: [{ ...capability, mount: { fs_type: '', mount_flags: [`port=${secure.nfsPort}`, `mountport=${secure.mountPort}`] } }],
+  };
+  await csi.call('Controller', 'CreateVolume', request);
+  t.equal(statSync(join(secure.dir, 'pvc-secure')).uid, 2001, 'the volume is made');
 });
 
 t.test('an export that squashes root refuses the provisioner: PERMISSION_DENIED with the fix', async (t) => {

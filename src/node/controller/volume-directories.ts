@@ -41,7 +41,7 @@ export class VolumeDirectories {
   /** Who may own a directory on the way to a volume: root and the provisioner. */
   private readonly owners: readonly number[];
 
-  constructor(private readonly credential: Credential, private readonly timeoutMs = 30_000) {
+  constructor(private readonly credential: Credential, private readonly connection: { readonly privilegedPort: boolean; readonly timeoutMs?: number }) {
     this.owners = [...new Set([0, credential.uid])];
   }
 
@@ -143,7 +143,9 @@ export class VolumeDirectories {
     const key = formatNfsUrl(ref.export);
     let exp = this.exports.get(key);
     if (!exp) {
-      exp = connectExport(ref.export, { credential: this.credential, timeoutMs: this.timeoutMs, pool: this.pool });
+      exp = connectExport(ref.export, {
+        credential: this.credential, timeoutMs: this.connection.timeoutMs ?? 30_000, privilegedPort: this.connection.privilegedPort, pool: this.pool,
+      });
       this.exports.set(key, exp);
       exp.catch(() => this.exports.delete(key));
     }
