@@ -4,6 +4,7 @@ import { registerAdminCommands } from './admin-commands.ts';
 import { registerMountCommand } from './mount-command.ts';
 import { registerUnmountCommand } from './unmount-command.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';
+import { registerDoctorCommand } from './doctor-command.ts';
 import { registerFlexVolumeCommand } from './flexvolume-command.ts';
 import { registerStatusCommand } from './status-command.ts';
 
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerDaemonCommands(program);
   registerStatusCommand(program);
   registerFlexVolumeCommand(program);
+  registerDoctorCommand(program);
 }

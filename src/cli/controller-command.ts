@@ -9,7 +9,7 @@ export async function runController(flags: ControllerFlags): Promise<void> {
   const resolver = new IdentityResolver(config);
   const daemon = await ControllerDaemon.start({
     endpoint: flags.endpoint, driverName: flags.driverName,
-    credential: { uid: flags.provisionerUid, gid: flags.provisionerGid, gids: [] },
+    credential: { uid: flags.provisionerUid, gid: flags.provisionerGid, gids: [] }, privilegedPort: config.mount.privilegedPort,
     ownerIdentity: (account) => resolver.resolveServiceAccount(account), groups: config.groups,
   });
   await waitForStopSignal();

@@ -2,9 +2,11 @@
 // conventions (--endpoint, --nodeid). The work loads on use (./node-command.ts, ./controller-command.ts): it
 // brings gRPC and the Kubernetes client, start-up time every other kidfs command would pay.
 import type { Command } from 'commander';
+import { isAbsolute, normalize } from 'node:path';
 import { parseDuration } from '../config/values.ts';
 import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
+import { DEFAULT_KUBELET_DIR } from '../node/pod-ref.ts';
 import { configOption } from './config-option.ts';
 
 /** The CSI driver name kidfs registers under (CSIDriver metadata.name, StorageClass provisioner). */
@@ -20,6 +22,9 @@ export interface NodeFlags {
   readonly controlSocket: string;
   readonly podExport: NfsUrl[];
   readonly reconcileInterval: number;
+  readonly reverifyInterval: number;
+  readonly kubeletDir: string;
+  readonly provisionerUid: number;
 }
 
 export interface ControllerFlags {
@@ -28,6 +33,13 @@ export interface ControllerFlags {
   readonly driverName: string;
   readonly provisionerUid: number;
   readonly provisionerGid: number;
+}
+
+function absoluteDir(value: string): string {
+  if (!isAbsolute(value) || normalize(value) !== value || value.length > 1 && value.endsWith('/')) {
+    throw new Error(`${JSON.stringify(value)} is not a normalized absolute directory`);
+  }
+  return value;
 }
 
 /** A uid or gid flag: 0 is allowed here (the provisioner acts as root on its export). */
@@ -51,6 +63,9 @@ export function registerDaemonCommands(program: Command): void {
     .option('--pod-export <nfs-url>', 'an export that volumes defined in a pod\'s spec (CSI inline, FlexVolume) may use; repeat for more, the first is their default',
       (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
     .option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)', parseDuration, 30_000)
+    .option('--reverify-interval <duration>', 'how often every live mount is checked again: a pod gone, an identity changed or an export no longer allowed ends it (0s: never)', parseDuration, 300_000)
+    .option('--kubelet-dir <dir>', 'kubelet\'s root directory (kubelet --root-dir): a pod\'s mounts must be under <dir>/pods/<pod uid>/volumes/', absoluteDir, DEFAULT_KUBELET_DIR)
+    .option('--provisioner-uid <uid>', 'uid of the controller\'s provisioner: with root, the only owner allowed for directories on the way to a PersistentVolume', id('uid'), 0)
     .action(async (flags: NodeFlags) => {
       const { runNode } = await import('./node-command.ts');
       await runNode(flags);

@@ -18,7 +18,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const log = (line: string) => void process.stderr.write(`kidfs node: ${line}\n`);
   const daemon = await NodeDaemon.start({
     endpoint: flags.endpoint, nodeId, driverName: flags.driverName, stateDir: flags.stateDir, controlSocket: flags.controlSocket,
-    podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, reconcileIntervalMs: flags.reconcileInterval,
+    podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, requireToken: config.kubernetes.requireToken, reconcileIntervalMs: flags.reconcileInterval, reverifyIntervalMs: flags.reverifyInterval, kubeletDir: flags.kubeletDir, provisionerUid: flags.provisionerUid,
     mounter: createFuseMounter({ settings: config.mount, log }), identities: resolverIdentitySource(resolver), log,
   });
   const signal = await waitForStopSignal();

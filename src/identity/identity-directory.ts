@@ -41,11 +41,12 @@ export async function listIdentities(resolver: IdentityResolver): Promise<Identi
   if (config.identity.source === 'kubernetes') {
     const { source } = resolver.kubernetes();
     ranges = await source.ranges();
-    const records = await source.records();
-    for (const [key, uid] of records) {
+    const read = await source.records(ranges);
+    problems.push(...new Set(read.broken.values()));
+    for (const [key, uid] of read.records) {
       if (config.static.has(key)) continue; // [static] wins over a record; listed below
       const [namespace, serviceAccount] = key.split('/') as [string, string];
-      attempt(() => source.recordedIdentity({ namespace, serviceAccount }, uid, ranges!, records));
+      attempt(() => source.recordedIdentity({ namespace, serviceAccount }, uid, ranges!, read));
     }
   }
   for (const entry of config.static.values()) attempt(() => staticIdentity(config, entry, ranges));

@@ -6,7 +6,7 @@ import { accountKey, IdentityError, type Identity, type ServiceAccountRef } from
 import type { KubeApi } from './kube-api.ts';
 import { checkRecordedUid, pickFreeUid, rangeIdentity, staticIdentity } from './mapping-policy.ts';
 import { rangeOf, readNamespaceRanges, type NamespaceRanges } from './namespace-ranges.ts';
-import type { UidAllocations, UidRecords } from './uid-allocations.ts';
+import type { RecordsRead, UidAllocations } from './uid-allocations.ts';
 import { formatRange, type UidRange } from './uid-range.ts';
 
 export class KubernetesSource {
@@ -22,12 +22,12 @@ export class KubernetesSource {
     const entry = this.config.static.get(accountKey(account));
     if (entry) return staticIdentity(this.config, entry, ranges);
     const range = rangeOf(ranges, account.namespace, account.serviceAccount);
-    const { uid, recorded, records } = await this.allocations.obtain(
+    const { uid, recorded, records, where } = await this.allocations.obtain(
       account, (current) => pickFreeUid(this.config, account, range, current), dryRun);
-    checkRecordedUid(this.config, account, range, uid, records, this.allocations.description);
+    checkRecordedUid(this.config, account, range, uid, records, where);
     const source = `${this.rangeSource(account.namespace, range)}, uid ${recorded
-      ? `recorded in ${this.allocations.description}`
-      : `not recorded yet (the first mount records it in ${this.allocations.description})`}`;
+      ? `recorded in ${where}`
+      : `not recorded yet (the first mount records it in ${where})`}`;
     return rangeIdentity(this.config, account, range, uid, ranges, source);
   }
 
@@ -36,15 +36,17 @@ export class KubernetesSource {
     return readNamespaceRanges(await this.api.listNamespaces(), this.config.identity.uidRangeAnnotation, this.config.identity.minUid);
   }
 
-  records(): Promise<UidRecords> {
-    return this.allocations.read();
+  /** The records of every namespace that has a range annotation. */
+  records(ranges: NamespaceRanges): Promise<RecordsRead> {
+    return this.allocations.read([...ranges.valid.keys(), ...ranges.invalid.keys()]);
   }
 
   /** The identity of an account from its record, for listings (no look-up of the ServiceAccount itself). */
-  recordedIdentity(account: ServiceAccountRef, uid: number, ranges: NamespaceRanges, records: UidRecords): Identity {
+  recordedIdentity(account: ServiceAccountRef, uid: number, ranges: NamespaceRanges, read: RecordsRead): Identity {
     const range = rangeOf(ranges, account.namespace, account.serviceAccount);
-    checkRecordedUid(this.config, account, range, uid, records, this.allocations.description);
-    const source = `${this.rangeSource(account.namespace, range)}, uid recorded in ${this.allocations.description}`;
+    const where = read.where.get(accountKey(account))!;
+    checkRecordedUid(this.config, account, range, uid, read.records, where);
+    const source = `${this.rangeSource(account.namespace, range)}, uid recorded in ${where}`;
     return rangeIdentity(this.config, account, range, uid, ranges, source);
   }
 

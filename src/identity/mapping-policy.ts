@@ -52,6 +52,7 @@ export function staticIdentity(config: KidfsConfig, entry: StaticEntry, ranges?:
   }
   const groups = [...entry.groups, ...(namespaceRange ? [namespaceRange.first] : []), ...memberGids(config, account)];
   checkGroupGids(config, account, ranges);
+  if (namespaceRange) checkRangeIsFree(config, account, namespaceRange);
   return makeIdentity(account, { uid: entry.uid, gid: entry.gid, groups }, staticSource(config, entry));
 }
 
@@ -60,6 +61,7 @@ export function rangeIdentity(
   config: KidfsConfig, account: ServiceAccountRef, range: UidRange, uid: number, ranges: NamespaceRanges, source: string,
 ): Identity {
   checkGroupGids(config, account, ranges);
+  checkRangeIsFree(config, account, range);
   const own = config.identity.primaryGroup === 'own';
   const gid = own ? uid : range.first;
   const groups = [...(own ? [range.first] : []), ...memberGids(config, account)];
@@ -98,5 +100,23 @@ function checkGroupGids(config: KidfsConfig, account: ServiceAccountRef, ranges:
     if (holder !== undefined) {
       throw refuse(account, `[groups] ${group.name} gid ${group.gid} (${config.file}:${group.line}) lies in namespace ${holder}'s uid range; choose a gid outside all ranges`);
     }
+  }
+}
+
+/**
+ * A namespace's range must not hold an id the config gives someone else: any [groups] gid, or a uid or gid of
+ * another namespace's [static] entry. Otherwise the namespace's group (the range's first id) or one of its
+ * uids would be that group or that account, and every identity of the namespace would share its files.
+ */
+function checkRangeIsFree(config: KidfsConfig, account: ServiceAccountRef, range: UidRange): void {
+  const clash = (what: string) => refuse(account,
+    `namespace ${account.namespace}'s uid range ${formatRange(range)} holds ${what}: a cluster admin must move one of them`);
+  for (const group of config.groups.values()) {
+    if (inRange(range, group.gid)) throw clash(`[groups] ${group.name} gid ${group.gid} (${config.file}:${group.line})`);
+  }
+  for (const [key, entry] of config.static) {
+    if (entry.namespace === account.namespace) continue;
+    const id = [entry.uid, entry.gid, ...entry.groups].find((i) => inRange(range, i));
+    if (id !== undefined) throw clash(`id ${id} of [static] ${key} (${config.file}:${entry.line})`);
   }
 }

@@ -1,5 +1,6 @@
 // Checks what kubelet said about a mounting pod against the API server, and its bound token with TokenReview.
-// Every mismatch is a refusal naming the field that did not match.
+// Every mismatch is a refusal naming the field that did not match, and only values the request itself gave:
+// a refusal never tells the requester another pod's uid, node or service account.
 import { isDnsLabel, isDnsSubdomain } from '../config/kube-names.ts';
 import { IdentityError, type PodInfo } from './identity.ts';
 import type { KubeApi } from './kube-api.ts';
@@ -31,13 +32,13 @@ export async function verifyPod(api: KubeApi, request: PodInfo, checks: PodCheck
   const found = await api.readPod(pod.namespace, pod.podName);
   if (!found) throw refuse(pod, 'not found in the API server');
   const uid = found.metadata?.uid;
-  if (uid !== pod.podUid) throw refuse(pod, `metadata.uid is ${quote(uid)}, not ${quote(pod.podUid)} as the mount request said`);
+  if (uid !== pod.podUid) throw refuse(pod, `its metadata.uid is not ${quote(pod.podUid)} as the mount request said`);
   const node = found.spec?.nodeName;
-  if (node !== checks.nodeName) throw refuse(pod, `spec.nodeName is ${quote(node)}, not this node ${quote(checks.nodeName)}`);
+  if (node !== checks.nodeName) throw refuse(pod, `its spec.nodeName is not this node ${quote(checks.nodeName)}`);
   // The API server fills in "default" when a pod names no service account.
   const serviceAccount = found.spec?.serviceAccountName || 'default';
   if (serviceAccount !== pod.serviceAccount) {
-    throw refuse(pod, `spec.serviceAccountName is ${quote(serviceAccount)}, not ${quote(pod.serviceAccount)} as the mount request said`);
+    throw refuse(pod, `its spec.serviceAccountName is not ${quote(pod.serviceAccount)} as the mount request said`);
   }
   const phase = found.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') throw refuse(pod, `has finished (status.phase ${phase})`);
@@ -52,17 +53,17 @@ async function verifyToken(api: KubeApi, pod: PodInfo, audience: string): Promis
   const expectedUser = `system:serviceaccount:${pod.namespace}:${pod.serviceAccount}`;
   const username = status.user?.username;
   if (username !== expectedUser) {
-    throw refuse(pod, `its token belongs to ${quote(username)} (status.user.username), not ${expectedUser}`);
+    throw refuse(pod, `its token does not belong to ${expectedUser} (status.user.username)`);
   }
   if (!(status.audiences ?? []).includes(audience)) {
-    throw refuse(pod, `its token is not for audience ${quote(audience)} (status.audiences ${JSON.stringify(status.audiences ?? [])})`);
+    throw refuse(pod, `its token is not for audience ${quote(audience)} (status.audiences)`);
   }
   const boundTo = status.user?.extra?.[POD_UID_CLAIM];
   if (!boundTo || boundTo.length !== 1) {
     throw refuse(pod, `its token is not bound to a pod (status.user.extra["${POD_UID_CLAIM}"] missing)`);
   }
   if (boundTo[0] !== pod.podUid) {
-    throw refuse(pod, `its token is bound to pod uid ${quote(boundTo[0])} (status.user.extra["${POD_UID_CLAIM}"]), not ${quote(pod.podUid)}`);
+    throw refuse(pod, `its token is not bound to pod uid ${quote(pod.podUid)} (status.user.extra["${POD_UID_CLAIM}"])`);
   }
 }
 

@@ -14,6 +14,8 @@ export interface ControllerDaemonOptions {
   readonly driverName: string;
   /** What the provisioner sends to the NFS server (uid 0 by default, on an export that does not squash it). */
   readonly credential: Credential;
+  /** Connect from a source port below 1024 ([mount] privileged-port). */
+  readonly privilegedPort: boolean;
   readonly ownerIdentity: (account: ServiceAccountRef) => Promise<Identity>;
   readonly groups: GroupTable;
   readonly log?: (line: string) => void;
@@ -24,7 +26,7 @@ export class ControllerDaemon {
 
   static async start(options: ControllerDaemonOptions): Promise<ControllerDaemon> {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs controller: ${line}\n`));
-    const directories = new VolumeDirectories(options.credential);
+    const directories = new VolumeDirectories(options.credential, { privilegedPort: options.privilegedPort });
     const csi = await startCsiServer(options.endpoint, {
       Identity: identityService({ driverName: options.driverName, controller: true, ready: () => true }),
       Controller: controllerService({

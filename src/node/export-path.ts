@@ -36,6 +36,25 @@ export interface Directory {
 export interface WalkOptions {
   /** Create missing directories with these attributes (the last segment's come from the caller). */
   readonly create?: { readonly mode: number; readonly uid?: number; readonly gid?: number };
+  /**
+   * The export's root and every directory walked through must be owned by one of `owners` and writable by no
+   * one else (see checkTrusted); `last`: the directory the walk ends in too, else only those on the way to it.
+   */
+  readonly trusted?: { readonly owners: readonly number[]; readonly last: boolean };
+}
+
+/**
+ * Refuses a directory a tenant could change: one owned by anyone but `owners`, or writable by others or by a
+ * group other than root's. Whoever can write a directory on the way to a volume can rename the volume away
+ * and put a directory of their own in its place.
+ */
+export function checkTrusted(dir: Directory, path: string, owners: readonly number[]): void {
+  const { uid, gid, mode } = dir.attributes;
+  const otherWritable = (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && gid !== 0);
+  if (owners.includes(uid) && !otherWritable) return;
+  throw new NodeError('FAILED_PRECONDITION',
+    `${path === '' ? 'the export\'s root directory' : path} on the server is owned by uid ${uid}, group ${gid}, mode ${(mode & 0o7777).toString(8).padStart(4, '0')}: ` +
+    `kidfs reaches volumes only through directories owned by ${owners.map((o) => `uid ${o}`).join(' or ')} that no one else can write`);
 }
 
 /**
@@ -48,8 +67,11 @@ export async function walkSubDir(
 ): Promise<Directory | undefined> {
   let current = root;
   const done: string[] = [];
-  for (const name of subDir === '' ? [] : subDir.split('/')) {
+  const names = subDir === '' ? [] : subDir.split('/');
+  const { trusted } = options;
+  for (const name of names) {
     let next = await lookupDirectory(client, cred, current.handle, name, [...done, name].join('/'));
+    if (trusted) checkTrusted(current, done.join('/'), trusted.owners);
     if (!next && options.create) {
       next = await makeDirectory(client, cred, current.handle, name, options.create, [...done, name].join('/'));
     }
@@ -57,6 +79,7 @@ export async function walkSubDir(
     done.push(name);
     current = next;
   }
+  if (trusted?.last) checkTrusted(current, done.join('/'), trusted.owners);
   return current;
 }
 

@@ -100,6 +100,21 @@ class FuseMounter implements Mounter {
     this.lingerTimer ??= setInterval(() => void this.releaseClosed(), LINGER_CHECK_MS).unref();
   }
 
+  async revoke(target: string): Promise<void> {
+    const served = this.served.get(target);
+    if (!served) return;
+    // Commit first, while the identity may still write; then no answer of this mount acts as it again.
+    await this.commit(served);
+    this.served.delete(target);
+    served.gate.detach();
+    try {
+      await served.fuse.unmount();
+    } catch (err) {
+      if (await isMountPoint(target)) throw err;
+    }
+    await served.lease.release();
+  }
+
   async isAlive(target: string): Promise<boolean> {
     return this.served.has(target) && (await mountAt(target))?.fstype === KIDFS_FSTYPE;
   }
@@ -125,7 +140,8 @@ class FuseMounter implements Mounter {
       try {
         const { client, rootHandle } = lease.exp;
         const exportRoot: Directory = { handle: rootHandle, attributes: await client.getattr(credential, rootHandle) };
-        const root = await walkSubDir(client, credential, exportRoot, spec.subDir);
+        const root = await walkSubDir(client, credential, exportRoot, spec.subDir,
+          spec.trustedOwners ? { trusted: { owners: spec.trustedOwners, last: false } } : {});
         if (!root) throw new NodeError('NOT_FOUND', `${spec.subDir} does not exist in ${url}: the volume's directory must exist on the server`);
         return { lease, root };
       } catch (err) {

@@ -2,7 +2,7 @@
 // (CSI, FlexVolume, the CLI). It verifies the pod's identity before mounting, keeps one record per target
 // in the state directory, makes publish idempotent, and brings mounts back after a restart.
 import { mkdir, rmdir } from 'node:fs/promises';
-import type { Identity, PodInfo } from '../identity/identity.ts';
+import { IdentityError, type Identity, type PodInfo } from '../identity/identity.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
@@ -16,6 +16,10 @@ export interface MountManagerOptions {
   readonly records: MountRecords;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
+  /** Who may own the directories on the way to a PersistentVolume's directory: root and the provisioner. */
+  readonly trustedOwners: readonly number[];
+  /** Why a recorded pod-defined volume's export may no longer be used (kidfs node --pod-export changed); undefined: it may. */
+  readonly exportRefusal: (request: PublishRequest) => string | undefined;
   /** One line per event and problem; default stderr. */
   readonly log?: (line: string) => void;
 }
@@ -92,11 +96,21 @@ export class MountManager {
         return 'remounted';
       }
       if ((request.token?.token ?? '') === (existing.request.token?.token ?? '')) return 'unchanged';
-      // A republish with a new token: verify it (the pod may be gone, the token not its own), keep the mount.
-      const identity = await this.options.identities.resolve(podInfo(request));
+      // A republish with a new token: verify it. A pod that is gone or maps to another identity now ends the
+      // mount; a token that is not the pod's own is refused and the mount kept.
+      let identity: Identity;
+      try {
+        identity = await this.options.identities.resolve(podInfo(request));
+      } catch (err) {
+        if (request.pod && err instanceof IdentityError && err.kind === 'refused' && (await this.options.identities.podGone(request.pod))) {
+          await this.revoke(request.target, `pod ${request.pod.namespace}/${request.pod.podName} is gone`);
+        }
+        throw err;
+      }
       if (!sameIdentity(identity, existing.identity)) {
-        throw new NodeError('FAILED_PRECONDITION',
-          `${request.target}: the pod's identity is now ${describeIdentity(identity)}, the mount acts as ${describeIdentity(existing.identity)}; restart the pod to use the new one`);
+        const reason = `the pod's identity is now ${describeIdentity(identity)}, the mount acted as ${describeIdentity(existing.identity)}`;
+        await this.revoke(request.target, reason);
+        throw new NodeError('FAILED_PRECONDITION', `${request.target}: ${reason}; the mount is ended: restart the pod to use the new identity`);
       }
       await this.save({ ...existing, request });
       return 'refreshed';
@@ -105,6 +119,33 @@ export class MountManager {
       this.log(`publish ${request.target} refused (${error.code}): ${error.message}`);
       throw error;
     });
+  }
+
+  /**
+   * Checks every live mount again as a republish would: one whose pod is gone, whose pod-defined export is no
+   * longer allowed, or whose pod is refused or maps to another identity now is ended. One that cannot be
+   * checked (API server unreachable) is kept and checked next time.
+   */
+  async reverify(): Promise<{ readonly kept: number; readonly revoked: readonly string[] }> {
+    let kept = 0;
+    const revoked: string[] = [];
+    for (const target of [...this.records.keys()]) {
+      await this.lock.run(target, async () => {
+        const record = this.records.get(target);
+        if (!record || !(await this.options.mounter.isAlive(target))) return;
+        const reason = await this.noLongerValid(record).catch((err: unknown) => {
+          this.log(`cannot check ${target} again: ${asNodeError(err).message}`);
+          return undefined;
+        });
+        if (reason === undefined) {
+          kept++;
+          return;
+        }
+        await this.revoke(target, reason);
+        revoked.push(target);
+      });
+    }
+    return { kept, revoked };
   }
 
   /** Unmounts and removes the target; a target that is not mounted is fine (it is just removed). */
@@ -166,6 +207,11 @@ export class MountManager {
   private async recoverOne(record: MountRecord): Promise<'alive' | 'cleaned' | 'remounted'> {
     const { target, pod } = record.request;
     if (await this.options.mounter.isAlive(target)) return 'alive';
+    const exportRefused = this.options.exportRefusal(record.request);
+    if (exportRefused !== undefined) {
+      await this.revoke(target, exportRefused);
+      return 'cleaned';
+    }
     if (pod && (await this.options.identities.podGone(pod))) {
       await this.clearTarget(target, true);
       await this.forget(target);
@@ -179,12 +225,41 @@ export class MountManager {
     return 'remounted';
   }
 
+  /** Why a live mount must end now; undefined while it is still what a publish would make. Throws when it cannot tell. */
+  private async noLongerValid(record: MountRecord): Promise<string | undefined> {
+    const { request } = record;
+    const exportRefused = this.options.exportRefusal(request);
+    if (exportRefused !== undefined) return exportRefused;
+    if (request.pod && (await this.options.identities.podGone(request.pod))) return `pod ${request.pod.namespace}/${request.pod.podName} is gone`;
+    const { token, ...rest } = request;
+    let identity: Identity;
+    try {
+      identity = await this.options.identities.resolve(podInfo(token && !expired(token.expiresAt) ? request : rest));
+    } catch (err) {
+      if (err instanceof IdentityError && err.kind === 'refused') return `its identity is refused now: ${err.message}`;
+      throw err;
+    }
+    if (!sameIdentity(identity, record.identity)) return `the pod's identity is now ${describeIdentity(identity)}, the mount acted as ${describeIdentity(record.identity)}`;
+    return undefined;
+  }
+
+  /** Ends a mount: commits and unmounts it (open files fail from now on), forgets its record, removes the target. */
+  private async revoke(target: string, reason: string): Promise<void> {
+    await this.options.mounter.revoke(target);
+    await this.clearTarget(target, true);
+    await this.forget(target);
+    await removeTarget(target).catch((err: Error) => this.log(`ended ${target} but left the directory: ${err.message}`));
+    this.log(`ended the mount at ${target}: ${reason}`);
+  }
+
   /** Verifies the identity, makes the target ready, mounts, records. `previous`: the record being replaced. */
   private async mountAndRecord(request: PublishRequest, previous: MountRecord | undefined): Promise<void> {
     const identity = await this.options.identities.resolve(podInfo(request));
     await this.prepareTarget(request.target, previous !== undefined);
     const { target, subDir, readOnly, volumeId } = request;
-    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId });
+    // A PersistentVolume's directory is reached only through directories no tenant can change (swap it for theirs).
+    const trustedOwners = request.ephemeral ? {} : { trustedOwners: this.options.trustedOwners };
+    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners });
     try {
       await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
     } catch (err) {

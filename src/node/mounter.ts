@@ -17,6 +17,11 @@ export interface MountSpec {
   /** Every NFS call of the mount is made as this identity (never uid 0). */
   readonly identity: Identity;
   readonly volumeId: string;
+  /**
+   * Owners the export's root and every directory on the way to subDir must have, writable by no one else
+   * (checkTrusted); undefined: not checked (a pod-defined volume in an export pods share).
+   */
+  readonly trustedOwners?: readonly number[];
 }
 
 export interface Mounter {
@@ -27,7 +32,13 @@ export interface Mounter {
    * A target it does not serve resolves at once: left-over mounts of an earlier process are the manager's.
    */
   unmount(target: string): Promise<void>;
-  /** Whether this mounter serves `target` right now and its FUSE connection is up. */
+  /**
+   * Ends a mount whose identity no longer holds: commits what was written, unmounts and stops serving at
+   * once, so files still open fail from now on instead of acting as that identity until they are closed.
+   * A target it does not serve resolves at once.
+   */
+  revoke(target: string): Promise<void>;
+    /** Whether this mounter serves `target` right now and its FUSE connection is up. */
   isAlive(target: string): Promise<boolean>;
   /**
    * The daemon is stopping: make what was written durable (commit open files) and stop serving, but leave

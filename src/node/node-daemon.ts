@@ -1,7 +1,7 @@
 // `kidfs node`: one process per node holding every kidfs mount of the node. It serves CSI (Identity + Node)
 // for kubelet and the control socket for the CLI and the FlexVolume driver, recovers recorded mounts at
 // start (Probe says not ready until then), and retries mounts that are down every reconcile interval.
-import type { NfsUrl } from '../nfs/nfs-url.ts';
+import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
 import { identityService } from './csi/identity-service.ts';
 import { nodeService } from './csi/node-service.ts';
@@ -11,7 +11,7 @@ import type { IdentitySource } from './identity-source.ts';
 import { MountManager } from './mount-manager.ts';
 import { MountRecords } from './mount-records.ts';
 import type { Mounter } from './mounter.ts';
-import { checkTargetPath } from './publish-request.ts';
+import { checkTargetPath, type PublishRequest } from './publish-request.ts';
 
 export interface NodeDaemonOptions {
   /** CSI endpoint, unix:///path. */
@@ -26,16 +26,26 @@ export interface NodeDaemonOptions {
   readonly podExports: readonly NfsUrl[];
   /** Audience of the bound tokens kubelet passes ([kubernetes] token-audience). */
   readonly tokenAudience: string;
+  /** [kubernetes] require-token. */
+  readonly requireToken: boolean;
+  /** kubelet's root directory (kubelet --root-dir): pods' volumes are mounted under <dir>/pods/<pod uid>/volumes/. */
+  readonly kubeletDir: string;
+  /** uid the controller's provisioner acts as: it and root may own the directories on the way to a PersistentVolume. */
+  readonly provisionerUid: number;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
   /** How often mounts that are down are tried again (0: never); default 30 s. */
   readonly reconcileIntervalMs?: number;
+  /** How often every live mount is checked again as a republish would (0: never); default 5 min. */
+  readonly reverifyIntervalMs?: number;
   readonly log?: (line: string) => void;
 }
 
 export class NodeDaemon {
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<unknown> = Promise.resolve();
+  private reverifyTimer: NodeJS.Timeout | undefined;
+  private reverifying: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly manager: MountManager,
@@ -48,6 +58,7 @@ export class NodeDaemon {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
     const manager = await MountManager.open({
       records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
+      trustedOwners: [...new Set([0, options.provisionerUid])], exportRefusal: (request) => exportRefusal(request, options.podExports),
     });
     let ready = false;
     const csi = await startCsiServer(options.endpoint, {
@@ -58,7 +69,7 @@ export class NodeDaemon {
     try {
       control = await startControlServer(options.controlSocket, {
         mount: async (target, mountOptions) => {
-          await manager.publish(publishRequestFromFlex(target, mountOptions, options.podExports));
+          await manager.publish(publishRequestFromFlex(target, mountOptions, options));
         },
         unmount: (target) => manager.unpublish(checkTargetPath(target, 'target')),
         status: async () => ({ node: options.nodeId, mounts: await manager.status() }),
@@ -79,6 +90,15 @@ export class NodeDaemon {
       }, interval);
       daemon.timer.unref();
     }
+    const reverifyInterval = options.reverifyIntervalMs ?? 300_000;
+    if (reverifyInterval > 0) {
+      daemon.reverifyTimer = setInterval(() => {
+        daemon.reverifying = manager.reverify().then(
+          ({ kept, revoked }) => log(`checked the live mounts again: ${kept} kept, ${revoked.length} ended`),
+          (err: Error) => log(`checking the live mounts again: ${err.message}`));
+      }, reverifyInterval);
+      daemon.reverifyTimer.unref();
+    }
     return daemon;
   }
 
@@ -92,8 +112,17 @@ export class NodeDaemon {
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.reconciling;
+    clearInterval(this.reverifyTimer);
+    await Promise.all([this.reconciling, this.reverifying]);
     await Promise.all([this.csi.stop(), this.control.stop()]);
     await this.mounter.close();
   }
+}
+
+/** Why a pod-defined volume's export may not be used (any more): it is not among --pod-export. */
+function exportRefusal(request: PublishRequest, podExports: readonly NfsUrl[]): string | undefined {
+  if (!request.ephemeral) return undefined;
+  const url = formatNfsUrl(request.export);
+  if (podExports.some((allowed) => formatNfsUrl(allowed) === url)) return undefined;
+  return `${url} is no longer an export pod-defined volumes may use (kidfs node --pod-export)`;
 }

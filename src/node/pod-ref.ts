@@ -1,7 +1,8 @@
 // The pod a mount is for, read from the keys kubelet adds to a mount request (CSI podInfoOnMount,
 // FlexVolume's kubernetes.io/* options) and checked for shape; the API server confirms it later.
+import { join } from 'node:path';
 import { isDnsLabel, isDnsSubdomain } from '../config/kube-names.ts';
-import { invalidField } from './node-error.ts';
+import { invalidField, NodeError } from './node-error.ts';
 import type { PodRef } from './publish-request.ts';
 
 /** Which key holds which part of the pod reference. */
@@ -34,4 +35,20 @@ export function readPodRef(values: Readonly<Record<string, string>>, keys: PodKe
     return value;
   };
   return { namespace: read('namespace'), podName: read('name'), podUid: read('uid'), serviceAccount: read('serviceAccount') };
+}
+
+/** kubelet's root directory when the daemon is not told another (kubelet --root-dir). */
+export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
+
+/**
+ * The pod uid a request claims must be the one in its target path: kubelet mounts a pod's volumes under
+ * <kubelet dir>/pods/<pod uid>/volumes/, and a pod author can set the FlexVolume options that carry the
+ * claim, never the path. A mismatch is PERMISSION_DENIED naming only what the request gave.
+ */
+export function checkTargetOfPod(target: string, pod: PodRef, kubeletDir: string, field: string): void {
+  const podVolumes = `${join(kubeletDir, 'pods', pod.podUid, 'volumes')}/`;
+  if (!target.startsWith(podVolumes)) {
+    throw new NodeError('PERMISSION_DENIED',
+      `${field} ${JSON.stringify(target)} is not under ${podVolumes}, where kubelet mounts the volumes of the pod uid ${JSON.stringify(pod.podUid)} the request names`);
+  }
 }

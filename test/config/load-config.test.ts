@@ -129,7 +129,7 @@ t.test('a file with nothing in it gives the documented defaults', async (t) => {
   t.same(config.kubernetes, { kubeconfig: undefined, context: undefined, tokenAudience: 'kidfs', requireToken: false, timeoutMs: 10_000 });
   t.same(config.mount, {
     ownerView: undefined, chown: 'ignore', attrTimeoutMs: 1000, entryTimeoutMs: 1000, nfsTimeoutMs: 60_000,
-    opTimeoutMs: 600_000, maxUncommittedBytes: 64 * 1024 * 1024, readOnly: false, privilegedPort: false,
+    opTimeoutMs: 600_000, maxUncommittedBytes: 64 * 1024 * 1024, readOnly: false, privilegedPort: true,
   });
   t.equal(config.static.size, 0);
   t.equal(config.groups.size, 0);

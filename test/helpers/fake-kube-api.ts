@@ -244,6 +244,10 @@ export class FakeKubeApi {
     if (namespace && !this.objects.has(`namespaces//${namespace}`)) return [404, notFound('namespaces', namespace)];
     const metadata = (body['metadata'] ?? {}) as Json;
     const bodyName = metadata['name'] as string | undefined;
+    if (resource === 'configmaps' && configMapBytes(body) > MAX_CONFIGMAP_BYTES) {
+      // The API server's validation of a ConfigMap: keys and values together at most 1 MiB.
+      return [422, statusObject(422, 'Invalid', `ConfigMap "${bodyName ?? ''}" is invalid: []: Too long: may not be more than ${MAX_CONFIGMAP_BYTES} bytes`)];
+    }
     if (verb === 'create') {
       if (!bodyName) return [422, statusObject(422, 'Invalid', `ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required`)];
       if (this.objects.has(`${resource}/${namespace}/${bodyName}`)) {
@@ -304,6 +308,17 @@ export class FakeKubeApi {
       audiences: common,
     });
   }
+}
+
+const MAX_CONFIGMAP_BYTES = 1024 * 1024;
+
+/** What the API server counts against a ConfigMap's limit: every key and value of data and binaryData. */
+function configMapBytes(body: Json): number {
+  let total = 0;
+  for (const field of ['data', 'binaryData']) {
+    for (const [key, value] of Object.entries((body[field] ?? {}) as Record<string, string>)) total += key.length + value.length;
+  }
+  return total;
 }
 
 function allowed(permissions: Permissions, verb: string, resource: string): boolean {

@@ -29,6 +29,8 @@ export interface NodeFixtureOptions {
   readonly podExports?: readonly NfsUrl[];
   /** The daemon's reconcile interval (default 0: tests call recover() themselves). */
   readonly reconcileIntervalMs?: number;
+  /** Lines for the daemon's [kubernetes] section. */
+  readonly kubernetes?: string;
 }
 
 /**
@@ -96,14 +98,14 @@ export class NodeFixture {
     readonly cluster: TestCluster,
     readonly dir: string,
     readonly config: KidfsConfig,
-    private readonly options: NodeFixtureOptions,
+    private options: NodeFixtureOptions,
   ) {}
 
   static async start(t: Teardown, options: NodeFixtureOptions = {}): Promise<NodeFixture> {
     const cluster = await TestCluster.start(t);
     const dir = makeTempDir('kidfs-node-test-');
     t.teardown(() => dir.remove());
-    const fixture = new NodeFixture(cluster, dir.path, kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a' }), options);
+    const fixture = new NodeFixture(cluster, dir.path, kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a', ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}) }), options);
     await fixture.startDaemon();
     t.teardown(() => fixture.stop());
     return fixture;
@@ -139,9 +141,10 @@ export class NodeFixture {
 
   /**
    * Stops the daemon as a crash would leave things (records stay, the mounter's mounts are gone) and starts
-   * a new one on the same state directory and sockets, with a fresh mounter.
+   * a new one on the same state directory and sockets, with a fresh mounter (and `options` changed).
    */
-  async restart(): Promise<void> {
+  async restart(options: NodeFixtureOptions = {}): Promise<void> {
+    this.options = { ...this.options, ...options };
     await this.stop();
     this.mounter = new RecordingMounter();
     await this.startDaemon();
@@ -156,8 +159,8 @@ export class NodeFixture {
     const source = resolverIdentitySource(new IdentityResolver(this.config, { log: (line) => this.log.push(`identity: ${line}`) }));
     this.daemon = await NodeDaemon.start({
       endpoint: this.endpoint, nodeId: 'node-a', driverName: 'kidfs.io', stateDir: this.stateDir, controlSocket: this.controlSocket,
-      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', mounter: this.mounter,
-      identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, log: (line) => this.log.push(line),
+      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', requireToken: this.config.kubernetes.requireToken, kubeletDir: join(this.dir, 'kubelet'), provisionerUid: 0, mounter: this.mounter,
+      identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, reverifyIntervalMs: 0, log: (line) => this.log.push(line),
     });
     this.csi = connectCsi(this.daemon.csiSocket);
   }

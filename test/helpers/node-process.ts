@@ -50,6 +50,9 @@ export class NodeProcess {
       '[kubernetes]', `kubeconfig = ${api.writeKubeconfig(this.dir, api.addClient('*'))}`, 'timeout = 5s',
       '[mount]', ...(options.mount ?? []), '',
     ].join('\n'));
+    // As a safe deployment has it: the export's root is root's and writable by no one else (PersistentVolumes
+    // are reached only through such directories); the volume's own directory is open to every test user.
+    chmodSync(options.server.dir, 0o755);
     mkdirSync(join(options.server.dir, VOLUME_DIR), { recursive: true, mode: 0o777 });
     chmodSync(join(options.server.dir, VOLUME_DIR), 0o777);
     t.teardown(async () => {
@@ -150,6 +153,7 @@ export class NodeProcess {
     const child = spawn(KIDFS, [
       'node', '--config', this.config, '--endpoint', `unix://${join(this.dir, 'csi', 'csi.sock')}`, '--nodeid', 'node-a',
       '--state-dir', join(this.dir, 'state'), '--control-socket', this.controlSocket, '--reconcile-interval', '0s',
+      '--kubelet-dir', join(this.dir, 'kubelet'),
       '--pod-export', `nfs://127.0.0.1${server.dir}?nfsport=${server.nfsPort}&mountport=${server.mountPort}`,
     ], { stdio: ['ignore', 'ignore', 'pipe'], env: kidfsEnv() });
     this.child = child;

@@ -31,6 +31,10 @@ export class RecordingMounter implements Mounter {
     if (this.mounts.delete(target)) this.calls.push(`unmount ${target}`);
   }
 
+  async revoke(target: string): Promise<void> {
+    if (this.mounts.delete(target)) this.calls.push(`revoke ${target}`);
+  }
+
   async isAlive(target: string): Promise<boolean> {
     return this.mounts.has(target);
   }

@@ -43,7 +43,8 @@ t.test('service accounts of a namespace get distinct uids from its range, and it
   t.match(editor, { uid: 200001, gid: 200000, groups: [], name: 'cms.editor' });
   t.match(viewer, { uid: 200002, gid: 200000, name: 'cms.viewer' });
   t.match(api1, { uid: 300001, gid: 300000, name: 'shop.api' });
-  t.same(api.configMap('kidfs', 'kidfs-uids')!['data'], { 'cms.editor': '200001', 'cms.viewer': '200002', 'shop.api': '300001' });
+  t.same(api.configMap('kidfs', 'kidfs-uids-cms')!['data'], { 'cms.editor': '200001', 'cms.viewer': '200002' }, 'each namespace\'s records in a map of its own');
+  t.same(api.configMap('kidfs', 'kidfs-uids-shop')!['data'], { 'shop.api': '300001' });
   t.same(await resolver().resolveServiceAccount(account('cms/editor')), editor, 'the record is what every later resolution uses');
 });
 
@@ -66,7 +67,7 @@ t.test('bad or overlapping ranges are refused, for both namespaces of an overlap
   t.match(await rejection(r.resolveServiceAccount(account('low/app'))), /"500\/100" starts below \[identity\] min-uid 1000/);
   t.match(await rejection(r.resolveServiceAccount(account('garbled/app'))), /"lots" is not <first uid>\/<count>, e.g. 200000\/10000/);
   t.match(await rejection(r.resolveServiceAccount(account('nobody/app'))), /"65000\/1000" contains 65534 \(nobody\)/);
-  t.notOk(JSON.stringify(api.configMap('kidfs', 'kidfs-uids')).match(/left|right|rooty|low|garbled|nobody/), 'nothing recorded');
+  for (const namespace of ['left', 'right', 'rooty', 'low', 'garbled', 'nobody']) t.equal(api.configMap('kidfs', `kidfs-uids-${namespace}`), undefined, `nothing recorded for ${namespace}`);
 });
 
 t.test('nothing on a ServiceAccount can choose a uid', async (t) => {
@@ -105,6 +106,25 @@ t.test('[groups] add groups; a group gid inside a namespace range is refused', a
     /^cms\/viewer: \[groups\] media gid 200999 \(.*\) lies in namespace cms's uid range; choose a gid outside all ranges$/);
 });
 
+t.test('attack: a namespace range holding a [groups] gid or another account\'s [static] id maps nobody', async (t) => {
+  api.addNamespace('films', range('3000/1000'));
+  api.addServiceAccount('films', 'app');
+  api.addServiceAccount('films', 'pinned');
+  // Without the check, every films identity would have gid 3000: shared-media's files would be theirs.
+  const grouped = resolver({ extra: '[groups]\nshared-media = 3000: cms/editor' });
+  t.match(await rejection(grouped.resolveServiceAccount(account('films/app'))),
+    /^films\/app: namespace films's uid range 3000\/1000 holds \[groups\] shared-media gid 3000 \(.*kidfs-.*\.ini:\d+\): a cluster admin must move one of them$/);
+  t.match(await rejection(grouped.resolveServiceAccount(account('films/pinned'))), /holds \[groups\] shared-media gid 3000/,
+    'a [static] account of films is in films\'s group too: refused as well');
+  t.match(await rejection(grouped.resolveServiceAccount(account('cms/editor'))), /shared-media gid 3000 .* lies in namespace films's uid range/,
+    'and its members, as before');
+  const pinnedElsewhere = resolver({ extra: '[static]\nshop/legacy = 5000:3500' });
+  t.match(await rejection(pinnedElsewhere.resolveServiceAccount(account('films/app'))),
+    /^films\/app: namespace films's uid range 3000\/1000 holds id 3500 of \[static\] shop\/legacy \(.*\): a cluster admin must move one of them$/);
+  const pinnedInside = await resolver({ extra: '[static]\nfilms/pinned = 3500:3000' }).resolveServiceAccount(account('films/app'));
+  t.equal(pinnedInside.gid, 3000, 'a [static] entry of the namespace itself may use its range');
+});
+
 t.test('primary-group = own: a group per identity, the namespace group as a supplementary one', async (t) => {
   const identity = await resolver({ identity: 'primary-group = own' }).resolveServiceAccount(account('cms/editor'));
   t.match(identity, { uid: 200001, gid: 200001, groups: [200000] });
@@ -118,11 +138,54 @@ t.test('records an admin broke are refused, never reinterpreted', async (t) => {
   t.equal(await rejection(r.resolveServiceAccount(account('cms/viewer'))),
     'cms/viewer: uid 200007 recorded in configmap kidfs/broken-uids is also recorded for shop/api; a cluster admin must fix the record');
   api.setConfigMap('kidfs', 'broken-uids', { 'cms.editor': '0' });
-  t.equal(await rejection(r.resolveServiceAccount(account('cms/viewer'))),
+  t.equal(await rejection(r.resolveServiceAccount(account('cms/editor'))),
     'configmap kidfs/broken-uids: entry cms.editor: "0" is not <namespace>.<serviceaccount>: "<uid>"; an admin must fix it');
   api.setConfigMap('kidfs', 'broken-uids', { 'cms.editor': '200000' });
   t.match(await rejection(r.resolveServiceAccount(account('cms/editor'))), /uid 200000 recorded in .* is not in namespace cms's range/,
     'the namespace group id is never a user');
+});
+
+t.test('attack: one namespace can neither exhaust nor break the uid records of another', async (t) => {
+  const logged: string[] = [];
+  const r = new IdentityResolver(kubernetesConfig(api, dir.path, { identity: 'uid-allocations = kidfs/crowded-uids' }), { log: (line) => logged.push(line) });
+  api.addNamespace('bulk', range('1000000/100000'));
+  api.addServiceAccount('bulk', 'one-more');
+  // What a tenant with a large range gets by mounting as thousands of service accounts with 253-character names.
+  // The map is full when its next entry would pass the API server's 1 MiB: 16 bytes are left.
+  const longNames = (prefix: string) => {
+    const data: Record<string, string> = {};
+    let bytes = 0;
+    for (let i = 0; bytes < 1024 * 1024 - 16; i++) {
+      const value = String(1000001 + i);
+      const name = `bulk.${`${prefix}-${i}-`.padEnd(Math.min(253, 1024 * 1024 - 16 - bytes - value.length - 5), 'x')}`;
+      data[name] = value;
+      bytes += name.length + value.length;
+    }
+    return data;
+  };
+  // Records kidfs wrote before, all namespaces in one map, filled to the brim by that tenant.
+  api.setConfigMap('kidfs', 'crowded-uids', longNames('old'));
+  t.ok(JSON.stringify(api.configMap('kidfs', 'crowded-uids')!['data']).length > 1_000_000, 'the shared map is nearly 1 MiB');
+  const worker = await r.resolveServiceAccount(account('shop/worker'));
+  t.same(api.configMap('kidfs', 'crowded-uids-shop')!['data'], { 'shop.worker': String(worker.uid) }, 'another namespace still gets its uid recorded, in its own map');
+
+  // The tenant's own map filled too: only the tenant's new accounts are refused.
+  api.setConfigMap('kidfs', 'crowded-uids-bulk', longNames('new'));
+  t.match(await rejection(r.resolveServiceAccount(account('bulk/one-more')), 'unavailable'),
+    /cannot update configmap kidfs\/crowded-uids-bulk: 422 ConfigMap "crowded-uids-bulk" is invalid: \[\]: Too long: may not be more than 1048576 bytes/);
+  t.equal((await r.resolveServiceAccount(account('cms/viewer'))).uid, 200001, 'cms is not affected');
+
+  // A record an admin broke refuses its own account only, and says so in the log.
+  api.setConfigMap('kidfs', 'crowded-uids-cms', { 'cms.viewer': '200001', 'cms.editor': 'two hundred thousand' });
+  const problem = 'configmap kidfs/crowded-uids-cms: entry cms.editor: "two hundred thousand" is not <namespace>.<serviceaccount>: "<uid>"; an admin must fix it';
+  t.equal(await rejection(r.resolveServiceAccount(account('cms/editor'))), problem);
+  t.equal((await r.resolveServiceAccount(account('cms/viewer'))).uid, 200001, 'the other accounts of the map are fine');
+  t.equal((await r.resolveServiceAccount(account('shop/api'))).name, 'shop.api', 'and so are other namespaces');
+  t.ok(logged.includes(`ignored a record: ${problem}`), 'the bad record is logged');
+  // A namespace's map speaks only for that namespace.
+  api.setConfigMap('kidfs', 'crowded-uids-cms', { 'cms.viewer': '200001', 'shop.intruder': '300500' });
+  t.equal((await r.resolveServiceAccount(account('cms/viewer'))).uid, 200001);
+  t.ok(logged.includes('ignored a record: configmap kidfs/crowded-uids-cms: entry shop.intruder is not of namespace cms, whose records this map holds; an admin must move it'));
 });
 
 t.test('another range annotation (e.g. OpenShift\'s) can be used', async (t) => {
@@ -137,11 +200,11 @@ t.test('a dry run shows the uid the first mount will record, and records nothing
   const r = resolver({ identity: 'uid-allocations = kidfs/dry-uids' });
   const preview = await r.resolveServiceAccount(account('shop/worker'), { dryRun: true });
   t.match(preview, { uid: 300001 });
-  t.match(preview.source, /not recorded yet \(the first mount records it in configmap kidfs\/dry-uids\)/);
-  t.equal(api.configMap('kidfs', 'dry-uids'), undefined);
+  t.match(preview.source, /not recorded yet \(the first mount records it in configmap kidfs\/dry-uids-shop\)/);
+  t.equal(api.configMap('kidfs', 'dry-uids-shop'), undefined);
   const real = await r.resolveServiceAccount(account('shop/worker'));
   t.equal(real.uid, preview.uid);
-  t.match(real.source, /uid recorded in configmap kidfs\/dry-uids/);
+  t.match(real.source, /uid recorded in configmap kidfs\/dry-uids-shop/);
 });
 
 t.test('source = static never asks the API server to map a service account', async (t) => {

@@ -138,7 +138,7 @@ t.test('kidfs identity prints the identity with names, and where it comes from',
   const config = kubernetesConfig(api, dir.path, { extra: staticAndGroups });
   const { out } = await capture((o) => identityCommand({ config: config.file, account: 'shop/worker' }, o));
   t.equal(out, 'shop/worker: uid=300002(shop.worker) gid=300000(ns-shop) groups=9100(media),9200(backup)\n' +
-    'source: namespace shop uid range 300000/1000 (annotation kidfs.io/uid-range), uid recorded in configmap kidfs/kidfs-uids\n');
+    'source: namespace shop uid range 300000/1000 (annotation kidfs.io/uid-range), uid recorded in configmap kidfs/kidfs-uids-shop\n');
   const legacy = await capture((o) => identityCommand({ config: config.file, account: 'cms/legacy' }, o));
   t.match(legacy.out, /^cms\/legacy: uid=5000\(cms\.legacy\) gid=5000\(kidfs-gid-5000\) groups=9100\(media\),9300\(kidfs-gid-9300\),200000\(ns-cms\)\nsource: \[static\] .*\.ini:\d+\n$/);
   await t.rejects(identityCommand({ config: config.file, account: 'cms' }, new PassThrough()),

@@ -38,14 +38,14 @@ t.test('each mismatch with the API server is refused, naming the field', async (
   const r = resolver();
   const pod = runningPod('web-2');
   t.equal(await rejection(r.resolvePod({ ...pod, podUid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' })),
-    `pod cms/web-2: metadata.uid is "${pod.uid}", not "1b4e28ba-2fa1-11d2-883f-0016d3cca427" as the mount request said`);
+    `pod cms/web-2: its metadata.uid is not "1b4e28ba-2fa1-11d2-883f-0016d3cca427" as the mount request said`);
 
   const elsewhere = runningPod('web-3', { nodeName: 'node-b' });
-  t.equal(await rejection(r.resolvePod(elsewhere)), 'pod cms/web-3: spec.nodeName is "node-b", not this node "node-a"');
+  t.equal(await rejection(r.resolvePod(elsewhere)), 'pod cms/web-3: its spec.nodeName is not this node "node-a"');
 
   const viewerPod = runningPod('web-4', { serviceAccount: 'viewer' });
   t.equal(await rejection(r.resolvePod(viewerPod)),
-    'pod cms/web-4: spec.serviceAccountName is "viewer", not "editor" as the mount request said');
+    'pod cms/web-4: its spec.serviceAccountName is not "editor" as the mount request said');
 
   for (const phase of ['Succeeded', 'Failed'] as const) {
     const finished = runningPod(`job-${phase.toLowerCase()}`, { phase });
@@ -56,7 +56,24 @@ t.test('each mismatch with the API server is refused, naming the field', async (
   t.equal(await rejection(r.resolvePod({ ...pod, namespace: 'shop' })), 'pod shop/web-2: not found in the API server');
   t.equal(await rejection(r.resolvePod({ ...pod, podName: '../../secrets/x' })),
     'pod cms/../../secrets/x: pod name "../../secrets/x" is not a valid name');
-  t.ok(logged.some((line) => line === 'refused: pod cms/web-3: spec.nodeName is "node-b", not this node "node-a"'), 'refusals are logged');
+  t.ok(logged.some((line) => line === 'refused: pod cms/web-3: its spec.nodeName is not this node "node-a"'), 'refusals are logged');
+});
+
+t.test('attack: probing another pod\'s fields learns nothing the prober did not send', async (t) => {
+  const r = resolver();
+  const victim = runningPod('victim-1', { serviceAccount: 'viewer', nodeName: 'node-b' });
+  const attacker = runningPod('attacker-1');
+  const probes: PodInfo[] = [
+    { ...victim, podUid: attacker.uid, serviceAccount: 'editor' },
+    { ...victim, serviceAccount: 'editor' },
+    { ...victim, serviceAccount: 'viewer' },
+    { ...attacker, token: api.issueToken({ ...victim, name: victim.podName, serviceAccount: 'viewer' }, ['kidfs']) },
+  ];
+  for (const probe of probes) {
+    const message = await rejection(r.resolvePod(probe));
+    const secrets = [victim.uid, 'node-b', ...(probe.serviceAccount === 'viewer' ? [] : ['viewer'])].filter((value) => !JSON.stringify(probe).includes(value));
+    for (const secret of secrets) t.notMatch(message, secret, `${message}: does not tell ${secret}`);
+  }
 });
 
 t.test('a pod is only served when this node knows its own name', async (t) => {
@@ -73,11 +90,11 @@ t.test('bound tokens must be for this pod, this service account and kidfs\'s aud
 
   const forOtherPod = api.issueToken({ ...other, name: other.podName }, ['kidfs']);
   t.equal(await rejection(r.resolvePod({ ...pod, token: forOtherPod })),
-    `pod cms/web-6: its token is bound to pod uid "${other.uid}" (status.user.extra["authentication.kubernetes.io/pod-uid"]), not "${pod.uid}"`);
+    `pod cms/web-6: its token is not bound to pod uid "${pod.uid}" (status.user.extra["authentication.kubernetes.io/pod-uid"])`);
 
   const forViewer = api.issueToken({ ...viewer, name: viewer.podName, serviceAccount: 'viewer' }, ['kidfs']);
   t.equal(await rejection(r.resolvePod({ ...pod, token: forViewer })),
-    'pod cms/web-6: its token belongs to "system:serviceaccount:cms:viewer" (status.user.username), not system:serviceaccount:cms:editor');
+    'pod cms/web-6: its token does not belong to system:serviceaccount:cms:editor (status.user.username)');
 
   const wrongAudience = api.issueToken({ ...pod, name: pod.podName }, ['https://kubernetes.default.svc.cluster.local']);
   t.equal(await rejection(r.resolvePod({ ...pod, token: wrongAudience })),

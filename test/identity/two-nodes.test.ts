@@ -46,7 +46,7 @@ t.test('racing nodes record one uid per service account and agree on all of them
   t.equal(new Set(uids).size, accounts.length, 'different service accounts, different uids');
   t.ok(uids.every((uid) => uid > 700000 && uid < 700100), 'all inside the range, after the group id');
 
-  const recorded = api.configMap('kidfs', 'kidfs-uids')!['data'] as Record<string, string>;
+  const recorded = api.configMap('kidfs', 'kidfs-uids-race')!['data'] as Record<string, string>;
   t.same(Object.keys(recorded).sort(), accounts.map((sa) => `race.${sa}`).sort());
   for (const sa of accounts) t.equal(Number(recorded[`race.${sa}`]), (JSON.parse(bySa.get(sa)!) as Identity).uid);
   const conflicts = api.countRequests('PUT', '/configmaps/', 409) + api.countRequests('POST', '/configmaps', 409);

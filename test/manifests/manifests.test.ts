@@ -69,9 +69,10 @@ t.test('every YAML document parses and names its kind and object', async (t) => 
   }
   const kustomization = docs.get('kustomization.yaml')![0]!;
   const listed = [...kustomization['resources']].sort();
-  t.same(listed, files.filter((f) => f !== 'kustomization.yaml' && f !== 'example-cms.yaml'), 'kustomization lists every manifest but the example');
+  t.same(listed, files.filter((f) => !['kustomization.yaml', 'example-cms.yaml', 'tenant-networkpolicy.yaml'].includes(f)),
+    'kustomization lists every manifest but the example and the per-namespace NetworkPolicy');
   t.same(kustomization['configMapGenerator'], [{ name: 'kidfs-config', namespace: 'kidfs', files: ['kidfs.ini'] }], 'the config comes from kidfs.ini');
-  for (const object of objects.filter((o) => o.file !== 'example-cms.yaml')) {
+  for (const object of objects.filter((o) => o.file !== 'example-cms.yaml' && o.file !== 'tenant-networkpolicy.yaml')) {
     const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CSIDriver', 'StorageClass'].includes(object['kind']);
     t.equal(object['metadata'].namespace, clusterScoped ? undefined : 'kidfs', `${object['kind']} ${object['metadata'].name}: namespace`);
   }
@@ -204,10 +205,11 @@ t.test('RBAC: the node daemon gets exactly the verbs kidfs\'s code uses', async 
   for (const rule of rules) {
     t.notOk([...rule['verbs'], ...rule['resources'], ...rule['apiGroups']].includes('*'), 'no wildcards');
   }
-  const named = rules.filter((r) => r['resourceNames']);
-  t.same(named.map((r) => r['resourceNames']), [[config.identity.uidAllocations.name]], 'get/update only the uid-allocations ConfigMap of kidfs.ini');
-  t.same(named[0]!['verbs'], ['get', 'update']);
-  t.equal(find('Role', 'kidfs-uid-allocations')['metadata'].namespace, config.identity.uidAllocations.namespace, 'in its namespace');
+  // One uid-records ConfigMap per namespace (names not known in advance): ConfigMaps only in the namespace of kidfs.ini's uid-allocations.
+  const records = find('Role', 'kidfs-uid-allocations');
+  t.equal(records['metadata'].namespace, config.identity.uidAllocations.namespace, 'a Role in the records\' namespace');
+  t.same(records['rules'], [{ apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'get', 'update'] }]);
+  t.notOk(rules.some((r) => r['resources'].includes('configmaps') && !records['rules'].includes(r)), 'no ConfigMap access anywhere else');
 });
 
 t.test('RBAC: the controller gets external-provisioner\'s needs and the identity mapping, never pods or tokens', async (t) => {
@@ -253,5 +255,26 @@ t.test('kubectl builds the kustomization', { skip: kubectl ? false : 'kubectl is
   t.ok(kinds.some((k) => /^ConfigMap\/kidfs-config-[a-z0-9]+$/.test(k)), 'the config map, with its content hash');
   const node = built.map((doc) => doc.toJS()).find((o) => o['kind'] === 'DaemonSet')!;
   t.match(volume(node, 'config')['configMap'].name, /^kidfs-config-[a-z0-9]+$/, 'the DaemonSet refers to the hashed name');
-  t.equal(kinds.length, objects.filter((o) => o.file !== 'example-cms.yaml').length + 1, 'every object plus the config map');
+  t.equal(kinds.length, objects.filter((o) => o.file !== 'example-cms.yaml' && o.file !== 'tenant-networkpolicy.yaml').length + 1, 'every object plus the config map');
+});
+
+t.test('safe deployment: the controller only on control-plane nodes, tenants\' pods kept off the NFS server', async (t) => {
+  const affinity = deployment['spec'].template.spec.affinity.nodeAffinity;
+  t.same(affinity['requiredDuringSchedulingIgnoredDuringExecution'], {
+    nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] }],
+  }, 'the provisioner (root on the export) is required to run on control-plane nodes');
+  t.notOk(affinity['preferredDuringSchedulingIgnoredDuringExecution'], 'not merely preferred');
+
+  const policy = find('NetworkPolicy', 'kidfs-no-nfs-server');
+  t.equal(policy.file, 'tenant-networkpolicy.yaml');
+  t.equal(policy['metadata'].namespace, undefined, 'applied to each tenant namespace with -n');
+  t.same(policy['spec'].podSelector, {}, 'every pod of the namespace');
+  t.same(policy['spec'].policyTypes, ['Egress']);
+  const blocks = policy['spec'].egress.flatMap((rule: Json) => rule['to']).filter((peer: Json) => peer['ipBlock']).map((peer: Json) => peer['ipBlock']);
+  t.same(blocks.map((b: Json) => b['cidr']), ['0.0.0.0/0', '::/0'], 'everything outside the cluster...');
+  t.ok(blocks.every((b: Json) => b['except'].length === 1), '...but the NFS server');
+  t.notOk(policy['spec'].egress.some((rule: Json) => rule['ports']), 'no rule opens any port to the server');
+
+  const tenant = objects.find((o) => o.file === 'example-cms.yaml' && o['kind'] === 'Namespace')!;
+  t.equal(tenant['metadata'].labels['pod-security.kubernetes.io/enforce'], 'baseline', 'the example tenant namespace forbids hostNetwork pods');
 });

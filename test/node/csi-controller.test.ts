@@ -4,7 +4,7 @@
 import t from 'tap';
 import { status } from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
@@ -24,7 +24,7 @@ const config = loadConfig(configFile, {});
 const resolver = new IdentityResolver(config, { log: () => {} });
 const log: string[] = [];
 const controller = await ControllerDaemon.start({
-  endpoint: `unix://${join(dir.path, 'controller.sock')}`, driverName: 'kidfs.io', credential: { uid: 0, gid: 0, gids: [] },
+  endpoint: `unix://${join(dir.path, 'controller.sock')}`, driverName: 'kidfs.io', credential: { uid: 0, gid: 0, gids: [] }, privilegedPort: config.mount.privilegedPort,
   ownerIdentity: (account) => resolver.resolveServiceAccount(account), groups: config.groups, log: (line) => log.push(line),
 });
 t.teardown(() => controller.stop());
@@ -133,7 +133,7 @@ t.test('traversal attempts are refused: .., absolute paths, symlinks on the serv
     ['subDir with ..', createRequest('pvc-x', { subDir: '../outside' }), status.INVALID_ARGUMENT, 'parameters["subDir"] "../outside" leaves the export (..)'],
     ['absolute subDir', createRequest('pvc-x', { subDir: '/etc' }), status.INVALID_ARGUMENT, 'parameters["subDir"] "/etc" is absolute: write a path relative to the export'],
     ['a template making ..', createRequest('..', { subDir: '${pv.metadata.name}' }), status.INVALID_ARGUMENT, 'parameters["subDir"] ".." leaves the export (..)'],
-    ['a symlinked parent', createRequest('pvc-x', { subDir: 'link/pvc-x' }), status.FAILED_PRECONDITION,
+    ['a symlinked parent', createRequest('pvc-x', { subDir: 'link/${pv.metadata.name}' }), status.FAILED_PRECONDITION,
       'link is a symlink on the server: kidfs does not follow symlinks under an export'],
     ['a symlink as the volume', createRequest('link'), status.FAILED_PRECONDITION, 'link is a symlink on the server: kidfs does not follow symlinks under an export'],
   ];
@@ -144,19 +144,101 @@ t.test('traversal attempts are refused: .., absolute paths, symlinks on the serv
   }
   t.same(readdirSync(join(dir.path, 'elsewhere')), [], 'nothing was made through the symlink');
 
-  const ids: [string, string, number, string][] = [
-    ['.. in a volume id', `${exportUrl}#../../etc#delete`, status.INVALID_ARGUMENT, 'the subDir of volume_id "../../etc" leaves the export (..)'],
-    ['the export itself', `${exportUrl}##delete`, status.INVALID_ARGUMENT, `volume_id "${exportUrl}##delete" names the export itself, not a volume directory under it`],
-    ['not an id', 'pvc-123', status.INVALID_ARGUMENT, 'volume_id "pvc-123" is not a kidfs volume id (<nfs URL>#<subDir>#<onDelete>)'],
-    ['a symlink', `${exportUrl}#link#delete`, status.FAILED_PRECONDITION, 'link is a symlink on the server: kidfs does not follow symlinks under an export'],
-    ['an unknown onDelete', `${exportUrl}#pvc-1111#shred`, status.INVALID_ARGUMENT, 'volume_id ends in "shred", not one of delete, retain, archive'],
+  // CSI: DeleteVolume of an id that names no volume kidfs made succeeds, touching nothing.
+  const ids: [string, string][] = [
+    ['.. in a volume id', `${exportUrl}#../../etc#delete`],
+    ['the export itself', `${exportUrl}##delete`],
+    ['not an id', 'pvc-123'],
+    ['a symlink', `${exportUrl}#link#delete`],
+    ['an unknown onDelete', `${exportUrl}#pvc-1111#shred`],
   ];
-  for (const [what, volumeId, code, message] of ids) {
-    const err = await csi.error('Controller', 'DeleteVolume', { volume_id: volumeId });
-    t.equal(err.code, code, `DeleteVolume with ${what}: code ${code}`);
-    t.equal(err.details, message, `DeleteVolume with ${what}: says why`);
+  for (const [what, volumeId] of ids) {
+    t.same(await csi.call('Controller', 'DeleteVolume', { volume_id: volumeId }), {}, `DeleteVolume with ${what}: succeeds`);
+    t.ok(log.some((line) => line.startsWith(`DeleteVolume ${volumeId}: absent`)), `DeleteVolume with ${what}: logged as absent`);
   }
+  t.ok(existsSync(join(server.dir, 'pvc-1111')), 'the volume a malformed id resembles is left alone');
   t.ok(existsSync(join(server.dir, 'link')), 'the symlink itself is left alone');
+});
+
+/** A directory under the export made as a tenant or a careless admin would: its owner and mode exactly. */
+function serverDir(path: string, uid: number, mode: number, gid = uid): string {
+  const full = join(server.dir, path);
+  mkdirSync(full, { recursive: true });
+  chownSync(full, uid, gid);
+  chmodSync(full, mode);
+  return full;
+}
+
+const untrusted = (path: string, uid: number, mode: string, gid = uid) =>
+  `${path} on the server is owned by uid ${uid}, group ${gid}, mode ${mode}: kidfs reaches volumes only through directories owned by uid 0 that no one else can write`;
+
+t.test('attack: no volume is made, found or deleted through a directory a tenant could change', async (t) => {
+  const cases: [string, string, number, number, string, number][] = [
+    ['a parent the tenant owns', 'owned/cms', 3001, 0o755, '0755', 3001],
+    ['a parent anyone can write', 'open', 0, 0o777, '0777', 0],
+    ['a sticky parent anyone can write', 'sticky', 0, 0o1777, '1777', 0],
+    ['a parent a tenants\' group can write', 'grouped', 0, 0o775, '0775', 3000],
+  ];
+  for (const [what, path, uid, mode, shown, gid] of cases) {
+    const made = serverDir(path, uid, mode, gid);
+    const err = await csi.error('Controller', 'CreateVolume', createRequest('pvc-t1', { subDir: `${path}/\${pv.metadata.name}` }));
+    t.equal(err.code, status.FAILED_PRECONDITION, `${what}: FAILED_PRECONDITION`);
+    t.equal(err.details, untrusted(path, uid, shown, gid), `${what}: says which directory and why`);
+    t.same(readdirSync(made), [], `${what}: nothing was made in it`);
+  }
+
+  // A volume made under a safe parent whose parent later becomes writable: every walk checks again.
+  const id = await volumeIdOf(createRequest('pvc-t2', { subDir: 'later/${pv.metadata.name}' }));
+  writeFileSync(join(server.dir, 'later/pvc-t2/data'), 'tenant data');
+  chmodSync(join(server.dir, 'later'), 0o777);
+  const deleted = await csi.error('Controller', 'DeleteVolume', { volume_id: id });
+  t.equal(deleted.code, status.FAILED_PRECONDITION, 'DeleteVolume through a writable parent is refused');
+  t.equal(deleted.details, untrusted('later', 0, '0777'));
+  const validated = await csi.error('Controller', 'ValidateVolumeCapabilities', { volume_id: id, volume_capabilities: [capability] });
+  t.equal(validated.code, status.FAILED_PRECONDITION, 'so is ValidateVolumeCapabilities');
+  t.ok(existsSync(join(server.dir, 'later/pvc-t2/data')), 'the volume is untouched');
+  chmodSync(join(server.dir, 'later'), 0o755);
+  await csi.call('Controller', 'DeleteVolume', { volume_id: id });
+  t.notOk(existsSync(join(server.dir, 'later/pvc-t2')), 'deleted once the parent is safe again');
+});
+
+t.test('attack: a directory is a volume only when this controller made it for that very volume', async (t) => {
+  // Made in advance with the owner and group the StorageClass names, as a tenant hoping to be adopted would.
+  const planted = serverDir('pvc-planted', 2001, 0o2777);
+  chownSync(planted, 2001, 2000);
+  const adopted = await csi.error('Controller', 'CreateVolume', createRequest('pvc-planted'));
+  t.equal(adopted.code, status.ALREADY_EXISTS, 'a directory kidfs did not make is not adopted');
+  t.equal(adopted.details, `${exportUrl} pvc-planted exists but kidfs did not make it for a volume (no marker in .kidfs-volumes): kidfs adopts only directories it made`);
+  t.same(await csi.call('Controller', 'DeleteVolume', { volume_id: `${exportUrl}#pvc-planted#delete` }), {}, 'nor deleted: it is no kidfs volume');
+  t.ok(existsSync(planted), 'and left alone');
+  const missing = await csi.error('Controller', 'ValidateVolumeCapabilities', { volume_id: `${exportUrl}#pvc-planted#delete`, volume_capabilities: [capability] });
+  t.equal(missing.code, status.NOT_FOUND, 'nor validated');
+
+  // PVCs named alike in two namespaces: a template that cannot tell them apart is refused.
+  for (const template of ['${pvc.metadata.name}', 'shared', '${pvc.metadata.namespace}']) {
+    const err = await csi.error('Controller', 'CreateVolume', createRequest('pvc-c0', { subDir: template }, 'data'));
+    t.equal(err.code, status.INVALID_ARGUMENT, `${template}: refused`);
+    t.equal(err.details, `parameters["subDir"] ${JSON.stringify(template)} could give two volumes one directory: use \${pv.metadata.name}, or both \${pvc.metadata.namespace} and \${pvc.metadata.name}`);
+  }
+  // Two volumes for one PVC name (the first kept by onDelete retain): the directory stays the first's.
+  const template = 'claims/${pvc.metadata.namespace}/${pvc.metadata.name}';
+  const first = await volumeIdOf(createRequest('pvc-c1', { subDir: template, onDelete: 'retain' }, 'data'));
+  writeFileSync(join(server.dir, 'claims/cms/data/first'), 'first');
+  const second = await csi.error('Controller', 'CreateVolume', createRequest('pvc-c2', { subDir: template }, 'data'));
+  t.equal(second.code, status.ALREADY_EXISTS);
+  t.equal(second.details, `${exportUrl} claims/cms/data belongs to volume "pvc-c1", not "pvc-c2": choose a subDir that is unique per volume`);
+  await csi.call('Controller', 'DeleteVolume', { volume_id: first });
+  t.ok(existsSync(join(server.dir, 'claims/cms/data/first')), 'the first volume keeps its data');
+});
+
+t.test('CSI: the same name with another capacity is ALREADY_EXISTS', async (t) => {
+  const request = createRequest('pvc-cap');
+  const created = await csi.call('Controller', 'CreateVolume', request);
+  t.same(await csi.call('Controller', 'CreateVolume', request), created, 'the same capacity again: the same volume');
+  const bigger = { ...request, capacity_range: { required_bytes: '2147483648', limit_bytes: '0' } };
+  const err = await csi.error('Controller', 'CreateVolume', bigger);
+  t.equal(err.code, status.ALREADY_EXISTS);
+  t.equal(err.details, 'volume "pvc-cap" was created with capacity_range 1073741824/0 (required/limit bytes); this request asks 2147483648/0');
 });
 
 t.test('parameters that are wrong are INVALID_ARGUMENT naming them', async (t) => {
@@ -196,6 +278,21 @@ t.test('ValidateVolumeCapabilities', async (t) => {
   const missing = await csi.error('Controller', 'ValidateVolumeCapabilities', { volume_id: `${exportUrl}#pvc-none#delete`, volume_capabilities: [capability] });
   t.equal(missing.code, status.NOT_FOUND);
   t.equal(missing.details, `volume ${exportUrl}#pvc-none#delete does not exist`);
+  const malformed = await csi.error('Controller', 'ValidateVolumeCapabilities', { volume_id: 'pvc-123', volume_capabilities: [capability] });
+  t.equal(malformed.code, status.NOT_FOUND, 'an id kidfs could not have made names no volume: NOT_FOUND');
+  t.equal(malformed.details, 'volume pvc-123 does not exist: volume_id "pvc-123" is not a kidfs volume id (<nfs URL>#<subDir>#<onDelete>)');
+});
+
+t.test('by default the provisioner reaches an export that requires privileged source ports', async (t) => {
+  t.equal(config.mount.privilegedPort, true, '[mount] privileged-port is on unless the config says no');
+  const secure = await startLoopbackNfs({ privilegedPort: true });
+  t.teardown(() => secure.stop());
+  const request = {
+    ...createRequest('pvc-secure', { share: secure.dir }),
+    volume_capabilities: [{ ...capability, mount: { fs_type: '', mount_flags: [`port=${secure.nfsPort}`, `mountport=${secure.mountPort}`] } }],
+  };
+  await csi.call('Controller', 'CreateVolume', request);
+  t.equal(statSync(join(secure.dir, 'pvc-secure')).uid, 2001, 'the volume is made');
 });
 
 t.test('an export that squashes root refuses the provisioner: PERMISSION_DENIED with the fix', async (t) => {
@@ -207,7 +304,7 @@ t.test('an export that squashes root refuses the provisioner: PERMISSION_DENIED 
   };
   const err = await csi.error('Controller', 'CreateVolume', request);
   t.equal(err.code, status.PERMISSION_DENIED);
-  t.match(err.details, /^NFS3ERR_ACCES: permission denied for uid 0 \(MKDIR pvc-7777\): the provisioner must act as root on the export/);
+  t.match(err.details, /^NFS3ERR_ACCES: permission denied for uid 0 \(MKDIR \.kidfs-volumes\): the provisioner must act as root on the export/);
 });
 
 t.test('kidfs controller as a process: serves on its endpoint until SIGTERM, then removes the socket', async (t) => {

@@ -143,15 +143,16 @@ t.test('forged pod information and foreign tokens are refused with PERMISSION_DE
   const editor = node.pod('editor');
   const viewer = node.pod('viewer');
   const elsewhere = node.pod('editor', { nodeName: 'node-b' });
+  const forgedUid = { ...editor, uid: '0b1c2d3e-0000-4000-8000-000000000000' };
   const target = node.target(editor);
   const cases: [string, object, string][] = [
     ['another service account than the pod runs as', publishRequest({ ...editor, serviceAccount: 'viewer' }, target),
-      `pod cms/${editor.name}: spec.serviceAccountName is "editor", not "viewer" as the mount request said`],
-    ['another pod uid', publishRequest({ ...editor, uid: '0b1c2d3e-0000-4000-8000-000000000000' }, target),
-      `pod cms/${editor.name}: metadata.uid is "${editor.uid}", not "0b1c2d3e-0000-4000-8000-000000000000" as the mount request said`],
-    ['a pod of another node', publishRequest(elsewhere, node.target(elsewhere)), `pod cms/${elsewhere.name}: spec.nodeName is "node-b", not this node "node-a"`],
+      `pod cms/${editor.name}: its spec.serviceAccountName is not "viewer" as the mount request said`],
+    ['another pod uid', publishRequest(forgedUid, node.target(forgedUid)),
+      `pod cms/${editor.name}: its metadata.uid is not "0b1c2d3e-0000-4000-8000-000000000000" as the mount request said`],
+    ['a pod of another node', publishRequest(elsewhere, node.target(elsewhere)), `pod cms/${elsewhere.name}: its spec.nodeName is not this node "node-a"`],
     ['a token of another pod', publishRequest(editor, target, { token: node.token(viewer) }),
-      `pod cms/${editor.name}: its token belongs to "system:serviceaccount:cms:viewer" (status.user.username), not system:serviceaccount:cms:editor`],
+      `pod cms/${editor.name}: its token does not belong to system:serviceaccount:cms:editor (status.user.username)`],
     ['a token for another audience', publishRequest(editor, target, { token: node.token(editor, ['vault']) }),
       `pod cms/${editor.name}: its service-account token was not accepted by TokenReview (status.error: [invalid bearer token, token audiences ["vault"] is invalid for the target audiences ["kidfs"]])`],
   ];
@@ -162,6 +163,48 @@ t.test('forged pod information and foreign tokens are refused with PERMISSION_DE
   }
   t.notOk(node.mounter.mounts.has(target), 'nothing was mounted');
   t.notOk(existsSync(target), 'no target was made for a refused pod');
+});
+
+t.test('attack: a pod claiming another pod of this node is refused by where kubelet mounts it', async (t) => {
+  const attacker = node.pod('viewer');
+  const victim = node.pod('editor');
+  const attackerTarget = node.target(attacker);
+  const claims: [string, object][] = [
+    ['the victim\'s pod information at the attacker\'s target', publishRequest(victim, attackerTarget)],
+    ['the victim\'s information, inline', publishRequest(victim, attackerTarget, { context: { 'csi.storage.k8s.io/ephemeral': 'true' } })],
+    ['a target outside kubelet\'s pods', publishRequest(victim, join(node.dir, 'elsewhere', victim.uid, 'volumes', 'mount'))],
+    ['a path that only begins with the victim\'s uid', publishRequest(victim, join(node.dir, 'kubelet', 'pods', `${victim.uid}0`, 'volumes', 'x', 'mount'))],
+  ];
+  for (const [what, request] of claims) {
+    const err = await csi.error('Node', 'NodePublishVolume', request);
+    t.equal(err.code, status.PERMISSION_DENIED, `${what}: PERMISSION_DENIED`);
+    const target = (request as { target_path: string }).target_path;
+    t.equal(err.details, `target_path ${JSON.stringify(target)} is not under ${join(node.dir, 'kubelet', 'pods', victim.uid, 'volumes')}/, where kubelet mounts the volumes of the pod uid "${victim.uid}" the request names`, `${what}: says why`);
+    t.notOk(node.mounter.mounts.has(target), `${what}: nothing mounted`);
+  }
+  t.equal(node.api.countRequests('GET', `pods/${victim.name}`), 0, 'the API server was never asked about the victim');
+});
+
+t.test('attack: a secret of the pod author neither replaces nor hides kubelet\'s token', async (t) => {
+  const strict = await NodeFixture.start(t, { kubernetes: 'require-token = yes' });
+  const pod = strict.pod('editor');
+  const other = strict.pod('editor');
+  const target = strict.target(pod);
+  const authorTokens = (tokens: object) => ({ 'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify(tokens) });
+  // nodePublishSecretRef of an inline volume: the pod author chooses what lands in secrets.
+  for (const [what, secrets] of [
+    ['a tokens map without kidfs\'s audience', authorTokens({ vault: { token: 'x' } })],
+    ['another pod\'s token for kidfs', authorTokens({ kidfs: { token: strict.token(other) } })],
+  ] as const) {
+    await strict.csi.call('Node', 'NodePublishVolume', publishRequest(pod, target, { token: strict.token(pod), secrets }));
+    t.equal(strict.mounter.mounts.get(target)?.identity.name, 'cms.editor', `${what} in secrets: kubelet's token is used`);
+    await strict.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: target });
+  }
+  const withoutAudience = publishRequest(pod, target, { context: { 'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({ vault: { token: 'x' } }) } });
+  const err = await strict.csi.error('Node', 'NodePublishVolume', withoutAudience);
+  t.equal(err.code, status.INVALID_ARGUMENT, 'require-token = yes: a tokens map without kidfs\'s audience is no stand-in for a token');
+  t.equal(err.details, 'volume_context["csi.storage.k8s.io/serviceAccount.tokens"] has no token for audience "kidfs" and [kubernetes] require-token = yes (the CSIDriver\'s tokenRequests must ask for it)');
+  t.notOk(strict.mounter.mounts.has(target), 'nothing mounted');
 });
 
 t.test('inline ephemeral volumes: attributes of the pod author pick only an allowed export and a subDir in it', async (t) => {
@@ -182,7 +225,7 @@ t.test('inline ephemeral volumes: attributes of the pod author pick only an allo
     ['a subDir leaving the export', ephemeral({ subDir: '../shared' }), status.INVALID_ARGUMENT,
       'volume_context["subDir"] "../shared" leaves the export (..)'],
     ['a forged service account', { ...ephemeral({}), volume_context: { ...ephemeral({}).volume_context, 'csi.storage.k8s.io/serviceAccount.name': 'viewer' } },
-      status.PERMISSION_DENIED, `pod cms/${pod.name}: spec.serviceAccountName is "editor", not "viewer" as the mount request said`],
+      status.PERMISSION_DENIED, `pod cms/${pod.name}: its spec.serviceAccountName is not "viewer" as the mount request said`],
   ];
   for (const [what, request, code, message] of refusals) {
     const err = await csi.error('Node', 'NodePublishVolume', request);

@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { startLoopbackNfs, type LoopbackNfs } from '../../scripts/loopback-nfs.ts';
 import { KIDFS, kidfsEnv, run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
 import { flexOptions, TestCluster, type TestPod } from '../helpers/node-fixture.ts';
-import { NodeProcess } from '../helpers/node-process.ts';
+import { NodeProcess, VOLUME_DIR } from '../helpers/node-process.ts';
 
 const execFileAsync = promisify(execFile);
 const cluster = await TestCluster.start(t);
@@ -92,6 +92,46 @@ t.test('an unpublish while a file is still open detaches the mount and serves th
   t.match(node.log, `${target}: unmounted with 1 files still open; serving them until they are closed`);
 });
 
+t.test('attack: a mount whose pod is gone is ended on republish: what was written is committed, open files stop working', async (t) => {
+  const pod = cluster.pod('viewer');
+  const target = await node.publish(pod);
+  const holder = spawn(process.execPath, ['-e', `
+    const fs = require('node:fs');
+    const fd = fs.openSync('revoked.txt', 'w');
+    fs.writeSync(fd, 'written before\\n');
+    console.log('open');
+    process.stdin.once('data', () => {
+      try {
+        fs.writeSync(fd, 'written after\\n');
+        fs.closeSync(fd);
+        console.log('wrote');
+      } catch (err) {
+        console.log('refused ' + err.code);
+      }
+    });`], { cwd: target, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => holder.kill('SIGKILL'));
+  let output = '';
+  holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const said = (word: string) => new Promise<void>((resolve) => {
+    const check = () => (output.includes(word) ? resolve() : holder.stdout.once('data', check));
+    check();
+  });
+  await said('open');
+
+  // The pod was deleted and a new one of the same name made; kubelet republishes with a token of the old one.
+  const oldToken = cluster.token(pod);
+  cluster.api.addPod({ namespace: pod.namespace, name: pod.name, serviceAccount: pod.serviceAccount, nodeName: 'node-a' });
+  const err = await node.csi.error('Node', 'NodePublishVolume', node.publishRequest(pod, target, { token: oldToken }));
+  t.equal(err.code, status.PERMISSION_DENIED, 'the republish is refused');
+  t.equal(mountType(target), undefined, 'the mount is ended');
+  t.equal(readFileSync(join(node.volumeDir, 'revoked.txt'), 'utf8'), 'written before\n', 'what was written before is on the server');
+  holder.stdin.write('go\n');
+  await said('refused');
+  t.match(output, /refused E(NOTCONN|IO|BADF)/, 'the file open across the revocation no longer writes as the old identity');
+  t.equal(readFileSync(join(node.volumeDir, 'revoked.txt'), 'utf8'), 'written before\n', 'nothing more reached the server');
+  t.equal(await node.status(target), undefined, 'and the mount is forgotten');
+});
+
 t.test('a mount unmounted from outside is mounted again on kubelet\'s next publish', async (t) => {
   const pod = cluster.pod('api');
   const target = node.target(pod);
@@ -137,10 +177,10 @@ t.test('refused publishes leave nothing mounted', async (t) => {
   const forgedUid: TestPod = { ...editor, uid: '0b1c2d3e-0000-4000-8000-000000000000' };
   const ephemeral = node.publishRequest(editor, target, { context: { 'csi.storage.k8s.io/ephemeral': 'true', serviceAccount: 'admin' } });
   const cases: [string, object, string][] = [
-    ['forged pod information', node.publishRequest(forgedUid, target, { token: cluster.token(editor) }),
-      `pod cms/${editor.name}: metadata.uid is "${editor.uid}", not "${forgedUid.uid}" as the mount request said`],
+    ['forged pod information', node.publishRequest(forgedUid, node.target(forgedUid), { token: cluster.token(editor) }),
+      `pod cms/${editor.name}: its metadata.uid is not "${forgedUid.uid}" as the mount request said`],
     ['a token of another pod', node.publishRequest(editor, target, { token: cluster.token(viewer) }),
-      `pod cms/${editor.name}: its token belongs to "system:serviceaccount:cms:viewer" (status.user.username), not system:serviceaccount:cms:editor`],
+      `pod cms/${editor.name}: its token does not belong to system:serviceaccount:cms:editor (status.user.username)`],
     ['an ephemeral volume that sets an identity', ephemeral,
       'volume_context["serviceAccount"] is not allowed in a pod-defined volume: such volumes may set only server, share, subDir'],
   ];
@@ -168,6 +208,18 @@ t.test('a subDir that is a symlink on the server is refused, never followed', as
     node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/escape' } }));
   t.equal(err.code, status.FAILED_PRECONDITION);
   t.equal(err.details, 'cms/escape is a symlink on the server: kidfs does not follow symlinks under an export');
+  t.equal(mountType(target), undefined, 'nothing mounted');
+});
+
+t.test('attack: a PersistentVolume is never mounted through a directory a tenant could swap it in', async (t) => {
+  const editor = cluster.pod('editor');
+  const target = node.target(editor);
+  // The tests' volume directory is 0777: a tenant could put a directory of its own at cms/team in place of the real one.
+  mkdirSync(join(node.volumeDir, 'team'), { recursive: true });
+  const err = await node.csi.error('Node', 'NodePublishVolume',
+    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/team' } }));
+  t.equal(err.code, status.FAILED_PRECONDITION);
+  t.equal(err.details, `${VOLUME_DIR} on the server is owned by uid 0, group 0, mode 0777: kidfs reaches volumes only through directories owned by uid 0 that no one else can write`);
   t.equal(mountType(target), undefined, 'nothing mounted');
 });
 

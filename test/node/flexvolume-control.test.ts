@@ -77,7 +77,7 @@ t.test('FlexVolume refusals are Failure answers naming the problem', async (t) =
   const target = flexTarget(pod);
   const forged = await flex(['mount', target, flexOptions({ ...pod, serviceAccount: 'viewer' })]);
   t.same(forged.answer, {
-    status: 'Failure', message: `PERMISSION_DENIED: pod cms/${pod.name}: spec.serviceAccountName is "editor", not "viewer" as the mount request said`,
+    status: 'Failure', message: `PERMISSION_DENIED: pod cms/${pod.name}: its spec.serviceAccountName is not "viewer" as the mount request said`,
   }, 'a forged service account, through the installed driver');
   t.equal(forged.exitCode, 1);
 
@@ -107,6 +107,32 @@ t.test('FlexVolume refusals are Failure answers naming the problem', async (t) =
   t.same(missing.answer, {
     status: 'Failure', message: `kidfs FlexVolume driver: ${join(node.dir, 'no-kidfs')} not found: install kidfs on the node or set KIDFS_COMMAND`,
   }, 'no kidfs command: still a JSON answer');
+});
+
+t.test('attack: a pod author whose options name another pod of the node gets nothing, and learns nothing', async (t) => {
+  const attacker = node.pod('viewer');
+  const victim = node.pod('editor');
+  const target = flexTarget(attacker);
+  // kubelet puts its kubernetes.io/pod.* keys first and the author's flexVolume.options over them.
+  const claims: [string, Record<string, string>][] = [
+    ['the victim, every key', { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/pod.uid': victim.uid, 'kubernetes.io/serviceAccount.name': 'editor' }],
+    ['a guessed uid', { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/pod.uid': '0b1c2d3e-0000-4000-8000-000000000000', 'kubernetes.io/serviceAccount.name': 'editor' }],
+  ];
+  for (const [what, own] of claims) {
+    const answer = await runFlexDriver(['mount', target, flexOptions(attacker, own)], node.controlSocket);
+    t.same(answer, {
+      status: 'Failure',
+      message: `PERMISSION_DENIED: mount directory ${JSON.stringify(target)} is not under ${join(node.dir, 'kubelet', 'pods', own['kubernetes.io/pod.uid']!, 'volumes')}/, where kubelet mounts the volumes of the pod uid ${JSON.stringify(own['kubernetes.io/pod.uid'])} the request names`,
+    }, `${what}: refused`);
+  }
+  // Its own uid with the victim's name and account: the API server says no, without telling what it holds.
+  const probe = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
+  t.equal(probe.status, 'Failure');
+  t.equal(probe.message, `PERMISSION_DENIED: pod cms/${victim.name}: its metadata.uid is not "${attacker.uid}" as the mount request said`);
+  const sa = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
+  t.equal(sa.message, `PERMISSION_DENIED: pod cms/${attacker.name}: its spec.serviceAccountName is not "editor" as the mount request said`);
+  for (const answer of [probe, sa]) t.notMatch(answer.message, victim.uid, 'the victim\'s uid is never told');
+  t.notOk(node.mounter.mounts.has(target), 'nothing was mounted');
 });
 
 t.test('kidfs status lists the mounts with pod, identity, export and state', async (t) => {

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { parseNfsUrl } from '../../src/nfs/nfs-url.ts';
 import { isMountPoint, targetState } from '../../src/node/mount-table.ts';
 import { startFuseServer } from '../helpers/fuse-server-client.ts';
 import { NodeFixture, publishRequest, type TestPod } from '../helpers/node-fixture.ts';
@@ -158,3 +159,69 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise
   const deadline = Date.now() + timeoutMs;
   while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
+
+t.test('attack: a republish that finds the pod gone or another identity ends the old mount', async (t) => {
+  const gone = node.pod('editor');
+  const changed = node.pod('viewer');
+  const goneTarget = await publish(gone);
+  const changedTarget = await publish(changed);
+
+  // The pod was deleted and one of the same name made: kubelet's republish still carries the old pod's new token.
+  const oldToken = node.token(gone);
+  node.api.addPod({ namespace: 'cms', name: gone.name, serviceAccount: 'editor', nodeName: 'node-a' });
+  const goneErr = await node.csi.error('Node', 'NodePublishVolume', publishRequest(gone, goneTarget, { token: oldToken }));
+  t.equal(goneErr.code, status.PERMISSION_DENIED, 'the republish is refused');
+  t.ok(node.mounter.calls.includes(`revoke ${goneTarget}`), 'and the old mount is ended (committed, then unmounted)');
+  t.notOk(recordOf(goneTarget), 'its record is gone');
+  t.notOk(existsSync(goneTarget), 'and its target');
+  t.ok(node.log.includes(`ended the mount at ${goneTarget}: pod cms/${gone.name} is gone`), 'logged');
+
+  // An admin moved cms's range: the pod maps to another gid now.
+  node.api.addNamespace('cms', { 'kidfs.io/uid-range': '199999/1001' });
+  t.teardown(() => node.api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' }));
+  const changedErr = await node.csi.error('Node', 'NodePublishVolume', publishRequest(changed, changedTarget, { token: node.token(changed) }));
+  t.equal(changedErr.code, status.FAILED_PRECONDITION);
+  t.match(changedErr.details, /^.*: the pod's identity is now cms\.viewer \(uid 200002, gid 199999\), the mount acted as cms\.viewer \(uid 200002, gid 200000\); the mount is ended: restart the pod to use the new identity$/);
+  t.ok(node.mounter.calls.includes(`revoke ${changedTarget}`), 'the mount acting as the old identity is ended');
+  t.notOk(recordOf(changedTarget));
+});
+
+t.test('attack: live mounts are checked again, and the ones that no longer hold are ended', async (t) => {
+  const finished = node.pod('editor');
+  const remapped = node.pod('viewer');
+  const staying = node.pod('api');
+  const targets = [await publish(finished), await publish(remapped), await publish(staying)];
+  node.api.addPod({ namespace: 'cms', name: finished.name, uid: finished.uid, serviceAccount: 'editor', nodeName: 'node-a', phase: 'Succeeded' });
+  node.api.addNamespace('cms', { 'kidfs.io/uid-range': '199999/1001' });
+  t.teardown(() => node.api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' }));
+
+  const result = await node.daemon.manager.reverify();
+  t.same(result, { kept: 1, revoked: [targets[0], targets[1]] }, 'the finished pod\'s and the remapped one\'s mounts are ended');
+  t.same(node.mounter.calls.filter((c) => targets.some((target) => c === `revoke ${target}`)), [`revoke ${targets[0]}`, `revoke ${targets[1]}`]);
+  t.ok(node.mounter.mounts.has(targets[2]), 'the pod that still is what it was keeps its mount');
+
+  await node.api.stop();
+  t.same(await node.daemon.manager.reverify(), { kept: 1, revoked: [] }, 'what cannot be checked is not ended');
+  t.ok(node.mounter.mounts.has(targets[2]));
+  t.match(node.log.at(-1), /^cannot check .* again: Kubernetes API server .* unreachable/);
+  await node.api.start();
+  await node.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: targets[2] });
+});
+
+t.test('attack: recovery re-checks the exports pod-defined volumes may use before remounting', async (t) => {
+  const inline = parseNfsUrl('nfs://127.0.0.1/exports/inline');
+  const scratch = parseNfsUrl('nfs://127.0.0.1/exports/scratch');
+  await node.restart({ podExports: [inline, scratch] });
+  const pod = node.pod('editor');
+  const target = node.target(pod);
+  await node.csi.call('Node', 'NodePublishVolume', publishRequest(pod, target, {
+    token: node.token(pod), context: { 'csi.storage.k8s.io/ephemeral': 'true', server: '127.0.0.1', share: '/exports/scratch', subDir: 'tmp' },
+  }));
+  t.same(node.mounter.mounts.get(target)?.export, scratch);
+
+  await node.restart({ podExports: [inline] });
+  t.notOk(node.mounter.mounts.has(target), 'an export no longer allowed is not mounted again');
+  t.notOk(recordOf(target), 'its record is removed');
+  t.ok(node.log.includes(`ended the mount at ${target}: nfs://127.0.0.1/exports/scratch is no longer an export pod-defined volumes may use (kidfs node --pod-export)`));
+  await node.restart({ podExports: [] });
+});

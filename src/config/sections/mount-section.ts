@@ -79,7 +79,7 @@ export const mountSection: ConfigSection<MountConfig> = {
       opTimeoutMs,
       maxUncommittedBytes: read.get('max-uncommitted', parseUncommitted, 64 * 1024 * 1024),
       readOnly: read.get('read-only', parseBoolean, false),
-      privilegedPort: read.get('privileged-port', parseBoolean, false),
+      privilegedPort: read.get('privileged-port', parseBoolean, true),
     };
   },
 };

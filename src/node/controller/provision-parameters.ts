@@ -1,7 +1,9 @@
 // StorageClass parameters of CreateVolume, with csi-driver-nfs's names where the meaning is the same:
 //   server, share          the export volumes are made in (required)
 //   subDir                 the volume's directory under it; ${pvc.metadata.name}, ${pvc.metadata.namespace} and
-//                          ${pv.metadata.name} are replaced (default ${pv.metadata.name}, the volume's name)
+//                          ${pv.metadata.name} are replaced (default ${pv.metadata.name}, the volume's name). It
+//                          must name each volume apart: ${pv.metadata.name}, or both ${pvc.metadata.namespace}
+//                          and ${pvc.metadata.name} (PVCs of one name in two namespaces are two volumes)
 //   onDelete               delete (default) | retain | archive (renamed to archived-<name>)
 //   mountPermissions       mode of the volume directory, octal (default 2770); setgid is always added so files
 //                          created in it keep its group
@@ -45,7 +47,11 @@ export function readProvisionParameters(
     { server: parameters['server'] ?? '', share: parameters['share'] ?? '' },
     { untrusted: false, podExports: [], mountFlags, field },
   );
-  const subDir = checkSubDir(expand(parameters['subDir'] ?? '${pv.metadata.name}', parameters, name, 'subDir'), field('subDir'));
+  const template = parameters['subDir'] ?? '${pv.metadata.name}';
+  const subDir = checkSubDir(expand(template, parameters, name, 'subDir'), field('subDir'));
+  if (!template.includes('${pv.metadata.name}') && !(template.includes('${pvc.metadata.namespace}') && template.includes('${pvc.metadata.name}'))) {
+    throw invalidField(field('subDir'), `${JSON.stringify(template)} could give two volumes one directory: use \${pv.metadata.name}, or both \${pvc.metadata.namespace} and \${pvc.metadata.name}`);
+  }
   if (subDir === '') throw invalidField(field('subDir'), 'names the export itself: every volume needs a directory of its own');
 
   const onDelete = parameters['onDelete'] ?? 'delete';

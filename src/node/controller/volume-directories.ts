@@ -1,7 +1,9 @@
 // The controller's work on the NFS server: make, check, delete or archive one volume directory under an
 // export, as the provisioner's own credential (uid 0 on an export with No_Root_Squash for the controller's
 // address: kidfs's provisioner, never a pod). Nothing outside the export is reached: subDirs are checked and
-// no symlink on the server is followed.
+// no symlink on the server is followed. Every directory on the way to a volume must be root's or the
+// provisioner's and writable by no one else, and a directory is only treated as a volume when its marker
+// (volume-markers.ts) says kidfs made it for that volume.
 import { RpcConnectionPool } from '../../nfs/connection-pool.ts';
 import { NfsError } from '../../nfs/errno.ts';
 import { connectExport, type NfsExport } from '../../nfs/nfs-export.ts';
@@ -12,6 +14,7 @@ import type { Credential } from '../../nfs/rpc-transport.ts';
 import { lookupDirectory, walkSubDir, type Directory } from '../export-path.ts';
 import { NodeError } from '../node-error.ts';
 import type { VolumeRef } from './volume-id.ts';
+import { MARKERS_DIR, VolumeMarkers, type VolumeMarker } from './volume-markers.ts';
 
 export interface DirectoryOwner {
   readonly uid: number;
@@ -23,16 +26,44 @@ export interface DirectoryOwner {
 /** Parent directories kidfs makes on the way to a volume: root's, traversable by all. */
 const PARENT_MODE = 0o755;
 
+interface Located {
+  readonly client: Nfs3Client;
+  readonly markers: VolumeMarkers;
+  /** The volume's parent directory; undefined when missing (and not made). */
+  readonly parent: Directory | undefined;
+  readonly parentPath: string;
+  readonly leaf: string;
+}
+
 export class VolumeDirectories {
   private readonly pool = new RpcConnectionPool();
   private readonly exports = new Map<string, Promise<NfsExport>>();
+  /** Who may own a directory on the way to a volume: root and the provisioner. */
+  private readonly owners: readonly number[];
 
-  constructor(private readonly credential: Credential, private readonly timeoutMs = 30_000) {}
+  constructor(private readonly credential: Credential, private readonly connection: { readonly privilegedPort: boolean; readonly timeoutMs?: number }) {
+    this.owners = [...new Set([0, credential.uid])];
+  }
 
-  /** Makes the directory, or accepts an existing one with the same owner and group; ALREADY_EXISTS otherwise. */
-  async create(ref: VolumeRef, owner: DirectoryOwner): Promise<'created' | 'exists'> {
-    const { client, parent, leaf } = await this.locate(ref, true);
+  /**
+   * Makes the directory for `marker.volume`, or accepts the one kidfs made for the same volume with the same
+   * owner, group and capacity; anything else in its place is ALREADY_EXISTS.
+   */
+  async create(ref: VolumeRef, owner: DirectoryOwner, marker: VolumeMarker): Promise<'created' | 'exists'> {
+    if (ref.subDir.split('/').includes(MARKERS_DIR)) throw new NodeError('INVALID_ARGUMENT', `${describe(ref)}: ${MARKERS_DIR} is kidfs's own name`);
+    const { client, markers, parent, parentPath, leaf } = await this.locate(ref, true);
+    const recorded = await markers.read(parent!, leaf, markersPath(parentPath));
     const existing = await lookupDirectory(client, this.credential, parent!.handle, leaf, ref.subDir);
+    if (recorded && recorded.volume !== marker.volume) {
+      throw new NodeError('ALREADY_EXISTS', `${describe(ref)} belongs to volume ${JSON.stringify(recorded.volume)}, not ${JSON.stringify(marker.volume)}: choose a subDir that is unique per volume`);
+    }
+    if (existing && !recorded) {
+      throw new NodeError('ALREADY_EXISTS', `${describe(ref)} exists but kidfs did not make it for a volume (no marker in ${markersPath(parentPath)}): kidfs adopts only directories it made`);
+    }
+    if (recorded && (recorded.requiredBytes !== marker.requiredBytes || recorded.limitBytes !== marker.limitBytes)) {
+      throw new NodeError('ALREADY_EXISTS',
+        `volume ${JSON.stringify(marker.volume)} was created with capacity_range ${recorded.requiredBytes}/${recorded.limitBytes} (required/limit bytes); this request asks ${marker.requiredBytes}/${marker.limitBytes}`);
+    }
     if (existing) {
       const { uid, gid } = existing.attributes;
       if (uid !== owner.uid || gid !== owner.gid) {
@@ -41,13 +72,15 @@ export class VolumeDirectories {
       }
       return 'exists';
     }
-    let made: Directory | undefined;
+    // The marker first: a CreateVolume interrupted after it finds its own marker and makes the directory.
+    if (!recorded) await markers.write(parent!, leaf, marker, markersPath(parentPath));
+    let made: Directory;
     try {
       const result = await client.mkdir(this.credential, parent!.handle, leaf, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
       made = { handle: result.handle, attributes: result.attributes ?? (await client.getattr(this.credential, result.handle)) };
     } catch (err) {
       // Someone made it meanwhile (a retried CreateVolume): the same checks as above.
-      if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return this.create(ref, owner);
+      if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return this.create(ref, owner, marker);
       throw err;
     }
     const { attributes } = made;
@@ -58,25 +91,30 @@ export class VolumeDirectories {
     return 'created';
   }
 
-  /** Whether the volume directory exists (FAILED_PRECONDITION when something else is in its place). */
+  /** Whether kidfs made this volume and its directory exists (FAILED_PRECONDITION when something else is in its place). */
   async exists(ref: VolumeRef): Promise<boolean> {
-    const { client, parent, leaf } = await this.locate(ref, false);
-    return parent !== undefined && (await lookupDirectory(client, this.credential, parent.handle, leaf, ref.subDir)) !== undefined;
+    const { client, markers, parent, parentPath, leaf } = await this.locate(ref, false);
+    if (!parent || !(await markers.read(parent, leaf, markersPath(parentPath)))) return false;
+    return (await lookupDirectory(client, this.credential, parent.handle, leaf, ref.subDir)) !== undefined;
   }
 
-  /** Applies the volume's onDelete; a directory that is already gone is fine. */
+  /**
+   * Applies the volume's onDelete to a directory kidfs made for a volume. One without a marker is no kidfs
+   * volume ('absent', left alone); one that is gone already is fine.
+   */
   async delete(ref: VolumeRef): Promise<'deleted' | 'archived' | 'retained' | 'absent'> {
-    const { client, parent, leaf } = await this.locate(ref, false);
-    const existing = parent && (await lookupDirectory(client, this.credential, parent.handle, leaf, ref.subDir));
-    if (!parent || !existing) return 'absent';
+    const { client, markers, parent, parentPath, leaf } = await this.locate(ref, false);
+    if (!parent || !(await markers.read(parent, leaf, markersPath(parentPath)))) return 'absent';
     if (ref.onDelete === 'retain') return 'retained';
-    if (ref.onDelete === 'archive') {
-      await this.archive(client, parent.handle, leaf);
-      return 'archived';
+    const existing = await lookupDirectory(client, this.credential, parent.handle, leaf, ref.subDir);
+    if (existing && ref.onDelete === 'archive') await this.archive(client, parent.handle, leaf);
+    else if (existing) {
+      await this.removeContents(client, existing.handle);
+      await client.rmdir(this.credential, parent.handle, leaf);
     }
-    await this.removeContents(client, existing.handle);
-    await client.rmdir(this.credential, parent.handle, leaf);
-    return 'deleted';
+    await markers.remove(parent, leaf, markersPath(parentPath));
+    if (!existing) return 'absent';
+    return ref.onDelete === 'archive' ? 'archived' : 'deleted';
   }
 
   async close(): Promise<void> {
@@ -85,14 +123,19 @@ export class VolumeDirectories {
     await Promise.all(exports.map((e) => e.then((exp) => exp.close(), () => undefined)));
   }
 
-  /** The export's client and the volume's parent directory (made when `create`); parent undefined when missing. */
-  private async locate(ref: VolumeRef, create: boolean) {
+  /**
+   * The export's client and the volume's parent directory (made when `create`), every directory on the way
+   * checked (checkTrusted); parent undefined when missing.
+   */
+  private async locate(ref: VolumeRef, create: boolean): Promise<Located> {
     const exp = await this.connect(ref);
     const root: Directory = { handle: exp.rootHandle, attributes: await exp.client.getattr(this.credential, exp.rootHandle) };
     const slash = ref.subDir.lastIndexOf('/');
     const parentPath = slash < 0 ? '' : ref.subDir.slice(0, slash);
-    const parent = await walkSubDir(exp.client, this.credential, root, parentPath, create ? { create: { mode: PARENT_MODE } } : {});
-    return { client: exp.client, parent, leaf: ref.subDir.slice(slash + 1) };
+    const parent = await walkSubDir(exp.client, this.credential, root, parentPath, {
+      ...(create ? { create: { mode: PARENT_MODE } } : {}), trusted: { owners: this.owners, last: true },
+    });
+    return { client: exp.client, markers: new VolumeMarkers(exp.client, this.credential, this.owners), parent, parentPath, leaf: ref.subDir.slice(slash + 1) };
   }
 
   /** One connection per export, shared by all calls; a failed connection is forgotten so the next call tries again. */
@@ -100,7 +143,9 @@ export class VolumeDirectories {
     const key = formatNfsUrl(ref.export);
     let exp = this.exports.get(key);
     if (!exp) {
-      exp = connectExport(ref.export, { credential: this.credential, timeoutMs: this.timeoutMs, pool: this.pool });
+      exp = connectExport(ref.export, {
+        credential: this.credential, timeoutMs: this.connection.timeoutMs ?? 30_000, privilegedPort: this.connection.privilegedPort, pool: this.pool,
+      });
       this.exports.set(key, exp);
       exp.catch(() => this.exports.delete(key));
     }
@@ -139,6 +184,8 @@ export class VolumeDirectories {
     }
   }
 }
+
+const markersPath = (parentPath: string): string => (parentPath ? `${parentPath}/${MARKERS_DIR}` : MARKERS_DIR);
 
 function describe(ref: VolumeRef): string {
   return `${formatNfsUrl(ref.export)} ${ref.subDir}`;

@@ -39,26 +39,35 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
       const identity = parameters.owner ? await options.ownerIdentity(parameters.owner) : undefined;
       const owner = { uid: identity?.uid ?? options.provisionerUid, gid: parameters.gid ?? identity!.gid, mode: parameters.mode };
       const ref: VolumeRef = { export: parameters.export, subDir: parameters.subDir, onDelete: parameters.onDelete };
-      const outcome = await onServer(() => directories.create(ref, owner));
+      const capacity = { requiredBytes: request.capacity_range?.required_bytes || '0', limitBytes: request.capacity_range?.limit_bytes || '0' };
+      const outcome = await onServer(() => directories.create(ref, owner, { volume: name, ...capacity }));
       const volumeId = formatVolumeId(ref);
       log(`CreateVolume ${name}: ${outcome} ${volumeId} (uid ${owner.uid}, gid ${owner.gid}, mode ${owner.mode.toString(8)})`);
       return {
         volume: {
           volume_id: volumeId,
-          capacity_bytes: request.capacity_range?.required_bytes ?? '0',
+          capacity_bytes: capacity.requiredBytes,
           volume_context: { server: ref.export.host, share: ref.export.path, subDir: ref.subDir },
         },
       };
     },
     DeleteVolume: async (request: DeleteVolumeRequest) => {
-      const ref = parseVolumeId(request.volume_id);
+      if (!request.volume_id) throw invalidField('volume_id', 'is required');
+      // CSI: a volume that does not exist is deleted already, and an id kidfs could not have made names none.
+      const ref = volumeRefOrProblem(request.volume_id);
+      if (typeof ref === 'string') {
+        log(`DeleteVolume ${request.volume_id}: absent (${ref})`);
+        return {};
+      }
       const outcome = await onServer(() => directories.delete(ref));
       log(`DeleteVolume ${request.volume_id}: ${outcome}`);
       return {};
     },
     ValidateVolumeCapabilities: async (request: ValidateVolumeCapabilitiesRequest) => {
-      const ref = parseVolumeId(request.volume_id);
+      if (!request.volume_id) throw invalidField('volume_id', 'is required');
       if (request.volume_capabilities.length === 0) throw invalidField('volume_capabilities', 'is required');
+      const ref = volumeRefOrProblem(request.volume_id);
+      if (typeof ref === 'string') throw new NodeError('NOT_FOUND', `volume ${request.volume_id} does not exist: ${ref}`);
       if (!(await onServer(() => directories.exists(ref)))) throw new NodeError('NOT_FOUND', `volume ${request.volume_id} does not exist`);
       const problems = request.volume_capabilities
         .map((c, i) => [i, capabilityProblem(c)] as const)
@@ -71,6 +80,16 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
     },
     ControllerGetCapabilities: async () => ({ capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }] }),
   };
+}
+
+/** The volume an id names, or why it names none. */
+function volumeRefOrProblem(volumeId: string): VolumeRef | string {
+  try {
+    return parseVolumeId(volumeId);
+  } catch (err) {
+    if (err instanceof NodeError && err.code === 'INVALID_ARGUMENT') return err.message;
+    throw err;
+  }
 }
 
 function checkCapabilities(capabilities: VolumeCapability[], field: string): void {
