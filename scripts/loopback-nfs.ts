@@ -107,8 +107,17 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-/** A TCP port nobody listens on right now (the kernel picks it). */
-export function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now (the kernel picks it), other than those in `taken`. */
+export async function freePort(taken: readonly number[] = []): Promise<number> {
+  // The kernel may hand out a port it just handed out (it was closed again), so one picked for a
+  // server that has not started yet is passed in `taken`.
+  for (;;) {
+    const port = await anyFreePort();
+    if (!taken.includes(port)) return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -162,10 +171,11 @@ export async function startLoopbackNfs(options: LoopbackNfsOptions = {}): Promis
   const work = mkdtempSync(join(tmpdir(), 'kidfs-ganesha-'));
   const dir = options.dir ?? join(work, 'export');
   mkdirSync(dir, { recursive: true, mode: 0o777 });
+  const nfsPort = options.nfsPort ?? (await freePort());
   const settings = {
     dir,
-    nfsPort: options.nfsPort ?? (await freePort()),
-    mountPort: options.mountPort ?? (await freePort()),
+    nfsPort,
+    mountPort: options.mountPort ?? (await freePort([nfsPort])),
     squash: options.squash ?? 'none',
     privilegedPort: options.privilegedPort ?? false,
     exportId: options.exportId ?? 1,
