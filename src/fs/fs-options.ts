@@ -1,6 +1,7 @@
 // How a kidfs file system behaves: caches, write-back and read-ahead sizes, the ownership view. Checked once, at construction.
 import type { NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
+import { MountMemoryBudget } from './memory-budget.ts';
 
 /** What to do with chown/chgrp to an owner this mount cannot act as: refuse with EPERM, or report success and change nothing. */
 export type ChownPolicy = 'deny' | 'ignore';
@@ -32,6 +33,11 @@ export interface FileSystemOptions {
   readonly readAheadWindow?: number;
   /** Cached paths and attributes before the caches start over (default 100000 each). */
   readonly maxCacheEntries?: number;
+  /**
+   * This mount's share of its process's memory budget for write-back, read-ahead and their pooled buffers (default: a
+   * budget of its own of 64 MiB).
+   */
+  readonly memory?: MountMemoryBudget;
 }
 
 export interface ResolvedOptions {
@@ -45,6 +51,7 @@ export interface ResolvedOptions {
   readonly readAheadBytes: number;
   readonly readAheadWindow: number;
   readonly maxCacheEntries: number;
+  readonly memory: MountMemoryBudget;
 }
 
 const MiB = 1024 * 1024;
@@ -73,6 +80,9 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
   if (maxUncommittedBytes < 2 * writeChunkBytes) {
     throw new RangeError(`file system option maxUncommittedBytes (${maxUncommittedBytes}) must be at least two write chunks (${2 * writeChunkBytes})`);
   }
+  if (o.memory && o.memory.limitBytes < 2 * writeChunkBytes) {
+    throw new RangeError(`file system option memory (a budget of ${o.memory.limitBytes} bytes) must hold at least two write chunks (${2 * writeChunkBytes})`);
+  }
   return {
     attrTimeoutMs,
     entryTimeoutMs: count('entryTimeoutMs', o.entryTimeoutMs, attrTimeoutMs, 0),
@@ -84,5 +94,6 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
     readAheadBytes: Math.min(count('readAheadBytes', o.readAheadBytes, MiB, 4096), nfs.fsinfo.rtmax || MiB),
     readAheadWindow: count('readAheadWindow', o.readAheadWindow, 4, 0),
     maxCacheEntries: count('maxCacheEntries', o.maxCacheEntries, 100_000, 1),
+    memory: o.memory ?? MountMemoryBudget.standalone(64 * MiB),
   };
 }

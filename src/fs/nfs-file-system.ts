@@ -11,6 +11,7 @@ import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
 import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
+import type { MountMemoryBudget } from './memory-budget.ts';
 import { HandleCache } from './handle-cache.ts';
 import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
@@ -83,6 +84,11 @@ export class NfsFileSystem {
   /** Open fds. */
   get openFiles(): number {
     return this.files.count;
+  }
+
+  /** The mount's memory budget: what write-back and read-ahead hold now, at most, and how often writers waited. */
+  get memory(): MountMemoryBudget {
+    return this.options.memory;
   }
 
   // ---- attributes ----

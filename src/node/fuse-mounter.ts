@@ -2,6 +2,7 @@
 // reached with walkSubDir (no symlink on the server is followed), every NFS call made as the mount's identity.
 // All mounts of an export share its root handle (one MNT), and all exports of a server one RPC connection.
 import type { MountConfig } from '../config/sections/mount-section.ts';
+import { ProcessMemoryBudget } from '../fs/memory-budget.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { fsHandlers } from '../fuse/fs-handlers.ts';
 import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
@@ -44,11 +45,14 @@ class FuseMounter implements Mounter {
   /** Unmounted (lazily) while files were still open: served until they are closed. */
   private readonly lingering = new Set<Served>();
   private readonly exports: ExportConnections;
+  /** Shared by every mount of the daemon, each taking at most its share. */
+  private readonly memory: ProcessMemoryBudget;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: FuseMounterOptions) {
     this.exports = new ExportConnections({ timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort });
+    this.memory = new ProcessMemoryBudget(options.settings.memoryPerProcessBytes);
   }
 
   async mount(spec: MountSpec): Promise<void> {
@@ -58,11 +62,12 @@ class FuseMounter implements Mounter {
     const { identity, target } = spec;
     const credential: Credential = { uid: identity.uid, gid: identity.gid, gids: identity.groups };
     const { lease, root } = await this.volumeDirectory(spec, credential);
+    const memory = this.memory.mount(settings.memoryPerMountBytes);
     try {
       const fs = new NfsFileSystem({
         export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
         credential,
-        ...fileSystemSettings(settings),
+        ...fileSystemSettings(settings, memory),
       });
       const mountLog = (line: string) => log(`${target}: ${line}`);
       const gate = detachableHandlers(fsHandlers(fs, mountLog));
@@ -75,6 +80,7 @@ class FuseMounter implements Mounter {
       });
       this.served.set(target, { target, fs, fuse, gate, lease });
     } catch (err) {
+      memory.close();
       await lease.release();
       throw err;
     }
@@ -145,6 +151,7 @@ class FuseMounter implements Mounter {
   /** Stops answering for the mount and drops the file system and its hold on the export. */
   private async letGo(served: Served): Promise<void> {
     served.gate.detach();
+    served.fs.memory.close();
     await served.lease.release();
   }
 

@@ -1,0 +1,52 @@
+// Issue 11: one tenant must not take the node daemon's memory or stall another tenant. The attacks of the security
+// review, scaled down, against a real `kidfs node` serving real FUSE mounts of a loopback ganesha: the attacker holds
+// written data open, reads a little from many open files, and lists a huge directory, while another tenant opens and
+// reads a file in its own mount. The daemon's RssAnon must stay within its [mount] memory budget plus what it used
+// before the attack and a stated allowance (ATTACK_ALLOWANCE_MIB), and the other tenant's every operation must end.
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
+import { TestCluster } from '../helpers/node-fixture.ts';
+import { NodeProcess } from '../helpers/node-process.ts';
+import { runAttack, type AttackResult } from '../helpers/tenant-attack-run.ts';
+
+const MiB = 1024 * 1024;
+const PROCESS_BUDGET_MIB = 64;
+const MOUNT_BUDGET_MIB = 32;
+/**
+ * Memory beyond the budget that an attack may add: requests in flight (up to 12 FUSE requests of 128 KiB per mount, and
+ * direct READ replies), RPC records, JS objects per open file, and garbage V8 has not collected yet.
+ */
+const ATTACK_ALLOWANCE_MIB = 48;
+/** Far above any operation of a working daemon (a few ms), far below a stall that waits for the attack to end. */
+const STALL_MS = 5000;
+
+const cluster = await TestCluster.start(t);
+const server = await startServer(t);
+const node = await NodeProcess.start(t, {
+  cluster, server, mount: [`memory-per-mount = ${MOUNT_BUDGET_MIB}MiB`, `memory-per-process = ${PROCESS_BUDGET_MIB}MiB`],
+});
+const attacker = await node.publish(cluster.pod('editor'));
+const victim = await node.publish(cluster.pod('api'));
+const probeFile = join(victim, 'probe');
+if (run(USER_1000, victim, 'head -c 65536 /dev/zero > probe').status !== 0) throw new Error('cannot write the probe file');
+
+function checkAttack(t: Test, result: AttackResult, what: string): void {
+  const grownMiB = (result.peakKiB - result.baseKiB) / 1024;
+  t.comment(`${what}: RssAnon ${Math.round(result.baseKiB / 1024)} -> peak ${Math.round(result.peakKiB / 1024)} MiB; ` +
+    `other tenant: ${result.probe.count} reads, median ${result.probe.medianMs} ms, p99 ${result.probe.p99Ms} ms, max ${result.probe.maxMs} ms`);
+  t.ok(grownMiB < PROCESS_BUDGET_MIB + ATTACK_ALLOWANCE_MIB,
+    `the daemon grew by ${grownMiB.toFixed(0)} MiB: within its budget of ${PROCESS_BUDGET_MIB} MiB plus ${ATTACK_ALLOWANCE_MIB} MiB`);
+  t.ok(result.probe.count > 0 && result.probe.failures === 0, `the other tenant's ${result.probe.count} reads all succeeded`);
+  t.ok(result.probe.maxMs < STALL_MS, `none of them stalled (longest ${result.probe.maxMs} ms, bound ${STALL_MS} ms)`);
+}
+
+t.test('16 files with 31 MiB written each, held open: the writer waits for commits instead of the daemon growing', async (t) => {
+  const dir = join(attacker, 'writes');
+  mkdirSync(dir);
+  const result = await runAttack(node.pid!, ['writes', dir, '16', String(31 * MiB)], probeFile);
+  checkAttack(t, result, 'writes');
+  t.equal(result.holding, 16 * 31 * MiB, 'every write was accepted (back-pressure, not failure)');
+  for (let i = 0; i < 16; i++) t.equal(statSync(join(node.volumeDir, 'writes', `f${i}`)).size, 31 * MiB, `f${i} is whole on the server`);
+});
