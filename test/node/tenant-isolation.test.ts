@@ -3,7 +3,7 @@
 // written data open, reads a little from many open files, and lists a huge directory, while another tenant opens and
 // reads a file in its own mount. The daemon's RssAnon must stay within its [mount] memory budget plus what it used
 // before the attack and a stated allowance (ATTACK_ALLOWANCE_MIB), and the other tenant's every operation must end.
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
@@ -49,4 +49,17 @@ t.test('16 files with 31 MiB written each, held open: the writer waits for commi
   checkAttack(t, result, 'writes');
   t.equal(result.holding, 16 * 31 * MiB, 'every write was accepted (back-pressure, not failure)');
   for (let i = 0; i < 16; i++) t.equal(statSync(join(node.volumeDir, 'writes', `f${i}`)).size, 31 * MiB, `f${i} is whole on the server`);
+});
+
+t.test('120 open files with 128 KiB read from each: read-ahead shrinks to what the budget holds', async (t) => {
+  // Laid out on the server's backing directory (sparse files of 8 MiB): setting up, not the attack.
+  const backing = join(node.volumeDir, 'reads');
+  mkdirSync(backing, { mode: 0o755 });
+  for (let i = 0; i < 120; i++) {
+    closeSync(openSync(join(backing, `f${i}`), 'w', 0o644));
+    truncateSync(join(backing, `f${i}`), 8 * MiB);
+  }
+  const result = await runAttack(node.pid!, ['reads', join(attacker, 'reads'), '120', String(128 * 1024)], probeFile);
+  checkAttack(t, result, 'reads');
+  t.equal(result.holding, 120 * 128 * 1024, 'every read got its 128 KiB');
 });
