@@ -31,7 +31,7 @@ export interface FileSystemOptions {
   readonly readAheadBytes?: number;
   /** Read-ahead READs one open file may have ahead of the reader (default 4; 0 turns read-ahead off). */
   readonly readAheadWindow?: number;
-  /** Cached paths and attributes before the caches start over (default 100000 each). */
+  /** Cached paths and attributes before the caches start over (default 10000 each: ~4 MiB, whatever a tenant lists). */
   readonly maxCacheEntries?: number;
   /**
    * This mount's share of its process's memory budget for write-back, read-ahead and their pooled buffers (default: a
@@ -93,7 +93,7 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
     commitRetries: count('commitRetries', o.commitRetries, 5, 0),
     readAheadBytes: Math.min(count('readAheadBytes', o.readAheadBytes, MiB, 4096), nfs.fsinfo.rtmax || MiB),
     readAheadWindow: count('readAheadWindow', o.readAheadWindow, 4, 0),
-    maxCacheEntries: count('maxCacheEntries', o.maxCacheEntries, 100_000, 1),
+    maxCacheEntries: count('maxCacheEntries', o.maxCacheEntries, 10_000, 1),
     memory: o.memory ?? MountMemoryBudget.standalone(64 * MiB),
   };
 }

@@ -8,6 +8,7 @@ import type { Credential } from '../nfs/rpc-transport.ts';
 import { accessForMode, accessForOpen } from './access-bits.ts';
 import { AttrCache } from './attr-cache.ts';
 import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
+import { DirectoryStreams } from './directory-streams.ts';
 import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
@@ -25,6 +26,11 @@ export interface DirectoryEntry {
   readonly name: string;
   /** From READDIRPLUS; missing when the server left the entry's attributes out. */
   readonly stat?: FileStat;
+}
+
+/** An entry of an open directory, with the position to read on from after it. */
+export interface PositionedEntry extends DirectoryEntry {
+  readonly next: number;
 }
 
 /** statvfs(3)'s numbers; sizes count `frsize` blocks. */
@@ -62,6 +68,7 @@ export class NfsFileSystem {
   private readonly attrs: AttrCache;
   private readonly resolver: PathResolver;
   private readonly files: OpenFiles;
+  private readonly directories: DirectoryStreams;
   private readonly view: OwnerView;
   /** st_blksize and statfs's block size: the FSINFO preferred write size, at most one write chunk. */
   private readonly blockSize: number;
@@ -77,6 +84,7 @@ export class NfsFileSystem {
     const handles = new HandleCache(this.rootHandle, o.entryTimeoutMs, o.maxCacheEntries);
     this.resolver = new PathResolver(this.client, this.credential, handles, this.attrs, this.stats);
     this.files = new OpenFiles(this.client, this.credential, this.attrs, this.stats, o);
+    this.directories = new DirectoryStreams(this.client, this.credential);
     this.view = new OwnerView(this.credential, options.ownerView, o.chownPolicy);
     this.blockSize = Math.min(options.export.fsinfo.wtpref || o.writeChunkBytes, o.writeChunkBytes);
   }
@@ -183,23 +191,35 @@ export class NfsFileSystem {
 
   // ---- directories and names ----
 
-  /** The directory's entries as the server lists them ('.' and '..' included), with attributes from READDIRPLUS. */
-  readdir(path: string): Promise<DirectoryEntry[]> {
-    return this.run('readdir', async () => {
+  /** Opens a directory for reading its entries a piece at a time; resolves with its handle number. */
+  opendir(path: string): Promise<number> {
+    return this.run('opendir', async () => {
       const names = pathComponents(path);
-      const listing = await this.resolver.retryStale([names], async () => {
-        const { handle } = await this.resolver.resolve(names);
-        return this.client.readdirplusAll(this.credential, handle);
-      });
-      return listing.entries.map((entry) => {
+      const { handle } = await this.resolver.retryStale([names], () => this.resolver.resolve(names));
+      return this.directories.opendir(handle, names);
+    });
+  }
+
+  /**
+   * Entries of an open directory from `position` (0: the start, else a `next` this gave) as the server lists them
+   * ('.' and '..' included), with attributes from READDIRPLUS: one page, never the whole directory; none at its end.
+   */
+  readdir(dir: number, position: number): Promise<PositionedEntry[]> {
+    return this.run('readdir', async () => {
+      const names = this.directories.namesOf(dir);
+      return (await this.directories.read(dir, position)).map(({ entry, next }) => {
         if (entry.handle && entry.name !== '.' && entry.name !== '..') {
           this.resolver.handles.set([...names, entry.name], entry.handle);
           this.attrs.set(entry.handle, entry.attributes);
         }
         const stat = entry.attributes && entry.handle ? this.stat(entry.handle, entry.attributes) : undefined;
-        return stat ? { name: entry.name, stat } : { name: entry.name };
+        return stat ? { name: entry.name, stat, next } : { name: entry.name, next };
       });
     });
+  }
+
+  releasedir(dir: number): Promise<void> {
+    return this.run('releasedir', async () => this.directories.releasedir(dir));
   }
 
   mkdir(path: string, mode: number): Promise<void> {
