@@ -16,6 +16,8 @@ export interface MountManagerOptions {
   readonly records: MountRecords;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
+  /** Mounts this node serves at most ([mount] max-mounts-per-node); default: no limit. */
+  readonly maxMounts?: number;
   /** One line per event and problem; default stderr. */
   readonly log?: (line: string) => void;
 }
@@ -59,6 +61,8 @@ export interface RecoverySummary {
 export class MountManager {
   private readonly lock = new KeyedLock();
   private readonly problems = new Map<string, string>();
+  /** New targets being mounted now: they count against maxMounts before their record exists. */
+  private starting = 0;
   private readonly log: (line: string) => void;
 
   private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, MountRecord>) {
@@ -80,7 +84,17 @@ export class MountManager {
     return this.lock.run(request.target, async () => {
       const existing = this.records.get(request.target);
       if (!existing) {
-        await this.mountAndRecord(request, undefined);
+        const limit = this.options.maxMounts ?? Infinity;
+        if (this.records.size + this.starting >= limit) {
+          throw new NodeError('RESOURCE_EXHAUSTED',
+            `this node serves ${limit} kidfs mounts, its limit ([mount] max-mounts-per-node): the pod must run on another node (kubelet schedules by max_volumes_per_node), or an admin raises the limit`);
+        }
+        this.starting++;
+        try {
+          await this.mountAndRecord(request, undefined);
+        } finally {
+          this.starting--;
+        }
         return 'mounted';
       }
       if (!sameMount(existing.request, request)) {

@@ -28,6 +28,8 @@ export interface NodeDaemonOptions {
   readonly tokenAudience: string;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
+  /** Mounts this node serves at most (NodeGetInfo max_volumes_per_node); default: no limit. */
+  readonly maxMounts?: number;
   /** How often mounts that are down are tried again (0: never); default 30 s. */
   readonly reconcileIntervalMs?: number;
   readonly log?: (line: string) => void;
@@ -48,11 +50,12 @@ export class NodeDaemon {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
     const manager = await MountManager.open({
       records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
+      maxMounts: options.maxMounts,
     });
     let ready = false;
     const csi = await startCsiServer(options.endpoint, {
       Identity: identityService({ driverName: options.driverName, controller: false, ready: () => ready }),
-      Node: nodeService({ manager, nodeId: options.nodeId, rules: options }),
+      Node: nodeService({ manager, nodeId: options.nodeId, rules: options, maxVolumes: options.maxMounts }),
     }, log);
     let control: ControlServer;
     try {

@@ -5,6 +5,7 @@
 // before the attack and a stated allowance (ATTACK_ALLOWANCE_MIB), and the other tenant's every operation must end.
 import { closeSync, mkdirSync, openSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
 import { TestCluster } from '../helpers/node-fixture.ts';
@@ -91,4 +92,18 @@ t.test('a directory of 150,000 entries listed: it reaches the kernel in pieces, 
   const result = await runAttack(node.pid!, ['list', join(attacker, 'huge')], probeFile);
   checkAttack(t, result, 'list', LISTING_ALLOWANCE_MIB);
   t.equal(result.holding, ENTRIES, 'the listing has every entry, once');
+});
+
+t.test('a node takes at most max-mounts-per-node mounts: NodeGetInfo says so and one more is refused in words', async (t) => {
+  const node = await NodeProcess.start(t, { cluster, server, mount: ['max-mounts-per-node = 2'] });
+  t.match(await node.csi.call('Node', 'NodeGetInfo'), { node_id: 'node-a', max_volumes_per_node: '2' }, 'kubelet learns the limit');
+  const first = await node.publish(cluster.pod('editor'));
+  await node.publish(cluster.pod('api'));
+  const third = cluster.pod('viewer');
+  const err = await node.csi.error('Node', 'NodePublishVolume', node.publishRequest(third, node.target(third), { token: cluster.token(third) }));
+  t.equal(err.code, status.RESOURCE_EXHAUSTED, 'the third mount: RESOURCE_EXHAUSTED');
+  t.equal(err.details, 'this node serves 2 kidfs mounts, its limit ([mount] max-mounts-per-node): the pod must run on another node ' +
+    '(kubelet schedules by max_volumes_per_node), or an admin raises the limit');
+  await node.unpublish(first);
+  t.ok(await node.publish(third), 'once a mount is gone, a new one is taken');
 });
