@@ -2,6 +2,7 @@
 import type { NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { MountMemoryBudget } from './memory-budget.ts';
+import type { QosShare } from './rate-limit.ts';
 
 /** What to do with chown/chgrp to an owner this mount cannot act as: refuse with EPERM, or report success and change nothing. */
 export type ChownPolicy = 'deny' | 'ignore';
@@ -38,6 +39,8 @@ export interface FileSystemOptions {
    * budget of its own of 64 MiB).
    */
   readonly memory?: MountMemoryBudget;
+  /** The rates this mount shares with its identity's other mounts (default: none, no limit). */
+  readonly qos?: QosShare;
 }
 
 export interface ResolvedOptions {
@@ -52,6 +55,7 @@ export interface ResolvedOptions {
   readonly readAheadWindow: number;
   readonly maxCacheEntries: number;
   readonly memory: MountMemoryBudget;
+  readonly qos: QosShare | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -95,5 +99,6 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
     readAheadWindow: count('readAheadWindow', o.readAheadWindow, 4, 0),
     maxCacheEntries: count('maxCacheEntries', o.maxCacheEntries, 10_000, 1),
     memory: o.memory ?? MountMemoryBudget.standalone(64 * MiB),
+    qos: o.qos,
   };
 }

@@ -13,6 +13,7 @@ import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
 import type { MountMemoryBudget } from './memory-budget.ts';
+import type { QosShare } from './rate-limit.ts';
 import { HandleCache } from './handle-cache.ts';
 import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
@@ -92,6 +93,11 @@ export class NfsFileSystem {
   /** Open fds. */
   get openFiles(): number {
     return this.files.count;
+  }
+
+  /** The rates the mount shares with its identity's other mounts, and how long its calls waited for them. */
+  get qos(): QosShare | undefined {
+    return this.options.qos;
   }
 
   /** The mount's memory budget: what write-back and read-ahead hold now, at most, and how often writers waited. */
@@ -352,7 +358,10 @@ export class NfsFileSystem {
 
   /** Reads into `target` from `position`; resolves with the bytes read (fewer only at the end of the file). */
   read(fd: number, target: Uint8Array, position: number): Promise<number> {
-    return this.run('read', () => this.files.read(fd, target, position));
+    return this.run('read', async () => {
+      await this.options.qos?.transfer(target.length);
+      return this.files.read(fd, target, position);
+    });
   }
 
   /**
@@ -360,7 +369,10 @@ export class NfsFileSystem {
    * earlier write's failure that this fd has not reported yet fails this call.
    */
   write(fd: number, data: Uint8Array, position: number): Promise<number> {
-    return this.run('write', () => this.files.write(fd, data, position));
+    return this.run('write', async () => {
+      await this.options.qos?.transfer(data.length);
+      return this.files.write(fd, data, position);
+    });
   }
 
   /** close(2) of one fd: the file's writes are sent and committed; a write error not yet reported fails it. */
@@ -380,13 +392,15 @@ export class NfsFileSystem {
 
   /** Commits the writes of every open file (before unmount). */
   syncAll(): Promise<void> {
-    return this.run('syncAll', () => this.files.syncAll());
+    return this.run('syncAll', () => this.files.syncAll(), false);
   }
 
   // ---- helpers ----
 
-  private async run<T>(name: string, operation: () => Promise<T>): Promise<T> {
+  /** Counts and runs an operation, after its turn at the identity's operation rate (`limited`) when it has one. */
+  private async run<T>(name: string, operation: () => Promise<T>, limited = true): Promise<T> {
     this.stats.op(name);
+    if (limited) await this.options.qos?.operation();
     try {
       return await operation();
     } catch (err) {

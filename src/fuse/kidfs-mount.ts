@@ -3,6 +3,7 @@
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import type { FileSystemOptions } from '../fs/fs-options.ts';
 import { ProcessMemoryBudget, type MountMemoryBudget } from '../fs/memory-budget.ts';
+import { QosShare, SharedRate } from '../fs/rate-limit.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
@@ -68,7 +69,11 @@ export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsM
   try {
     // A `kidfs mount` process serves this one mount: its budget is the smaller of the two.
     const memory = new ProcessMemoryBudget(settings.memoryPerProcessBytes).mount(settings.memoryPerMountBytes);
-    fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings, memory) });
+    const { bytesPerSecond, opsPerSecond } = settings.qos;
+    const qos = bytesPerSecond || opsPerSecond
+      ? new QosShare(bytesPerSecond ? new SharedRate(bytesPerSecond) : undefined, opsPerSecond ? new SharedRate(opsPerSecond) : undefined)
+      : undefined;
+    fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings, memory), qos });
     fuse = await mountFuse({
       mountpoint: request.mountpoint,
       handlers: fsHandlers(fs, request.log),

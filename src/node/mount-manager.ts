@@ -8,7 +8,7 @@ import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { MountRecord, MountRecords } from './mount-records.ts';
 import { lazyUnmount, targetState } from './mount-table.ts';
-import type { Mounter } from './mounter.ts';
+import type { Mounter, MountUsage } from './mounter.ts';
 import { asNodeError, NodeError } from './node-error.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
@@ -43,6 +43,8 @@ export interface MountStatus {
   readonly state: 'mounted' | 'not mounted';
   /** Why it is not mounted, when a recovery failed. */
   readonly problem?: string;
+  /** Memory and QoS use, while this daemon serves it. */
+  readonly usage?: MountUsage;
 }
 
 export interface RecoveryFailure {
@@ -166,12 +168,13 @@ export class MountManager {
     for (const { request, identity, publishedAt } of this.records.values()) {
       const alive = await this.options.mounter.isAlive(request.target);
       const problem = alive ? undefined : this.problems.get(request.target);
+      const usage = this.options.mounter.usage?.(request.target);
       list.push({
         target: request.target, volumeId: request.volumeId, export: formatNfsUrl(request.export), subDir: request.subDir,
         ...(request.pod ? { pod: { namespace: request.pod.namespace, name: request.pod.podName, uid: request.pod.podUid, serviceAccount: request.pod.serviceAccount } } : {}),
         identity: { uid: identity.uid, gid: identity.gid, groups: identity.groups, name: identity.name, source: identity.source },
         readOnly: request.readOnly, ephemeral: request.ephemeral, via: request.via, publishedAt,
-        state: alive ? 'mounted' : 'not mounted', ...(problem ? { problem } : {}),
+        state: alive ? 'mounted' : 'not mounted', ...(problem ? { problem } : {}), ...(usage ? { usage } : {}),
       });
     }
     return list.sort((a, b) => a.target.localeCompare(b.target));
@@ -197,8 +200,8 @@ export class MountManager {
   private async mountAndRecord(request: PublishRequest, previous: MountRecord | undefined): Promise<void> {
     const identity = await this.options.identities.resolve(podInfo(request));
     await this.prepareTarget(request.target, previous !== undefined);
-    const { target, subDir, readOnly, volumeId } = request;
-    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId });
+    const { target, subDir, readOnly, volumeId, qos } = request;
+    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...(qos ? { qos } : {}) });
     try {
       await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
     } catch (err) {

@@ -11,8 +11,12 @@ import { run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
 import { TestCluster } from '../helpers/node-fixture.ts';
 import { NodeProcess } from '../helpers/node-process.ts';
 import { runAttack, type AttackResult } from '../helpers/tenant-attack-run.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { kidfsEnv } from '../helpers/kidfs-mount.ts';
 
 const MiB = 1024 * 1024;
+const READER = new URL('../helpers/rate-reader.ts', import.meta.url).pathname;
 const PROCESS_BUDGET_MIB = 64;
 const MOUNT_BUDGET_MIB = 32;
 /**
@@ -106,4 +110,27 @@ t.test('a node takes at most max-mounts-per-node mounts: NodeGetInfo says so and
     '(kubelet schedules by max_volumes_per_node), or an admin raises the limit');
   await node.unpublish(first);
   t.ok(await node.publish(third), 'once a mount is gone, a new one is taken');
+});
+
+t.test('QoS: two mounts of one identity share its 4 MiB/s, within 10% over 10 s, and each gets its turn', async (t) => {
+  const RATE = 4 * MiB;
+  const node = await NodeProcess.start(t, { cluster, server, mount: ['qos-bytes-per-second = 4MiB'] });
+  const targets = [await node.publish(cluster.pod('editor')), await node.publish(cluster.pod('editor'))];
+  const backing = join(node.volumeDir, 'qos');
+  mkdirSync(backing, { mode: 0o755 });
+  for (const name of ['a', 'b']) {
+    closeSync(openSync(join(backing, name), 'w', 0o644));
+    truncateSync(join(backing, name), 1024 * MiB);
+  }
+  const read = (target: string, name: string) => promisify(execFile)(process.execPath,
+    ['--import', 'tsx', READER, join(target, 'qos', name), '1000', '10000'], { env: kidfsEnv() });
+  const [a, b] = (await Promise.all([read(targets[0]!, 'a'), read(targets[1]!, 'b')]))
+    .map(({ stdout }) => (JSON.parse(stdout) as { bytes: number }).bytes);
+  const total = a! + b!;
+  t.comment(`in 10 s: ${(a! / MiB).toFixed(1)} + ${(b! / MiB).toFixed(1)} MiB = ${(total / 10 / MiB).toFixed(2)} MiB/s`);
+  t.ok(Math.abs(total - 10 * RATE) <= RATE, `together they read ${(total / MiB).toFixed(1)} MiB in 10 s: 40 MiB within 10%`);
+  t.ok(a! > total * 0.35 && b! > total * 0.35, `each mount got its share (${(a! / total * 100).toFixed(0)}% / ${(b! / total * 100).toFixed(0)}%)`);
+  const usage = (await node.status(targets[0]!))?.usage;
+  t.match(usage?.qos, { bytesPerSecond: RATE }, 'kidfs status shows the rate');
+  t.ok((usage?.qos?.waits ?? 0) > 0, `and that the mount's calls were throttled (${usage?.qos?.waits} waits, ${usage?.qos?.waitedMs} ms)`);
 });

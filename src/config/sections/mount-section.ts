@@ -1,7 +1,7 @@
 // [mount]: how every kidfs mount of this node behaves: what owners it shows, what chown may do, how long it caches
 // and how long it waits for the NFS server. Per-mount choices (identity, export, read-only) come with the mount.
 import { SectionReader, type ConfigSection } from '../config-section.ts';
-import { parseBoolean, parseChoice, parseDuration, parseSize, ValueProblem } from '../values.ts';
+import { parseBoolean, parseByteRate, parseChoice, parseCount, parseDuration, parseOpRate, parseSize, ValueProblem } from '../values.ts';
 
 export interface MountConfig {
   /** Files the identity owns are shown as owned by this uid/gid inside the mount; undefined: the identity's own ids. */
@@ -84,24 +84,6 @@ function parseMountMemory(value: string): number {
   const bytes = parseSize(value);
   if (bytes < 4 * MiB) throw new ValueProblem(`${JSON.stringify(value)} is below 4MiB (two write chunks and two read-ahead blocks)`);
   return bytes;
-}
-
-function parseCount(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) throw new ValueProblem(`${JSON.stringify(value)} is not a whole number from 1 to 100000`);
-  return Number(value);
-}
-
-/** A size per second (`50MiB`), or `none`. */
-function parseByteRate(value: string): number | undefined {
-  if (value === 'none') return undefined;
-  const bytes = parseSize(value);
-  if (bytes < 64 * 1024) throw new ValueProblem(`${JSON.stringify(value)} is below 64KiB (per second), too slow for one read; write none for no limit`);
-  return bytes;
-}
-
-/** Operations per second, or `none`. */
-function parseOpRate(value: string): number | undefined {
-  return value === 'none' ? undefined : parseCount(value);
 }
 
 export const mountSection: ConfigSection<MountConfig> = {
