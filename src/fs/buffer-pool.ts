@@ -60,13 +60,13 @@ export class BufferPool implements MemoryHolder {
     });
   }
 
-  /** A copy of `data` in a buffer of its own, counted like the others (it may go a little over the budget). */
-  copyOf(data: Uint8Array): Buffer {
-    this.budget?.force(data.length);
+  /** A copy of `data` in a buffer of its own, counted like the others; undefined when the budget has no room for it. */
+  tryCopy(data: Uint8Array): Buffer | undefined {
+    if (this.budget && !this.budget.tryReserve(data.length)) return undefined;
     return Buffer.from(data);
   }
 
-  /** `buffer` (from take or copyOf) is no longer used by anyone: it may be handed out again. */
+  /** `buffer` (from take or tryCopy) is no longer used by anyone: it may be handed out again. */
   give(buffer: Buffer): void {
     if (buffer.length !== this.size) {
       this.budget?.release(buffer.length);

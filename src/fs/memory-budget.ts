@@ -120,12 +120,7 @@ export class MountMemoryBudget {
     return granted;
   }
 
-  /** Takes `bytes` whatever the room: for a copy that lets a larger buffer go at once. */
-  force(bytes: number): void {
-    this.take(bytes);
-  }
-
-  /** Gives back what reserve, tryReserve or force took. */
+  /** Gives back what reserve or tryReserve took. */
   release(bytes: number): void {
     this.usedBytes -= bytes;
     this.process.released(bytes);

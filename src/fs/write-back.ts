@@ -187,12 +187,13 @@ export class WriteBack implements MemoryHolder {
     if (!f) return undefined;
     this.filling = undefined;
     const gathered = f.buffer.subarray(0, f.length);
-    // A mostly empty buffer is not kept until the COMMIT: copy what it holds, and it can be reused at once.
-    const copy = f.length < f.buffer.length / 2;
-    const data = copy ? this.pool.copyOf(gathered) : gathered;
+    // A mostly empty buffer is not kept until the COMMIT: copy what it holds (when the budget has room for the copy),
+    // and it can be reused at once.
+    const copy = f.length < f.buffer.length / 2 ? this.pool.tryCopy(gathered) : undefined;
+    const data = copy ?? gathered;
     if (copy) this.pool.give(f.buffer);
     const chunk: Chunk = {
-      seq: this.nextSeq++, offset: f.offset, data, pooled: copy ? data : f.buffer,
+      seq: this.nextSeq++, offset: f.offset, data, pooled: copy ?? f.buffer,
       acked: false, stable: false, mixedVerifiers: false, done: Promise.resolve(),
     };
     this.held.set(chunk.seq, chunk);

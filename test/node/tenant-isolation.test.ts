@@ -72,6 +72,9 @@ t.test('16 files with 31 MiB written each, held open: the writer waits for commi
   checkAttack(t, result, 'writes');
   t.equal(result.holding, 16 * 31 * MiB, 'every write was accepted (back-pressure, not failure)');
   for (let i = 0; i < 16; i++) t.equal(statSync(join(node.volumeDir, 'writes', `f${i}`)).size, 31 * MiB, `f${i} is whole on the server`);
+  const usage = (await node.status(attacker))?.usage;
+  t.ok(usage && usage.memoryHighWaterBytes <= MOUNT_BUDGET_MIB * MiB, `kidfs status: the mount held at most ${usage?.memoryHighWaterBytes} bytes, its share`);
+  t.ok(usage && usage.memoryWaits > 0, `kidfs status: its writers waited for memory ${usage?.memoryWaits} times`);
 });
 
 t.test('120 open files with 128 KiB read from each: read-ahead shrinks to what the budget holds', async (t) => {
