@@ -3,6 +3,7 @@
 //   writes <dir> <files> <bytes>  : writes <bytes> to each of <files> new files in 1 MiB writes, keeping them all open
 //   reads <dir> <files> <bytes>   : opens the existing files f0..f<files-1> and reads <bytes> from the start of each
 //   list <dir>                    : reads the directory's entries one by one (as ls does) and counts them
+//   idle <dir> <ms>               : does nothing for <ms> (a benchmark's reference: the other tenant alone)
 // It prints `holding <n>` once its files are open and done with (n: bytes written or read, or entries listed), then
 // waits for a line on stdin, closes everything, prints `closed` and exits.
 import { opendir, open, type FileHandle } from 'node:fs/promises';
@@ -37,7 +38,8 @@ let total: number;
 if (mode === 'writes') total = (await Promise.all(names.map(writeFile))).reduce((a, b) => a + b, 0);
 else if (mode === 'reads') total = (await Promise.all(names.map(readFile))).reduce((a, b) => a + b, 0);
 else if (mode === 'list') total = await list();
-else throw new Error(`unknown mode ${mode}: writes, reads or list`);
+else if (mode === 'idle') total = await new Promise((resolve) => setTimeout(() => resolve(0), count));
+else throw new Error(`unknown mode ${mode}: writes, reads, list or idle`);
 process.stdout.write(`holding ${total}\n`);
 process.stdin.once('data', async () => {
   await Promise.all(opened.map((file) => file.close()));
