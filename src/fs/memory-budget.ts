@@ -11,7 +11,7 @@ export interface MemoryHolder {
 /** The budget of one process: the sum of every mount's use stays within `limitBytes`. */
 export class ProcessMemoryBudget {
   private usedBytes = 0;
-  /** Mounts with a caller waiting for memory, woken in the order they began to wait. */
+  /** Mounts with a caller waiting for memory, served one caller each in turn. */
   private readonly waiting = new Set<MountMemoryBudget>();
   private readonly mounts = new Set<MountMemoryBudget>();
 
@@ -41,16 +41,25 @@ export class ProcessMemoryBudget {
     this.usedBytes += bytes;
   }
 
-  /** @internal: memory came free; mounts that wait try again, the longest waiting first. */
+  /** @internal: memory came free; waiting mounts get it one caller each in turn, so none can take it all. */
   released(bytes: number): void {
     this.usedBytes -= bytes;
-    for (const mount of [...this.waiting]) mount.retry();
+    for (let served = true; served && this.waiting.size > 0; ) {
+      served = false;
+      for (const mount of [...this.waiting]) {
+        if (!mount.grantOne()) continue;
+        served = true;
+        // To the back of the line, if it still waits.
+        this.waiting.delete(mount);
+        if (mount.waiting > 0) this.waiting.add(mount);
+      }
+    }
+    for (const mount of this.waiting) mount.stillShort();
   }
 
-  /** @internal */
-  wait(mount: MountMemoryBudget, waiting: boolean): void {
-    if (waiting) this.waiting.add(mount);
-    else this.waiting.delete(mount);
+  /** @internal: the mount has a caller waiting (it keeps its place in line if it had one). */
+  enqueue(mount: MountMemoryBudget): void {
+    this.waiting.add(mount);
   }
 
   /** @internal: the process is full: every mount's holders are asked to give back. */
@@ -115,7 +124,7 @@ export class MountMemoryBudget {
     if (bytes > this.limitBytes) throw new RangeError(`${bytes} bytes can never fit a memory budget of ${this.limitBytes}`);
     this.waits++;
     const granted = new Promise<void>((resolve) => this.waiters.push({ bytes, resolve }));
-    this.process.wait(this, true);
+    this.process.enqueue(this);
     this.relieve();
     return granted;
   }
@@ -124,7 +133,6 @@ export class MountMemoryBudget {
   release(bytes: number): void {
     this.usedBytes -= bytes;
     this.process.released(bytes);
-    if (this.waiters.length > 0) this.retry();
   }
 
   addHolder(holder: MemoryHolder): void {
@@ -141,15 +149,19 @@ export class MountMemoryBudget {
     this.process.close(this);
   }
 
-  /** @internal (ProcessMemoryBudget): grants waiters, in order, as long as they fit. */
-  retry(): void {
-    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
-      const waiter = this.waiters.shift()!;
-      this.take(waiter.bytes);
-      waiter.resolve();
-    }
-    this.process.wait(this, this.waiters.length > 0);
-    if (this.waiters.length > 0) this.relieve();
+  /** @internal (ProcessMemoryBudget): grants the first waiter if it fits; whether it did. */
+  grantOne(): boolean {
+    const first = this.waiters[0];
+    if (!first || !this.fits(first.bytes)) return false;
+    this.waiters.shift();
+    this.take(first.bytes);
+    first.resolve();
+    return true;
+  }
+
+  /** @internal (ProcessMemoryBudget): memory came free but not enough for this mount's first waiter. */
+  stillShort(): void {
+    this.relieve();
   }
 
   /** @internal */
