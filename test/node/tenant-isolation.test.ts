@@ -3,17 +3,17 @@
 // written data open, reads a little from many open files, and lists a huge directory, while another tenant opens and
 // reads a file in its own mount. The daemon's RssAnon must stay within its [mount] memory budget plus what it used
 // before the attack and a stated allowance (ATTACK_ALLOWANCE_MIB), and the other tenant's every operation must end.
+// Also: the node's mount limit, and an identity's QoS rate shared by its mounts (measured over 10 s).
+import { execFile } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
-import { run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
+import { KIDFS, kidfsEnv, run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
 import { TestCluster } from '../helpers/node-fixture.ts';
 import { NodeProcess } from '../helpers/node-process.ts';
 import { runAttack, type AttackResult } from '../helpers/tenant-attack-run.ts';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { kidfsEnv } from '../helpers/kidfs-mount.ts';
 
 const MiB = 1024 * 1024;
 const READER = new URL('../helpers/rate-reader.ts', import.meta.url).pathname;
@@ -136,4 +136,7 @@ t.test('QoS: two mounts of one identity share its 4 MiB/s, within 10% over 10 s,
   const usage = (await node.status(targets[0]!))?.usage;
   t.match(usage?.qos, { bytesPerSecond: RATE }, 'kidfs status shows the rate');
   t.ok((usage?.qos?.waits ?? 0) > 0, `and that the mount's calls were throttled (${usage?.qos?.waits} waits, ${usage?.qos?.waitedMs} ms)`);
+  const { stdout } = await promisify(execFile)(KIDFS, ['status', '--control-socket', node.controlSocket], { env: kidfsEnv() });
+  t.match(stdout, /\n {2}memory: [\d.]+ MiB of 64\.0 MiB \(most [\d.]+ MiB\), \d+ waits for memory, \d+ read-ahead blocks skipped, \d+ open files; qos: 4\.0 MiB\/s for the identity, [1-9]\d* calls throttled for [\d.]+ s\n/,
+    'kidfs status prints each mount\'s memory and throttling under it');
 });
