@@ -184,7 +184,10 @@ export class OpenFiles {
       const { inode } = file;
       if (--inode.refs === 0) {
         this.inodes.delete(inode.handle.toString('hex'));
-        if (inode.writeBack) this.options.memory.removeHolder(inode.writeBack);
+        if (inode.writeBack) {
+          this.options.memory.removeHolder(inode.writeBack);
+          inode.writeBack.discard();
+        }
         if (inode.hiddenAs) await this.client.remove(this.credential, inode.hiddenAs.dir, inode.hiddenAs.name).catch(() => undefined);
       }
     }

@@ -106,6 +106,24 @@ export class WriteBack implements MemoryHolder {
     });
   }
 
+  /**
+   * The file's last fd is gone and its data could not be committed (the error was reported): its buffers stop
+   * counting against the memory budget. Those of WRITEs still unanswered are never reused.
+   */
+  discard(): void {
+    if (this.filling) this.pool.give(this.filling.buffer);
+    this.filling = undefined;
+    for (const chunk of this.held.values()) {
+      if (!chunk.pooled) continue;
+      if (this.inFlight.has(chunk)) this.pool.forget(chunk.pooled);
+      else this.pool.give(chunk.pooled);
+      chunk.pooled = undefined;
+    }
+    this.held.clear();
+    this.heldBytes = 0;
+    this.ackedBytes = 0;
+  }
+
   /** Sends what is gathered without waiting for more; FILE_SYNC when it is all the file holds (no COMMIT needed). */
   sendNow(): void {
     this.sendFilling(this.held.size === 0 ? StableHow.FILE_SYNC : StableHow.UNSTABLE);
