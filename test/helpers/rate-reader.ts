@@ -1,22 +1,43 @@
-// Reads a large file in order, 128 KiB at a time, as fast as it is let, and counts the bytes of the reads that ended
-// within a window: argv <file> <warm-up ms> <window ms>. Prints {"bytes": N, "windowMs": W} and exits once the window
-// has passed. For measuring a QoS rate from the reader's side.
-import { open } from 'node:fs/promises';
+// Goes as fast as it is let, and counts what got done within a window, for measuring a QoS rate from the program's
+// side. argv: <mode> <path> <warm-up ms> <window ms>, mode
+//   read : reads the large file <path> in order, 128 KiB at a time; counts the bytes of reads that ended in the window
+//   stat : stats names that do not exist in the directory <path> (one file operation each); counts them
+// Prints {"count": N, "windowMs": W} and exits once the window has passed.
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
-const [file, warmUpMs, windowMs] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4])];
-const handle = await open(file, 'r');
-const buffer = Buffer.alloc(128 * 1024);
+const [mode, path, warmUpMs, windowMs] = [process.argv[2], process.argv[3]!, Number(process.argv[4]), Number(process.argv[5])];
 const start = performance.now();
 const [from, to] = [start + warmUpMs, start + warmUpMs + windowMs];
-let bytes = 0;
-let position = 0;
-for (;;) {
-  const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-  if (bytesRead === 0) throw new Error(`${file} ended after ${position} bytes, before the window did`);
-  position += bytesRead;
-  const now = performance.now();
-  if (now >= to) break;
-  if (now >= from) bytes += bytesRead;
+let count = 0;
+
+async function readFile(): Promise<void> {
+  const handle = await open(path, 'r');
+  const buffer = Buffer.alloc(128 * 1024);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) throw new Error(`${path} ended after ${position} bytes, before the window did`);
+    position += bytesRead;
+    const now = performance.now();
+    if (now >= to) break;
+    if (now >= from) count += bytesRead;
+  }
+  await handle.close();
 }
-await handle.close();
-process.stdout.write(`${JSON.stringify({ bytes, windowMs })}\n`);
+
+async function statMissing(): Promise<void> {
+  for (let n = 0; ; n++) {
+    await stat(join(path, `missing-${n}`)).then(
+      () => { throw new Error(`${path}/missing-${n} exists`); },
+      (err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; },
+    );
+    const now = performance.now();
+    if (now >= to) break;
+    if (now >= from) count++;
+  }
+}
+
+if (mode === 'read') await readFile();
+else if (mode === 'stat') await statMissing();
+else throw new Error(`unknown mode ${mode}: read or stat`);
+process.stdout.write(`${JSON.stringify({ count, windowMs })}\n`);

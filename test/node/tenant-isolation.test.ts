@@ -126,9 +126,9 @@ t.test('QoS: two mounts of one identity share its 4 MiB/s, within 10% over 10 s,
     truncateSync(join(backing, name), 1024 * MiB);
   }
   const read = (target: string, name: string) => promisify(execFile)(process.execPath,
-    ['--import', 'tsx', READER, join(target, 'qos', name), '1000', '10000'], { env: kidfsEnv() });
+    ['--import', 'tsx', READER, 'read', join(target, 'qos', name), '1000', '10000'], { env: kidfsEnv() });
   const [a, b] = (await Promise.all([read(targets[0]!, 'a'), read(targets[1]!, 'b')]))
-    .map(({ stdout }) => (JSON.parse(stdout) as { bytes: number }).bytes);
+    .map(({ stdout }) => (JSON.parse(stdout) as { count: number }).count);
   const total = a! + b!;
   t.comment(`in 10 s: ${(a! / MiB).toFixed(1)} + ${(b! / MiB).toFixed(1)} MiB = ${(total / 10 / MiB).toFixed(2)} MiB/s`);
   t.ok(Math.abs(total - 10 * RATE) <= RATE, `together they read ${(total / MiB).toFixed(1)} MiB in 10 s: 40 MiB within 10%`);
@@ -139,4 +139,16 @@ t.test('QoS: two mounts of one identity share its 4 MiB/s, within 10% over 10 s,
   const { stdout } = await promisify(execFile)(KIDFS, ['status', '--control-socket', node.controlSocket], { env: kidfsEnv() });
   t.match(stdout, /\n {2}memory: [\d.]+ MiB of 64\.0 MiB \(most [\d.]+ MiB\), \d+ waits for memory, \d+ read-ahead blocks skipped, \d+ open files; qos: 4\.0 MiB\/s for the identity, [1-9]\d* calls throttled for [\d.]+ s\n/,
     'kidfs status prints each mount\'s memory and throttling under it');
+});
+
+t.test('QoS set on the volume (qosOpsPerSecond = 200): 200 operations per second, within 10% over 10 s', async (t) => {
+  const node = await NodeProcess.start(t, { cluster, server });
+  const pod = cluster.pod('viewer');
+  const target = node.target(pod);
+  await node.csi.call('Node', 'NodePublishVolume', node.publishRequest(pod, target, { token: cluster.token(pod), context: { qosOpsPerSecond: '200' } }));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', READER, 'stat', target, '1000', '10000'], { env: kidfsEnv() });
+  const { count } = JSON.parse(stdout) as { count: number };
+  t.comment(`${count} stats in 10 s`);
+  t.ok(Math.abs(count - 2000) <= 200, `${count} stats of missing names (one operation each) in 10 s: 2000 within 10%`);
+  t.match((await node.status(target))?.usage?.qos, { opsPerSecond: 200 }, 'kidfs status shows the volume\'s rate');
 });
