@@ -46,7 +46,7 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
         volume: {
           volume_id: volumeId,
           capacity_bytes: request.capacity_range?.required_bytes ?? '0',
-          volume_context: { server: ref.export.host, share: ref.export.path, subDir: ref.subDir },
+          volume_context: { server: ref.export.host, share: ref.export.path, subDir: ref.subDir, ...parameters.attributes },
         },
       };
     },
