@@ -20,6 +20,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     endpoint: flags.endpoint, nodeId, driverName: flags.driverName, stateDir: flags.stateDir, controlSocket: flags.controlSocket,
     podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, requireToken: config.kubernetes.requireToken, reconcileIntervalMs: flags.reconcileInterval, reverifyIntervalMs: flags.reverifyInterval, kubeletDir: flags.kubeletDir, provisionerUid: flags.provisionerUid,
     mounter: createFuseMounter({ settings: config.mount, log }), identities: resolverIdentitySource(resolver), log,
+    maxMounts: config.mount.maxMountsPerNode,
   });
   const signal = await waitForStopSignal();
   log(`${signal}: committing open files and stopping; the mounts stay until the next daemon serves them again`);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { controlRequest, DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
 import type { NodeStatus } from '../node/control/control-protocol.ts';
+import type { MountUsage } from '../node/mounter.ts';
 
 export function registerStatusCommand(program: Command): void {
   program.command('status')
@@ -31,6 +32,18 @@ export function statusTable(status: NodeStatus): string {
   status.mounts.forEach((m, i) => {
     out.push(line(rows[i]!));
     if (m.problem) out.push(`  problem: ${m.problem}`);
+    if (m.usage) out.push(`  ${usageLine(m.usage)}`);
   });
   return `${out.join('\n')}\n`;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** memory: held of its share (the most held), how often writers waited; qos: the rates and how long calls waited. */
+function usageLine(u: MountUsage): string {
+  const memory = `memory: ${mib(u.memoryBytes)} of ${mib(u.memoryLimitBytes)} (most ${mib(u.memoryHighWaterBytes)}), ` +
+    `${u.memoryWaits} waits for memory, ${u.readAheadSkipped} read-ahead blocks skipped, ${u.openFiles} open files`;
+  if (!u.qos) return `${memory}; qos: none`;
+  const rates = [u.qos.bytesPerSecond && `${mib(u.qos.bytesPerSecond)}/s`, u.qos.opsPerSecond && `${u.qos.opsPerSecond} ops/s`].filter(Boolean).join(', ');
+  return `${memory}; qos: ${rates} for the identity, ${u.qos.waits} calls throttled for ${(u.qos.waitedMs / 1000).toFixed(1)} s`;
 }

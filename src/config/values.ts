@@ -59,3 +59,22 @@ export function parseSize(value: string): number {
   if (!Number.isSafeInteger(bytes)) throw new ValueProblem(`${JSON.stringify(value)} is too large`);
   return bytes;
 }
+
+/** A whole number from 1 to 100000. */
+export function parseCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) throw new ValueProblem(`${JSON.stringify(value)} is not a whole number from 1 to 100000`);
+  return Number(value);
+}
+
+/** Bytes per second as a size (`50MiB`), at least 64KiB; `none`: no limit. */
+export function parseByteRate(value: string): number | undefined {
+  if (value === 'none') return undefined;
+  const bytes = parseSize(value);
+  if (bytes < 64 * 1024) throw new ValueProblem(`${JSON.stringify(value)} is below 64KiB (per second), too slow for one read; write none for no limit`);
+  return bytes;
+}
+
+/** Operations per second, or `none` (no limit). */
+export function parseOpRate(value: string): number | undefined {
+  return value === 'none' ? undefined : parseCount(value);
+}

@@ -1,6 +1,8 @@
 // How a kidfs file system behaves: caches, write-back and read-ahead sizes, the ownership view. Checked once, at construction.
 import type { NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
+import { MountMemoryBudget } from './memory-budget.ts';
+import type { QosShare } from './rate-limit.ts';
 
 /** What to do with chown/chgrp to an owner this mount cannot act as: refuse with EPERM, or report success and change nothing. */
 export type ChownPolicy = 'deny' | 'ignore';
@@ -30,8 +32,15 @@ export interface FileSystemOptions {
   readonly readAheadBytes?: number;
   /** Read-ahead READs one open file may have ahead of the reader (default 4; 0 turns read-ahead off). */
   readonly readAheadWindow?: number;
-  /** Cached paths and attributes before the caches start over (default 100000 each). */
+  /** Cached paths and attributes before the caches start over (default 10000 each: ~4 MiB, whatever a tenant lists). */
   readonly maxCacheEntries?: number;
+  /**
+   * This mount's share of its process's memory budget for write-back, read-ahead and their pooled buffers (default: a
+   * budget of its own of 64 MiB).
+   */
+  readonly memory?: MountMemoryBudget;
+  /** The rates this mount shares with its identity's other mounts (default: none, no limit). */
+  readonly qos?: QosShare;
 }
 
 export interface ResolvedOptions {
@@ -45,6 +54,8 @@ export interface ResolvedOptions {
   readonly readAheadBytes: number;
   readonly readAheadWindow: number;
   readonly maxCacheEntries: number;
+  readonly memory: MountMemoryBudget;
+  readonly qos: QosShare | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -73,6 +84,9 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
   if (maxUncommittedBytes < 2 * writeChunkBytes) {
     throw new RangeError(`file system option maxUncommittedBytes (${maxUncommittedBytes}) must be at least two write chunks (${2 * writeChunkBytes})`);
   }
+  if (o.memory && o.memory.limitBytes < 2 * writeChunkBytes) {
+    throw new RangeError(`file system option memory (a budget of ${o.memory.limitBytes} bytes) must hold at least two write chunks (${2 * writeChunkBytes})`);
+  }
   return {
     attrTimeoutMs,
     entryTimeoutMs: count('entryTimeoutMs', o.entryTimeoutMs, attrTimeoutMs, 0),
@@ -83,6 +97,8 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
     commitRetries: count('commitRetries', o.commitRetries, 5, 0),
     readAheadBytes: Math.min(count('readAheadBytes', o.readAheadBytes, MiB, 4096), nfs.fsinfo.rtmax || MiB),
     readAheadWindow: count('readAheadWindow', o.readAheadWindow, 4, 0),
-    maxCacheEntries: count('maxCacheEntries', o.maxCacheEntries, 100_000, 1),
+    maxCacheEntries: count('maxCacheEntries', o.maxCacheEntries, 10_000, 1),
+    memory: o.memory ?? MountMemoryBudget.standalone(64 * MiB),
+    qos: o.qos,
   };
 }

@@ -8,9 +8,12 @@ import type { Credential } from '../nfs/rpc-transport.ts';
 import { accessForMode, accessForOpen } from './access-bits.ts';
 import { AttrCache } from './attr-cache.ts';
 import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
+import { DirectoryStreams } from './directory-streams.ts';
 import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
+import type { MountMemoryBudget } from './memory-budget.ts';
+import type { QosShare } from './rate-limit.ts';
 import { HandleCache } from './handle-cache.ts';
 import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
@@ -24,6 +27,11 @@ export interface DirectoryEntry {
   readonly name: string;
   /** From READDIRPLUS; missing when the server left the entry's attributes out. */
   readonly stat?: FileStat;
+}
+
+/** An entry of an open directory, with the position to read on from after it. */
+export interface PositionedEntry extends DirectoryEntry {
+  readonly next: number;
 }
 
 /** statvfs(3)'s numbers; sizes count `frsize` blocks. */
@@ -61,6 +69,7 @@ export class NfsFileSystem {
   private readonly attrs: AttrCache;
   private readonly resolver: PathResolver;
   private readonly files: OpenFiles;
+  private readonly directories: DirectoryStreams;
   private readonly view: OwnerView;
   /** st_blksize and statfs's block size: the FSINFO preferred write size, at most one write chunk. */
   private readonly blockSize: number;
@@ -76,6 +85,7 @@ export class NfsFileSystem {
     const handles = new HandleCache(this.rootHandle, o.entryTimeoutMs, o.maxCacheEntries);
     this.resolver = new PathResolver(this.client, this.credential, handles, this.attrs, this.stats);
     this.files = new OpenFiles(this.client, this.credential, this.attrs, this.stats, o);
+    this.directories = new DirectoryStreams(this.client, this.credential);
     this.view = new OwnerView(this.credential, options.ownerView, o.chownPolicy);
     this.blockSize = Math.min(options.export.fsinfo.wtpref || o.writeChunkBytes, o.writeChunkBytes);
   }
@@ -83,6 +93,16 @@ export class NfsFileSystem {
   /** Open fds. */
   get openFiles(): number {
     return this.files.count;
+  }
+
+  /** The rates the mount shares with its identity's other mounts, and how long its calls waited for them. */
+  get qos(): QosShare | undefined {
+    return this.options.qos;
+  }
+
+  /** The mount's memory budget: what write-back and read-ahead hold now, at most, and how often writers waited. */
+  get memory(): MountMemoryBudget {
+    return this.options.memory;
   }
 
   // ---- attributes ----
@@ -177,23 +197,35 @@ export class NfsFileSystem {
 
   // ---- directories and names ----
 
-  /** The directory's entries as the server lists them ('.' and '..' included), with attributes from READDIRPLUS. */
-  readdir(path: string): Promise<DirectoryEntry[]> {
-    return this.run('readdir', async () => {
+  /** Opens a directory for reading its entries a piece at a time; resolves with its handle number. */
+  opendir(path: string): Promise<number> {
+    return this.run('opendir', async () => {
       const names = pathComponents(path);
-      const listing = await this.resolver.retryStale([names], async () => {
-        const { handle } = await this.resolver.resolve(names);
-        return this.client.readdirplusAll(this.credential, handle);
-      });
-      return listing.entries.map((entry) => {
+      const { handle } = await this.resolver.retryStale([names], () => this.resolver.resolve(names));
+      return this.directories.opendir(handle, names);
+    });
+  }
+
+  /**
+   * Entries of an open directory from `position` (0: the start, else a `next` this gave) as the server lists them
+   * ('.' and '..' included), with attributes from READDIRPLUS: one page, never the whole directory; none at its end.
+   */
+  readdir(dir: number, position: number): Promise<PositionedEntry[]> {
+    return this.run('readdir', async () => {
+      const names = this.directories.namesOf(dir);
+      return (await this.directories.read(dir, position)).map(({ entry, next }) => {
         if (entry.handle && entry.name !== '.' && entry.name !== '..') {
           this.resolver.handles.set([...names, entry.name], entry.handle);
           this.attrs.set(entry.handle, entry.attributes);
         }
         const stat = entry.attributes && entry.handle ? this.stat(entry.handle, entry.attributes) : undefined;
-        return stat ? { name: entry.name, stat } : { name: entry.name };
+        return stat ? { name: entry.name, stat, next } : { name: entry.name, next };
       });
     });
+  }
+
+  releasedir(dir: number): Promise<void> {
+    return this.run('releasedir', async () => this.directories.releasedir(dir));
   }
 
   mkdir(path: string, mode: number): Promise<void> {
@@ -326,7 +358,10 @@ export class NfsFileSystem {
 
   /** Reads into `target` from `position`; resolves with the bytes read (fewer only at the end of the file). */
   read(fd: number, target: Uint8Array, position: number): Promise<number> {
-    return this.run('read', () => this.files.read(fd, target, position));
+    return this.run('read', async () => {
+      await this.options.qos?.transfer(target.length);
+      return this.files.read(fd, target, position);
+    });
   }
 
   /**
@@ -334,7 +369,10 @@ export class NfsFileSystem {
    * earlier write's failure that this fd has not reported yet fails this call.
    */
   write(fd: number, data: Uint8Array, position: number): Promise<number> {
-    return this.run('write', () => this.files.write(fd, data, position));
+    return this.run('write', async () => {
+      await this.options.qos?.transfer(data.length);
+      return this.files.write(fd, data, position);
+    });
   }
 
   /** close(2) of one fd: the file's writes are sent and committed; a write error not yet reported fails it. */
@@ -354,13 +392,15 @@ export class NfsFileSystem {
 
   /** Commits the writes of every open file (before unmount). */
   syncAll(): Promise<void> {
-    return this.run('syncAll', () => this.files.syncAll());
+    return this.run('syncAll', () => this.files.syncAll(), false);
   }
 
   // ---- helpers ----
 
-  private async run<T>(name: string, operation: () => Promise<T>): Promise<T> {
+  /** Counts and runs an operation, after its turn at the identity's operation rate (`limited`) when it has one. */
+  private async run<T>(name: string, operation: () => Promise<T>, limited = true): Promise<T> {
     this.stats.op(name);
+    if (limited) await this.options.qos?.operation();
     try {
       return await operation();
     } catch (err) {

@@ -66,9 +66,11 @@ export class OpenFiles {
     private readonly stats: FsStats,
     private readonly options: ResolvedOptions,
   ) {
-    this.chunks = new BufferPool(options.writeChunkBytes, Math.ceil(options.maxUncommittedBytes / options.writeChunkBytes));
+    const budget = options.memory;
+    this.chunks = new BufferPool(options.writeChunkBytes, Math.ceil(options.maxUncommittedBytes / options.writeChunkBytes), { budget });
     this.replyBuffers = new BufferPool(options.readAheadBytes + READ_REPLY_SLACK, options.readAheadWindow + 3, {
       onAllocate: () => stats.readBuffersAllocated++,
+      budget,
     });
   }
 
@@ -91,13 +93,20 @@ export class OpenFiles {
     inode.size = inode.writeBack?.holding ? Math.max(inode.size, serverSize) : serverSize;
     inode.refs++;
     const fd = this.freeFds.pop() ?? this.nextFd++;
-    const { readAheadBytes: blockBytes, readAheadWindow: window } = this.options;
+    const { readAheadBytes: blockBytes, readAheadWindow: window, memory } = this.options;
+    const readAhead = new ReadAhead(
+      { blockBytes, window },
+      this.replyBuffers,
+      (offset, length, into) => this.readBlock(handle, offset, length, into),
+      () => memory.readAheadSkipped++,
+    );
+    memory.addHolder(readAhead);
     this.files.set(fd, {
       inode,
       readable: isReadable(flags),
       writable: isWritable(flags),
       append: (flags & constants.O_APPEND) !== 0,
-      readAhead: new ReadAhead({ blockBytes, window }, this.replyBuffers, (offset, length, into) => this.readBlock(handle, offset, length, into)),
+      readAhead,
       errorsReported: inode.writeBack?.errorSeq ?? 0,
     });
     return fd;
@@ -139,7 +148,10 @@ export class OpenFiles {
     if (!file.writable) throw new FsError(EBADF, `fd ${fd} is not open for writing`);
     this.reportWriteError(file);
     const { inode } = file;
-    inode.writeBack ??= new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats, this.chunks);
+    if (!inode.writeBack) {
+      inode.writeBack = new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats, this.chunks);
+      this.options.memory.addHolder(inode.writeBack);
+    }
     const offset = file.append ? inode.size : position;
     const wasEmpty = inode.size === 0;
     inode.size = Math.max(inode.size, offset + data.length);
@@ -168,9 +180,14 @@ export class OpenFiles {
       this.files.delete(fd);
       this.freeFds.push(fd);
       file.readAhead.drop();
+      this.options.memory.removeHolder(file.readAhead);
       const { inode } = file;
       if (--inode.refs === 0) {
         this.inodes.delete(inode.handle.toString('hex'));
+        if (inode.writeBack) {
+          this.options.memory.removeHolder(inode.writeBack);
+          inode.writeBack.discard();
+        }
         if (inode.hiddenAs) await this.client.remove(this.credential, inode.hiddenAs.dir, inode.hiddenAs.name).catch(() => undefined);
       }
     }

@@ -2,7 +2,10 @@
 // ahead of it, several at once; any other access pattern reads exactly what is asked. Blocks carry the file's data
 // generation and are dropped when it changes (a write through this mount, or a change seen at open). Each block's
 // READ reply goes into a pooled buffer, reused once the block is dropped: a steady reader allocates nothing.
+// Read-ahead takes only memory the budget has free: when it is short, fewer blocks are fetched ahead (none at all: the
+// reader reads directly), and the budget may ask for every block back.
 import type { BufferPool } from './buffer-pool.ts';
+import type { MemoryHolder } from './memory-budget.ts';
 
 export interface ReadAheadLimits {
   /** Bytes per READ. */
@@ -31,9 +34,9 @@ class Block {
   constructor(
     readonly generation: number,
     private readonly pool: BufferPool,
+    buffer: Buffer,
     fetch: (into: Buffer) => Promise<Buffer>,
   ) {
-    const buffer = pool.take(pool.size);
     this.buffer = buffer;
     this.data = fetch(buffer);
     const settle = (holdsData: boolean) => {
@@ -52,7 +55,7 @@ class Block {
   }
 }
 
-export class ReadAhead {
+export class ReadAhead implements MemoryHolder {
   private readonly blocks = new Map<number, Block>();
   /** The furthest a run of sequential reads has reached; -1 before the first read. */
   private frontier = -1;
@@ -64,6 +67,8 @@ export class ReadAhead {
     /** Buffers of blockBytes plus the room a READ reply needs besides its data. */
     private readonly buffers: BufferPool,
     private readonly fetch: FetchBlock,
+    /** Called for each block not fetched because the budget had no room for it. */
+    private readonly onShortOfMemory: () => void = () => undefined,
   ) {}
 
   /**
@@ -93,7 +98,14 @@ export class ReadAhead {
     }
     for (let index = first; index <= last + window; index++) {
       if (this.blocks.has(index) || (index > last && index * blockBytes >= size)) continue;
-      const block = new Block(generation, this.buffers, (into) => this.fetch(index * blockBytes, blockBytes, into));
+      const buffer = this.buffers.tryTake(this.buffers.size);
+      if (!buffer) {
+        this.onShortOfMemory();
+        // Not even the blocks this read needs: it reads directly (blocks already fetched stay for the next reads).
+        if (index <= last) return undefined;
+        break;
+      }
+      const block = new Block(generation, this.buffers, buffer, (into) => this.fetch(index * blockBytes, blockBytes, into));
       // A failed read-ahead is retried by the read that needs it.
       block.data.catch(() => {
         if (this.blocks.get(index) === block) this.evict(index, block);
@@ -124,6 +136,11 @@ export class ReadAhead {
         block.giveBackWhenUnused();
       }
     }
+  }
+
+  /** The memory budget is short: every block goes (the reader fetches again what it still needs). */
+  relieve(): void {
+    this.drop();
   }
 
   /** Drops every block (the fd is closed, or its reader went random): their buffers go back once unused. */

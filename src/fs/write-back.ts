@@ -5,6 +5,7 @@
 import { Errno } from '../nfs/errno.ts';
 import { StableHow } from '../nfs/nfs3-types.ts';
 import type { BufferPool } from './buffer-pool.ts';
+import type { MemoryHolder } from './memory-budget.ts';
 import { FsError } from './fs-error.ts';
 import type { FsStats } from './fs-stats.ts';
 
@@ -26,7 +27,7 @@ interface Chunk {
   readonly seq: number;
   readonly offset: number;
   readonly data: Buffer;
-  /** The pool's buffer `data` is a view of, given back when the chunk is released. */
+  /** The pool's buffer `data` is a view of, or the pool's copy `data` is; given back when the chunk is released. */
   pooled?: Buffer;
   /** The WRITE reply came; `verifier` is its verifier. */
   acked: boolean;
@@ -44,7 +45,7 @@ const overlaps = (aOffset: number, aLength: number, bOffset: number, bLength: nu
 
 const noop = (): void => undefined;
 
-export class WriteBack {
+export class WriteBack implements MemoryHolder {
   /** Sequential writes gather here until a chunk is full (or a flush, or a write elsewhere, sends it). */
   private filling?: { offset: number; buffer: Buffer; length: number };
   /** Sent and not yet committed, in send order (Map keeps insertion order; replays keep their place). */
@@ -55,6 +56,8 @@ export class WriteBack {
   private nextSeq = 0;
   private replaying = false;
   private backgroundCommit = false;
+  /** A COMMIT asked for by the memory budget is under way. */
+  private relieving = false;
   /** COMMITs run one at a time. */
   private commitChain: Promise<void> = Promise.resolve();
   private wakeups: (() => void)[] = [];
@@ -80,13 +83,45 @@ export class WriteBack {
     return this.heldBytes;
   }
 
-  /** Copies `data` (the caller may reuse its buffer as soon as this resolves); waits while the file holds too much. */
+  /**
+   * Copies `data` (the caller may reuse its buffer as soon as this resolves); waits while the file holds too much, and
+   * while the memory budget has no room for a new chunk (until data of this mount or another is committed).
+   */
   async write(offset: number, data: Uint8Array): Promise<void> {
     for (let done = 0; done < data.length; ) {
       const piece = Math.min(data.length - done, this.limits.chunkBytes);
       if (!this.hasRoomFor(piece)) await this.roomFor(piece);
-      done += this.append(offset + done, data.subarray(done, done + piece));
+      const at = offset + done;
+      if (!this.fillingTakes(at)) await this.startChunk(at);
+      done += this.append(at, data.subarray(done, done + piece));
     }
+  }
+
+  /** The budget is short: commit what this file holds, so its chunks can go (errors are for the next flush). */
+  relieve(): void {
+    if (this.relieving || (this.held.size === 0 && !this.filling)) return;
+    this.relieving = true;
+    void this.commit().catch(noop).finally(() => {
+      this.relieving = false;
+    });
+  }
+
+  /**
+   * The file's last fd is gone and its data could not be committed (the error was reported): its buffers stop
+   * counting against the memory budget. Those of WRITEs still unanswered are never reused.
+   */
+  discard(): void {
+    if (this.filling) this.pool.give(this.filling.buffer);
+    this.filling = undefined;
+    for (const chunk of this.held.values()) {
+      if (!chunk.pooled) continue;
+      if (this.inFlight.has(chunk)) this.pool.forget(chunk.pooled);
+      else this.pool.give(chunk.pooled);
+      chunk.pooled = undefined;
+    }
+    this.held.clear();
+    this.heldBytes = 0;
+    this.ackedBytes = 0;
   }
 
   /** Sends what is gathered without waiting for more; FILE_SYNC when it is all the file holds (no COMMIT needed). */
@@ -129,25 +164,35 @@ export class WriteBack {
     }
   }
 
-  /** Copies as much of `bytes` as fits the chunk being gathered (starting a new one when not contiguous); synchronous. */
-  private append(offset: number, bytes: Uint8Array): number {
+  /** The chunk being gathered can take data at `offset` (it continues what it holds). */
+  private fillingTakes(offset: number): boolean {
     const f = this.filling;
-    if (f && offset >= f.offset && offset <= f.offset + f.length && offset < f.offset + f.buffer.length) {
-      const at = offset - f.offset;
-      const n = Math.min(bytes.length, f.buffer.length - at);
-      f.buffer.set(bytes.subarray(0, n), at);
-      if (at + n > f.length) {
-        this.hold(at + n - f.length);
-        f.length = at + n;
-      }
-      if (f.length === f.buffer.length) this.sendFilling(StableHow.UNSTABLE);
-      return n;
-    }
-    if (f) this.sendFilling(StableHow.UNSTABLE);
+    return f !== undefined && offset >= f.offset && offset <= f.offset + f.length && offset < f.offset + f.buffer.length;
+  }
+
+  /** Sends the chunk being gathered and starts one at `offset`, once the pool has a buffer for it. */
+  private async startChunk(offset: number): Promise<void> {
+    this.sendFilling(StableHow.UNSTABLE);
     // Chunks end on chunk-size boundaries, so rewrites of a region land in the same chunk.
     const capacity = this.limits.chunkBytes - (offset % this.limits.chunkBytes);
-    this.filling = { offset, buffer: this.pool.take(capacity), length: 0 };
-    return this.append(offset, bytes);
+    const buffer = this.pool.tryTake(capacity) ?? (await this.pool.take(capacity));
+    // Another write of this file may have started a chunk while this one waited.
+    this.sendFilling(StableHow.UNSTABLE);
+    this.filling = { offset, buffer, length: 0 };
+  }
+
+  /** Copies as much of `bytes` as fits the chunk being gathered, which takes `offset` (fillingTakes); synchronous. */
+  private append(offset: number, bytes: Uint8Array): number {
+    const f = this.filling!;
+    const at = offset - f.offset;
+    const n = Math.min(bytes.length, f.buffer.length - at);
+    f.buffer.set(bytes.subarray(0, n), at);
+    if (at + n > f.length) {
+      this.hold(at + n - f.length);
+      f.length = at + n;
+    }
+    if (f.length === f.buffer.length) this.sendFilling(StableHow.UNSTABLE);
+    return n;
   }
 
   private hold(bytes: number): void {
@@ -160,12 +205,13 @@ export class WriteBack {
     if (!f) return undefined;
     this.filling = undefined;
     const gathered = f.buffer.subarray(0, f.length);
-    // A mostly empty buffer is not kept until the COMMIT: copy what it holds, and it can be reused at once.
-    const copy = f.length < f.buffer.length / 2;
-    const data = copy ? Buffer.from(gathered) : gathered;
+    // A mostly empty buffer is not kept until the COMMIT: copy what it holds (when the budget has room for the copy),
+    // and it can be reused at once.
+    const copy = f.length < f.buffer.length / 2 ? this.pool.tryCopy(gathered) : undefined;
+    const data = copy ?? gathered;
     if (copy) this.pool.give(f.buffer);
     const chunk: Chunk = {
-      seq: this.nextSeq++, offset: f.offset, data, pooled: copy ? undefined : f.buffer,
+      seq: this.nextSeq++, offset: f.offset, data, pooled: copy ?? f.buffer,
       acked: false, stable: false, mixedVerifiers: false, done: Promise.resolve(),
     };
     this.held.set(chunk.seq, chunk);
@@ -188,6 +234,7 @@ export class WriteBack {
         await this.transmit(chunk, stable);
       } catch (err) {
         // A WRITE that got no reply may still sit in a socket's queue: its buffer must never be handed out again.
+        if (chunk.pooled) this.pool.forget(chunk.pooled);
         chunk.pooled = undefined;
         this.release([chunk]);
         this.errorSeq++;

@@ -24,10 +24,13 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void): Fuse
     access: (path, mode) => call('access', path, () => fs.access(path, mode)),
     statfs: (path) => call('statfs', path, () => fs.statfs(path)),
 
-    readdir: (path) =>
+    // A directory goes to the kernel a page at a time: kidfs never holds a whole listing.
+    opendir: (path) => call('opendir', path, () => fs.opendir(path)),
+    readdir: (path, offset, fh) =>
       call('readdir', path, async () =>
-        (await fs.readdir(path)).map((entry) => (entry.stat ? { name: entry.name, attributes: attributes(entry.stat) } : { name: entry.name })),
+        (await fs.readdir(fh, offset)).map(({ name, stat, next }) => (stat ? { name, attributes: attributes(stat), next } : { name, next })),
       ),
+    releasedir: (path, fh) => call('releasedir', path, () => fs.releasedir(fh)),
     // NFSv3 directory operations are stable on the server before it answers: nothing is left to sync.
     fsyncdir: async () => undefined,
 

@@ -47,6 +47,12 @@ export interface DirEntry {
   name: string;
   /** the kernel uses only the file type (d_type); given for every entry or for none */
   attributes?: Attributes;
+  /**
+   * the offset readdir is called with to go on after this entry (positive, below 2^53); given for every entry or for
+   * none. With it, a directory reaches the kernel a piece at a time (readdir answers one piece; none at the end);
+   * without it readdir must answer the whole directory at once, which libfuse then holds.
+   */
+  next?: number;
 }
 
 /** File and directory handles are integers from 0 to 2^31-1 chosen by open / create / opendir (0: none). */
@@ -60,7 +66,8 @@ export interface FuseHandlers {
   statfs?(path: string): Promise<StatFs>;
 
   opendir?(path: string, flags: number): Promise<Handle>;
-  readdir?(path: string): Promise<DirEntry[]>;
+  /** the entries from `offset` (0: the start; else a `next` it answered before); `fh` is opendir's handle */
+  readdir?(path: string, offset: number, fh: Handle): Promise<DirEntry[]>;
   releasedir?(path: string, fh: Handle): Promise<void>;
   fsyncdir?(path: string, fh: Handle, datasync: boolean): Promise<void>;
 

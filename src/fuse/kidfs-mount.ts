@@ -2,6 +2,8 @@
 // presents it. close() is the clean way out: every open file committed, then unmounted, then the connection closed.
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import type { FileSystemOptions } from '../fs/fs-options.ts';
+import { ProcessMemoryBudget, type MountMemoryBudget } from '../fs/memory-budget.ts';
+import { QosShare, SharedRate } from '../fs/rate-limit.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
@@ -34,9 +36,10 @@ export interface KidfsMount {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
-/** What the [mount] settings ask of the file system; the export and credential are the caller's. */
-export function fileSystemSettings(settings: MountConfig): Omit<FileSystemOptions, 'export' | 'credential'> {
+/** What the [mount] settings ask of the file system; the export, credential and memory share are the caller's. */
+export function fileSystemSettings(settings: MountConfig, memory: MountMemoryBudget): Omit<FileSystemOptions, 'export' | 'credential'> {
   return {
+    memory,
     attrTimeoutMs: settings.attrTimeoutMs,
     entryTimeoutMs: settings.entryTimeoutMs,
     ownerView: settings.ownerView,
@@ -64,7 +67,13 @@ export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsM
   let fs: NfsFileSystem;
   let fuse: FuseMount;
   try {
-    fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings) });
+    // A `kidfs mount` process serves this one mount: its budget is the smaller of the two.
+    const memory = new ProcessMemoryBudget(settings.memoryPerProcessBytes).mount(settings.memoryPerMountBytes);
+    const { bytesPerSecond, opsPerSecond } = settings.qos;
+    const qos = bytesPerSecond || opsPerSecond
+      ? new QosShare(bytesPerSecond ? new SharedRate(bytesPerSecond) : undefined, opsPerSecond ? new SharedRate(opsPerSecond) : undefined)
+      : undefined;
+    fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings, memory), qos });
     fuse = await mountFuse({
       mountpoint: request.mountpoint,
       handlers: fsHandlers(fs, request.log),

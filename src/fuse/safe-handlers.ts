@@ -50,7 +50,8 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.readdir) {
     const readdir = h.readdir.bind(h);
-    ops.readdir = (path: string, reply: Reply) => run('readdir', path, reply, () => readdir(path), nativeDirectory);
+    ops.readdir = (path: string, offset: number, fh: number, reply: Reply) =>
+      run('readdir', path, reply, () => readdir(path, offset, fh), nativeDirectory);
   }
   if (h.releasedir) {
     const releasedir = h.releasedir.bind(h);
@@ -261,7 +262,18 @@ function nativeDirectory(entries: DirEntry[]): unknown[] {
     return entry.name;
   });
   const withAttributes = entries.every((entry) => entry.attributes);
-  return [0, names, withAttributes ? entries.map((entry) => nativeStat(entry.attributes as Attributes)) : []];
+  const withOffsets = entries.every((entry) => entry.next !== undefined);
+  return [
+    0,
+    names,
+    withAttributes ? entries.map((entry) => nativeStat(entry.attributes as Attributes)) : [],
+    withOffsets ? entries.map((entry) => checkOffset(entry.next!)) : [],
+  ];
+}
+
+function checkOffset(next: number): number {
+  if (!Number.isSafeInteger(next) || next <= 0) throw new TypeError(`readdir answered offset ${next}, not a positive integer below 2^53`);
+  return next;
 }
 
 function checkHandle(fh: Handle): number {

@@ -270,6 +270,18 @@ export class Nfs3Client {
     );
   }
 
+  /**
+   * One piece of a directory listing that makes progress (entries, or eof), from `cookie` (0n and a zero verifier to
+   * start; then the last entry's cookie and the verifier returned): a round the server answers empty is asked again.
+   */
+  readdirplusPage(
+    cred: CallCredential, dir: FileHandle, cookie: bigint, cookieverf: Uint8Array, options: ReaddirAllOptions = {},
+  ): Promise<ReaddirResult<DirEntryPlus>> {
+    return progressingRound('READDIRPLUS', cookie, startCounts(options), (counts) =>
+      this.readdirplus(cred, dir, cookie, cookieverf, counts.dircount, counts.maxcount),
+    ).then(({ result }) => result);
+  }
+
   /** The whole directory with READDIRPLUS rounds to eof. */
   readdirplusAll(cred: CallCredential, dir: FileHandle, options: ReaddirAllOptions = {}): Promise<DirectoryListing<DirEntryPlus>> {
     return listDirectory('READDIRPLUS', options, (cookie, verifier, counts) =>
@@ -303,59 +315,63 @@ interface Counts {
   readonly maxcount: number;
 }
 
+const startCounts = (options: ReaddirAllOptions): Counts =>
+  ({ dircount: options.dircount ?? DEFAULT_DIRCOUNT, maxcount: options.maxcount ?? DEFAULT_MAXCOUNT });
+
 /**
- * Reads rounds until eof. A round with no entries and no eof (ganesha answers dircount 0 so) or NFS3ERR_TOOSMALL is
- * retried with counts four times larger, a few times; a cookie that comes back again means the server loops: both fail.
+ * One round that makes progress: entries, or eof. A round with no entries and no eof (ganesha answers dircount 0 so)
+ * or NFS3ERR_TOOSMALL is asked again with counts four times larger, a few times; then it fails. Resolves with the
+ * counts that worked, for the next round.
  */
+async function progressingRound<E extends DirEntry>(
+  proc: string,
+  cookie: bigint,
+  initial: Counts,
+  round: (counts: Counts) => Promise<ReaddirResult<E>>,
+): Promise<{ result: ReaddirResult<E>; counts: Counts }> {
+  let counts = initial;
+  for (let emptyRounds = 0; ; emptyRounds++) {
+    let result: ReaddirResult<E> | undefined;
+    try {
+      result = await round(counts);
+    } catch (err) {
+      if (!(err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_TOOSMALL) || emptyRounds >= MAX_EMPTY_ROUNDS) throw err;
+    }
+    if (result && (result.eof || result.entries.length > 0)) return { result, counts };
+    if (result && emptyRounds >= MAX_EMPTY_ROUNDS) {
+      throw new Error(
+        `${proc} makes no progress: the server returned no entries and no eof at cookie ${cookie} ` +
+          `${emptyRounds + 1} times, the last with dircount ${counts.dircount} and maxcount ${counts.maxcount}`,
+      );
+    }
+    counts = { dircount: Math.max(counts.dircount * 4, DEFAULT_DIRCOUNT), maxcount: Math.max(counts.maxcount * 4, DEFAULT_MAXCOUNT) };
+  }
+}
+
+/** Reads rounds until eof; a cookie that comes back again means the server loops, and fails. */
 async function listDirectory<E extends DirEntry>(
   proc: string,
   options: ReaddirAllOptions,
   round: (cookie: bigint, verifier: Buffer, counts: Counts) => Promise<ReaddirResult<E>>,
 ): Promise<DirectoryListing<E>> {
-  let counts: Counts = { dircount: options.dircount ?? DEFAULT_DIRCOUNT, maxcount: options.maxcount ?? DEFAULT_MAXCOUNT };
-  const grow = (): Counts => ({
-    dircount: Math.max(counts.dircount * 4, DEFAULT_DIRCOUNT),
-    maxcount: Math.max(counts.maxcount * 4, DEFAULT_MAXCOUNT),
-  });
+  let counts = startCounts(options);
   const entries: E[] = [];
   const cookiesSeen = new Set<bigint>();
   let cookie = 0n;
   let verifier: Buffer = ZERO_VERIFIER;
   let dirAttributes: Fattr3 | undefined;
-  let emptyRounds = 0;
   for (;;) {
-    let result: ReaddirResult<E>;
-    try {
-      result = await round(cookie, verifier, counts);
-    } catch (err) {
-      if (!(err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_TOOSMALL) || emptyRounds >= MAX_EMPTY_ROUNDS) throw err;
-      emptyRounds++;
-      counts = grow();
-      continue;
-    }
+    const progress = await progressingRound(proc, cookie, counts, (c) => round(cookie, verifier, c));
+    const { result } = progress;
+    counts = progress.counts;
     dirAttributes = result.dirAttributes ?? dirAttributes;
-    if (result.eof) {
-      for (const entry of result.entries) entries.push(entry);
-      return { entries, dirAttributes };
-    }
-    const last = result.entries.at(-1);
-    if (!last) {
-      if (emptyRounds >= MAX_EMPTY_ROUNDS) {
-        throw new Error(
-          `${proc} makes no progress: the server returned no entries and no eof at cookie ${cookie} ` +
-            `${emptyRounds + 1} times, the last with dircount ${counts.dircount} and maxcount ${counts.maxcount}`,
-        );
-      }
-      emptyRounds++;
-      counts = grow();
-      continue;
-    }
+    for (const entry of result.entries) entries.push(entry);
+    if (result.eof) return { entries, dirAttributes };
+    const last = result.entries.at(-1)!;
     if (cookiesSeen.has(last.cookie)) {
       throw new Error(`${proc} loops: the server returned cookie ${last.cookie} a second time, the directory listing would not end`);
     }
     cookiesSeen.add(last.cookie);
-    for (const entry of result.entries) entries.push(entry);
-    emptyRounds = 0;
     cookie = last.cookie;
     verifier = result.cookieverf;
   }

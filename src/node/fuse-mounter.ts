@@ -2,6 +2,7 @@
 // reached with walkSubDir (no symlink on the server is followed), every NFS call made as the mount's identity.
 // All mounts of an export share its root handle (one MNT), and all exports of a server one RPC connection.
 import type { MountConfig } from '../config/sections/mount-section.ts';
+import { ProcessMemoryBudget } from '../fs/memory-budget.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { fsHandlers } from '../fuse/fs-handlers.ts';
 import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
@@ -11,10 +12,11 @@ import { Nfs3Status } from '../nfs/nfs3-types.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { detachableHandlers, type DetachableHandlers } from './detachable-handlers.ts';
+import { IdentityRates, type QosLease } from './identity-rates.ts';
 import { walkSubDir, type Directory } from './export-path.ts';
 import { ExportConnections, type ExportLease } from './export-connections.ts';
 import { isMountPoint, KIDFS_FSTYPE, mountAt } from './mount-table.ts';
-import type { MountSpec, Mounter } from './mounter.ts';
+import type { MountSpec, Mounter, MountUsage } from './mounter.ts';
 import { NodeError } from './node-error.ts';
 
 export interface FuseMounterOptions {
@@ -33,6 +35,7 @@ interface Served {
   readonly fuse: FuseMount;
   readonly gate: DetachableHandlers;
   readonly lease: ExportLease;
+  readonly qos: QosLease | undefined;
 }
 
 export function createFuseMounter(options: FuseMounterOptions): Mounter {
@@ -44,11 +47,16 @@ class FuseMounter implements Mounter {
   /** Unmounted (lazily) while files were still open: served until they are closed. */
   private readonly lingering = new Set<Served>();
   private readonly exports: ExportConnections;
+  /** Shared by every mount of the daemon, each taking at most its share. */
+  private readonly memory: ProcessMemoryBudget;
+  private readonly rates: IdentityRates;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: FuseMounterOptions) {
     this.exports = new ExportConnections({ timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort });
+    this.memory = new ProcessMemoryBudget(options.settings.memoryPerProcessBytes);
+    this.rates = new IdentityRates(options.settings.qos);
   }
 
   async mount(spec: MountSpec): Promise<void> {
@@ -58,11 +66,14 @@ class FuseMounter implements Mounter {
     const { identity, target } = spec;
     const credential: Credential = { uid: identity.uid, gid: identity.gid, gids: identity.groups };
     const { lease, root } = await this.volumeDirectory(spec, credential);
+    const memory = this.memory.mount(settings.memoryPerMountBytes);
+    const qos = this.rates.lease(identity.name, spec.qos);
     try {
       const fs = new NfsFileSystem({
         export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
         credential,
-        ...fileSystemSettings(settings),
+        ...fileSystemSettings(settings, memory),
+        qos: qos?.share,
       });
       const mountLog = (line: string) => log(`${target}: ${line}`);
       const gate = detachableHandlers(fsHandlers(fs, mountLog));
@@ -73,8 +84,10 @@ class FuseMounter implements Mounter {
         opTimeoutMs: settings.opTimeoutMs,
         log: mountLog,
       });
-      this.served.set(target, { target, fs, fuse, gate, lease });
+      this.served.set(target, { target, fs, fuse, gate, lease, qos });
     } catch (err) {
+      memory.close();
+      qos?.release();
       await lease.release();
       throw err;
     }
@@ -113,6 +126,18 @@ class FuseMounter implements Mounter {
       if (await isMountPoint(target)) throw err;
     }
     await served.lease.release();
+  }
+
+  usage(target: string): MountUsage | undefined {
+    const fs = this.served.get(target)?.fs;
+    if (!fs) return undefined;
+    const { memory, qos } = fs;
+    return {
+      openFiles: fs.openFiles,
+      memoryBytes: memory.used, memoryLimitBytes: memory.limitBytes, memoryHighWaterBytes: memory.highWater,
+      memoryWaits: memory.waits, readAheadSkipped: memory.readAheadSkipped,
+      ...(qos ? { qos: { bytesPerSecond: qos.bytesPerSecond, opsPerSecond: qos.opsPerSecond, waits: qos.waits, waitedMs: Math.round(qos.waitedMs) } } : {}),
+    };
   }
 
   async isAlive(target: string): Promise<boolean> {
@@ -161,6 +186,8 @@ class FuseMounter implements Mounter {
   /** Stops answering for the mount and drops the file system and its hold on the export. */
   private async letGo(served: Served): Promise<void> {
     served.gate.detach();
+    served.fs.memory.close();
+    served.qos?.release();
     await served.lease.release();
   }
 

@@ -8,7 +8,7 @@ import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { MountRecord, MountRecords } from './mount-records.ts';
 import { lazyUnmount, targetState } from './mount-table.ts';
-import type { Mounter } from './mounter.ts';
+import type { Mounter, MountUsage } from './mounter.ts';
 import { asNodeError, NodeError } from './node-error.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
@@ -20,6 +20,8 @@ export interface MountManagerOptions {
   readonly trustedOwners: readonly number[];
   /** Why a recorded pod-defined volume's export may no longer be used (kidfs node --pod-export changed); undefined: it may. */
   readonly exportRefusal: (request: PublishRequest) => string | undefined;
+  /** Mounts this node serves at most ([mount] max-mounts-per-node); default: no limit. */
+  readonly maxMounts?: number;
   /** One line per event and problem; default stderr. */
   readonly log?: (line: string) => void;
 }
@@ -45,6 +47,8 @@ export interface MountStatus {
   readonly state: 'mounted' | 'not mounted';
   /** Why it is not mounted, when a recovery failed. */
   readonly problem?: string;
+  /** Memory and QoS use, while this daemon serves it. */
+  readonly usage?: MountUsage;
 }
 
 export interface RecoveryFailure {
@@ -63,6 +67,8 @@ export interface RecoverySummary {
 export class MountManager {
   private readonly lock = new KeyedLock();
   private readonly problems = new Map<string, string>();
+  /** New targets being mounted now: they count against maxMounts before their record exists. */
+  private starting = 0;
   private readonly log: (line: string) => void;
 
   private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, MountRecord>) {
@@ -84,7 +90,17 @@ export class MountManager {
     return this.lock.run(request.target, async () => {
       const existing = this.records.get(request.target);
       if (!existing) {
-        await this.mountAndRecord(request, undefined);
+        const limit = this.options.maxMounts ?? Infinity;
+        if (this.records.size + this.starting >= limit) {
+          throw new NodeError('RESOURCE_EXHAUSTED',
+            `this node serves ${limit} kidfs mounts, its limit ([mount] max-mounts-per-node): the pod must run on another node (kubelet schedules by max_volumes_per_node), or an admin raises the limit`);
+        }
+        this.starting++;
+        try {
+          await this.mountAndRecord(request, undefined);
+        } finally {
+          this.starting--;
+        }
         return 'mounted';
       }
       if (!sameMount(existing.request, request)) {
@@ -193,12 +209,13 @@ export class MountManager {
     for (const { request, identity, publishedAt } of this.records.values()) {
       const alive = await this.options.mounter.isAlive(request.target);
       const problem = alive ? undefined : this.problems.get(request.target);
+      const usage = this.options.mounter.usage?.(request.target);
       list.push({
         target: request.target, volumeId: request.volumeId, export: formatNfsUrl(request.export), subDir: request.subDir,
         ...(request.pod ? { pod: { namespace: request.pod.namespace, name: request.pod.podName, uid: request.pod.podUid, serviceAccount: request.pod.serviceAccount } } : {}),
         identity: { uid: identity.uid, gid: identity.gid, groups: identity.groups, name: identity.name, source: identity.source },
         readOnly: request.readOnly, ephemeral: request.ephemeral, via: request.via, publishedAt,
-        state: alive ? 'mounted' : 'not mounted', ...(problem ? { problem } : {}),
+        state: alive ? 'mounted' : 'not mounted', ...(problem ? { problem } : {}), ...(usage ? { usage } : {}),
       });
     }
     return list.sort((a, b) => a.target.localeCompare(b.target));
@@ -256,10 +273,10 @@ export class MountManager {
   private async mountAndRecord(request: PublishRequest, previous: MountRecord | undefined): Promise<void> {
     const identity = await this.options.identities.resolve(podInfo(request));
     await this.prepareTarget(request.target, previous !== undefined);
-    const { target, subDir, readOnly, volumeId } = request;
+    const { target, subDir, readOnly, volumeId, qos } = request;
     // A PersistentVolume's directory is reached only through directories no tenant can change (swap it for theirs).
     const trustedOwners = request.ephemeral ? {} : { trustedOwners: this.options.trustedOwners };
-    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners });
+    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners, ...(qos ? { qos } : {}) });
     try {
       await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
     } catch (err) {

@@ -1,6 +1,7 @@
 // The one place the mount manager touches FUSE: it decides what to mount, for whom, and keeps the records;
 // a Mounter makes and removes the mounts this process serves. The real one (FUSE + fs + nfs) is made by
 // createFuseMounter in fuse-mounter.ts; tests inject their own.
+import type { QosLimits } from '../config/sections/mount-section.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { NfsUrl } from '../nfs/nfs-url.ts';
 
@@ -22,6 +23,27 @@ export interface MountSpec {
    * (checkTrusted); undefined: not checked (a pod-defined volume in an export pods share).
    */
   readonly trustedOwners?: readonly number[];
+  /** QoS the volume sets (0: no limit); a field left out is [mount]'s default. */
+  readonly qos?: Partial<QosLimits>;
+}
+
+/** What a mount holds and how often it was held back, for `kidfs status`. */
+export interface MountUsage {
+  readonly openFiles: number;
+  /** Memory held now for write-back and read-ahead, the mount's share, the most it held, and calls that waited for it. */
+  readonly memoryBytes: number;
+  readonly memoryLimitBytes: number;
+  readonly memoryHighWaterBytes: number;
+  readonly memoryWaits: number;
+  /** Read-ahead blocks not fetched for lack of memory. */
+  readonly readAheadSkipped: number;
+  /** The identity's rates this mount shares, and how its calls waited for them; absent without limits. */
+  readonly qos?: {
+    readonly bytesPerSecond?: number;
+    readonly opsPerSecond?: number;
+    readonly waits: number;
+    readonly waitedMs: number;
+  };
 }
 
 export interface Mounter {
@@ -40,6 +62,8 @@ export interface Mounter {
   revoke(target: string): Promise<void>;
     /** Whether this mounter serves `target` right now and its FUSE connection is up. */
   isAlive(target: string): Promise<boolean>;
+  /** What the mount at `target` holds now, when this mounter serves it. */
+  usage?(target: string): MountUsage | undefined;
   /**
    * The daemon is stopping: make what was written durable (commit open files) and stop serving, but leave
    * the mounts in place. They fail with ENOTCONN until the next daemon remounts them from its records, so a

@@ -34,6 +34,8 @@ export interface NodeDaemonOptions {
   readonly provisionerUid: number;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
+  /** Mounts this node serves at most (NodeGetInfo max_volumes_per_node); default: no limit. */
+  readonly maxMounts?: number;
   /** How often mounts that are down are tried again (0: never); default 30 s. */
   readonly reconcileIntervalMs?: number;
   /** How often every live mount is checked again as a republish would (0: never); default 5 min. */
@@ -59,11 +61,12 @@ export class NodeDaemon {
     const manager = await MountManager.open({
       records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
       trustedOwners: [...new Set([0, options.provisionerUid])], exportRefusal: (request) => exportRefusal(request, options.podExports),
+      maxMounts: options.maxMounts,
     });
     let ready = false;
     const csi = await startCsiServer(options.endpoint, {
       Identity: identityService({ driverName: options.driverName, controller: false, ready: () => ready }),
-      Node: nodeService({ manager, nodeId: options.nodeId, rules: options }),
+      Node: nodeService({ manager, nodeId: options.nodeId, rules: options, maxVolumes: options.maxMounts }),
     }, log);
     let control: ControlServer;
     try {

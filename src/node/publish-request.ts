@@ -1,6 +1,7 @@
 // What a front end (CSI, FlexVolume over the control socket) asks the mount manager for, already parsed
 // and checked: one per-pod mount of an export directory at a target path.
 import { isAbsolute, normalize } from 'node:path';
+import type { QosLimits } from '../config/sections/mount-section.ts';
 import type { PodInfo } from '../identity/identity.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { invalidField } from './node-error.ts';
@@ -24,6 +25,8 @@ export interface PublishRequest {
   /** Directory under the export, relative and checked by checkSubDir; '' for the export itself. */
   readonly subDir: string;
   readonly readOnly: boolean;
+  /** QoS the volume's attributes set (an admin's); absent: [mount]'s defaults. */
+  readonly qos?: Partial<QosLimits>;
   /** Absent: a mount without pod information ([identity] unidentified decides). */
   readonly pod?: PodRef;
   readonly token?: PodToken;

@@ -2,6 +2,8 @@
 // names), and ports from its mount options. Attributes an admin wrote (PV, StorageClass) are trusted;
 // attributes a pod's author wrote (CSI inline volumes, FlexVolume) only pick an export the admin allowed
 // and a subDir inside it.
+import type { QosLimits } from '../config/sections/mount-section.ts';
+import { parseByteRate, parseOpRate, ValueProblem } from '../config/values.ts';
 import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { checkSubDir } from './export-path.ts';
 import { invalidField, NodeError } from './node-error.ts';
@@ -9,6 +11,8 @@ import { invalidField, NodeError } from './node-error.ts';
 export interface VolumeSource {
   readonly export: NfsUrl;
   readonly subDir: string;
+  /** QoS an admin set on the volume (PV / StorageClass); 0: no limit; a field left out is [mount]'s default. */
+  readonly qos?: Partial<QosLimits>;
 }
 
 export interface AttributeRules {
@@ -26,11 +30,13 @@ export interface AttributeRules {
 const VOLUME_KEYS = ['server', 'share', 'subDir'];
 /** csi-driver-nfs attributes that only the controller uses; a PV written for it may carry them. */
 const CONTROLLER_KEYS = ['mountPermissions', 'onDelete'];
+/** QoS of the volume's mounts ([mount] qos-* keys' values): only an admin sets them. */
+const QOS_KEYS = { qosBytesPerSecond: parseByteRate, qosOpsPerSecond: parseOpRate };
 /** Keys Kubernetes itself adds (pod information, ephemeral flag, provisioner identity, FlexVolume's own). */
 const SYSTEM_PREFIXES = ['csi.storage.k8s.io/', 'storage.kubernetes.io/', 'kubernetes.io/'];
 
 export function readVolumeSource(attributes: Readonly<Record<string, string>>, rules: AttributeRules): VolumeSource {
-  const allowed = rules.untrusted ? VOLUME_KEYS : [...VOLUME_KEYS, ...CONTROLLER_KEYS];
+  const allowed = rules.untrusted ? VOLUME_KEYS : [...VOLUME_KEYS, ...CONTROLLER_KEYS, ...Object.keys(QOS_KEYS)];
   for (const key of Object.keys(attributes)) {
     if (allowed.includes(key) || SYSTEM_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
     if (rules.untrusted) {
@@ -40,7 +46,27 @@ export function readVolumeSource(attributes: Readonly<Record<string, string>>, r
     throw invalidField(rules.field(key), `is not a kidfs volume attribute (kidfs reads ${VOLUME_KEYS.join(', ')})`);
   }
   const subDir = checkSubDir(attributes['subDir'] ?? '', rules.field('subDir'));
-  return { export: rules.untrusted ? podExport(attributes, rules) : adminExport(attributes, rules), subDir };
+  const source = { export: rules.untrusted ? podExport(attributes, rules) : adminExport(attributes, rules), subDir };
+  const qos = volumeQos(attributes, rules);
+  return qos ? { ...source, qos } : source;
+}
+
+function volumeQos(attributes: Readonly<Record<string, string>>, rules: AttributeRules): Partial<QosLimits> | undefined {
+  const rate = (key: keyof typeof QOS_KEYS): number | undefined => {
+    const value = attributes[key];
+    if (value === undefined) return undefined;
+    try {
+      // `none` lifts the [mount] default for this volume: kept as 0 (no limit), which survives the JSON of records.
+      return QOS_KEYS[key](value) ?? 0;
+    } catch (err) {
+      if (err instanceof ValueProblem) throw invalidField(rules.field(key), err.message);
+      throw err;
+    }
+  };
+  const bytesPerSecond = rate('qosBytesPerSecond');
+  const opsPerSecond = rate('qosOpsPerSecond');
+  if (bytesPerSecond === undefined && opsPerSecond === undefined) return undefined;
+  return { ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}), ...(opsPerSecond !== undefined ? { opsPerSecond } : {}) };
 }
 
 function adminExport(attributes: Readonly<Record<string, string>>, rules: AttributeRules): NfsUrl {

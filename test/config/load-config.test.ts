@@ -56,6 +56,14 @@ const mistakes: [string, string, string][] = [
     'kidfs.ini:2: [mount] max-uncommitted: "64" is not a size: write e.g. 512KiB, 64MiB or 1GiB'],
   ['uncommitted too small', '[mount]\nmax-uncommitted = 1MiB\n',
     'kidfs.ini:2: [mount] max-uncommitted: "1MiB" is below 2MiB (two write chunks)'],
+  ['mount memory too small', '[mount]\nmemory-per-mount = 2MiB\n',
+    'kidfs.ini:2: [mount] memory-per-mount: "2MiB" is below 4MiB (two write chunks and two read-ahead blocks)'],
+  ['process memory below a mount\'s', '[mount]\nmemory-per-mount = 64MiB\nmemory-per-process = 32MiB\n',
+    'kidfs.ini:3: [mount] memory-per-process: "32MiB" is below memory-per-mount; one mount could never use its share'],
+  ['no mounts per node', '[mount]\nmax-mounts-per-node = 0\n',
+    'kidfs.ini:2: [mount] max-mounts-per-node: "0" is not a whole number from 1 to 100000'],
+  ['byte rate too low', '[mount]\nqos-bytes-per-second = 1KiB\n',
+    'kidfs.ini:2: [mount] qos-bytes-per-second: "1KiB" is below 64KiB (per second), too slow for one read; write none for no limit'],
   ['unknown key with a hint', '[identity]\nmin_uid = 1000\n',
     'kidfs.ini:2: [identity] min_uid: unknown key (did you mean min-uid?); known keys: source, min-uid, node-name, cache-ttl, unidentified, primary-group, namespace-group-prefix, uid-range-annotation, uid-allocations'],
   ['unknown key', '[kubernetes]\nserver = https://10.0.0.1\n',
@@ -130,6 +138,8 @@ t.test('a file with nothing in it gives the documented defaults', async (t) => {
   t.same(config.mount, {
     ownerView: undefined, chown: 'ignore', attrTimeoutMs: 1000, entryTimeoutMs: 1000, nfsTimeoutMs: 60_000,
     opTimeoutMs: 600_000, maxUncommittedBytes: 64 * 1024 * 1024, readOnly: false, privilegedPort: true,
+    memoryPerMountBytes: 64 * 1024 * 1024, memoryPerProcessBytes: 192 * 1024 * 1024, maxMountsPerNode: 100,
+    qos: { bytesPerSecond: undefined, opsPerSecond: undefined },
   });
   t.equal(config.static.size, 0);
   t.equal(config.groups.size, 0);
@@ -138,12 +148,15 @@ t.test('a file with nothing in it gives the documented defaults', async (t) => {
 t.test('[mount] values are typed', async (t) => {
   const text = [
     '[mount]', 'owner-view = 999:999', 'chown = deny', 'attr-timeout = 0s', 'entry-timeout = 500ms', 'nfs-timeout = 20m',
-    'max-uncommitted = 1GiB', 'read-only = yes', 'privileged-port = yes',
+    'max-uncommitted = 1GiB', 'read-only = yes', 'privileged-port = yes', 'memory-per-mount = 16MiB', 'memory-per-process = 1GiB',
+    'max-mounts-per-node = 250', 'qos-bytes-per-second = 10MiB', 'qos-ops-per-second = 500',
   ].join('\n');
   const config = parseConfig(text, 'kidfs.ini', {});
   t.same(config.mount, {
     ownerView: { uid: 999, gid: 999 }, chown: 'deny', attrTimeoutMs: 0, entryTimeoutMs: 500, nfsTimeoutMs: 1_200_000,
     opTimeoutMs: 1_200_000, maxUncommittedBytes: 1024 ** 3, readOnly: true, privilegedPort: true,
+    memoryPerMountBytes: 16 * 1024 * 1024, memoryPerProcessBytes: 1024 ** 3, maxMountsPerNode: 250,
+    qos: { bytesPerSecond: 10 * 1024 * 1024, opsPerSecond: 500 },
   }, 'op-timeout follows a long nfs-timeout');
   t.same(parseConfig('[mount]\nowner-view = 0:0\n', 'kidfs.ini', {}).mount.ownerView, { uid: 0, gid: 0 }, "a container's root may be shown as owner");
   t.equal(parseConfig('[mount]\nowner-view = identity\n', 'kidfs.ini', {}).mount.ownerView, undefined);

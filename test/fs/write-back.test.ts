@@ -189,4 +189,6 @@ t.test('a failed WRITE is reported to the next write/flush of every fd, once, an
   t.pass('each fd hears of an error once');
   await fs.release(other);
   await fs.release(fd).catch(() => undefined);
+  fs.memory.relieveHolders(); // the pools' idle buffers
+  t.equal(fs.memory.used, 0, 'once the file is closed, none of its memory counts against the budget any more');
 });

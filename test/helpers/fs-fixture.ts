@@ -5,11 +5,23 @@ import type { Test } from 'tap';
 import type { NfsExport } from '../../src/nfs/nfs-export.ts';
 import type { Credential } from '../../src/nfs/rpc-transport.ts';
 import { errnoOfFailure } from '../../src/fs/fs-error.ts';
-import { NfsFileSystem } from '../../src/fs/nfs-file-system.ts';
+import { NfsFileSystem, type PositionedEntry } from '../../src/fs/nfs-file-system.ts';
 import type { FileSystemOptions } from '../../src/fs/fs-options.ts';
 
 export function makeFs(exp: NfsExport, credential: Credential, options: Omit<FileSystemOptions, 'export' | 'credential'> = {}): NfsFileSystem {
   return new NfsFileSystem({ export: exp, credential, ...options });
+}
+
+/** Every entry of the directory at `path`, read from an open directory page by page as FUSE does. */
+export async function listAll(fs: NfsFileSystem, path: string): Promise<PositionedEntry[]> {
+  const dir = await fs.opendir(path);
+  try {
+    const entries: PositionedEntry[] = [];
+    for (let page = await fs.readdir(dir, 0); page.length > 0; page = await fs.readdir(dir, page.at(-1)!.next)) entries.push(...page);
+    return entries;
+  } finally {
+    await fs.releasedir(dir);
+  }
 }
 
 /** A directory on the backing file system, made as root and given to `owner` with `mode`. */

@@ -226,7 +226,7 @@ t.test('StorageClass parameters are what the controller reads', async (t) => {
   const storageClass = find('StorageClass', 'kidfs');
   const parameters = { ...storageClass['parameters'], 'csi.storage.k8s.io/pvc/name': 'media', 'csi.storage.k8s.io/pvc/namespace': 'cms', 'csi.storage.k8s.io/pv/name': 'pvc-1' };
   const read = readProvisionParameters(parameters, 'pvc-1', storageClass['mountOptions'], config.groups);
-  t.same(read, { export: { host: 'nfs.example.internal', path: '/exports/kubernetes' }, subDir: 'cms/pvc-1', onDelete: 'delete', mode: 0o2770, gid: 3000 });
+  t.same(read, { export: { host: 'nfs.example.internal', path: '/exports/kubernetes' }, subDir: 'cms/pvc-1', onDelete: 'delete', mode: 0o2770, gid: 3000, attributes: {} });
 });
 
 t.test('the example: a CMS on several nodes sharing one ReadWriteMany volume as cms/editor', async (t) => {

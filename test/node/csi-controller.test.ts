@@ -82,6 +82,13 @@ t.test('CreateVolume makes the directory owned by the StorageClass\'s owner, set
   t.equal(conflict.details, `${exportUrl} pvc-1111 exists with owner 2001 and group 2000; this request wants 2002 and 2000`);
 });
 
+t.test('QoS parameters of the StorageClass are checked and passed on to the PV', async (t) => {
+  const created = await csi.call('Controller', 'CreateVolume', createRequest('pvc-qos', { qosBytesPerSecond: '20MiB', qosOpsPerSecond: '500' }));
+  t.match(created, { volume: { volume_context: { subDir: 'pvc-qos', qosBytesPerSecond: '20MiB', qosOpsPerSecond: '500' } } });
+  const err = await csi.error('Controller', 'CreateVolume', createRequest('pvc-qos2', { qosOpsPerSecond: 'lots' }));
+  t.equal(err.details, 'parameters["qosOpsPerSecond"] "lots" is not a whole number from 1 to 100000');
+});
+
 t.test('group by [groups] name, mode and nested subDir templates', async (t) => {
   const id = await volumeIdOf(createRequest('pvc-2222', {
     owner: null, group: 'shared-media', mountPermissions: '0750', subDir: 'tenants/${pvc.metadata.namespace}/${pvc.metadata.name}',
@@ -243,7 +250,7 @@ t.test('CSI: the same name with another capacity is ALREADY_EXISTS', async (t) =
 
 t.test('parameters that are wrong are INVALID_ARGUMENT naming them', async (t) => {
   const cases: [string, object, string][] = [
-    ['an unknown parameter', createRequest('pvc-y', { uid: '0' }), 'parameters["uid"] is not a kidfs StorageClass parameter (kidfs reads server, share, subDir, onDelete, mountPermissions, owner, group)'],
+    ['an unknown parameter', createRequest('pvc-y', { uid: '0' }), 'parameters["uid"] is not a kidfs StorageClass parameter (kidfs reads server, share, subDir, onDelete, mountPermissions, owner, group, qosBytesPerSecond, qosOpsPerSecond)'],
     ['no owner or group', { ...createRequest('pvc-y'), parameters: { server: '127.0.0.1', share: server.dir } },
       'parameters["owner"] or parameters["group"] is required: say who may use the volume (owner <namespace>/<serviceaccount>, group <gid or [groups] name>)'],
     ['a setuid mode', createRequest('pvc-y', { mountPermissions: '4770' }), 'parameters["mountPermissions"] is "4770", not an octal mode like 2770 (setuid is not allowed)'],

@@ -20,7 +20,7 @@ t.test('Identity: plugin info, capabilities, ready', async (t) => {
 });
 
 t.test('NodeGetInfo and NodeGetCapabilities', async (t) => {
-  t.same(await csi.call('Node', 'NodeGetInfo'), { node_id: 'node-a', max_volumes_per_node: '0', accessible_topology: null });
+  t.same(await csi.call('Node', 'NodeGetInfo'), { node_id: 'node-a', max_volumes_per_node: '0', accessible_topology: null }, 'no limit unless the daemon is given one');
   t.same(await csi.call('Node', 'NodeGetCapabilities'), { capabilities: [] }, 'no staging: every publish is its own mount');
 });
 

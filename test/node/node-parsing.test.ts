@@ -66,6 +66,20 @@ t.test('pod-defined volumes on a node that allows none, and mount options', asyn
     { export: { host: 'fd00::7', path: '/exports' }, subDir: '' }, 'IPv6 servers; csi-driver-nfs controller attributes are accepted and ignored');
 });
 
+t.test('QoS volume attributes: an admin sets them (none lifts the default), a pod-defined volume may not', async (t) => {
+  const trusted = { untrusted: false, podExports: [], field: (key: string) => `volume_context["${key}"]` };
+  t.same(readVolumeSource({ server: 'nfs.example', share: '/e', qosBytesPerSecond: '10MiB', qosOpsPerSecond: 'none' }, trusted),
+    { export: { host: 'nfs.example', path: '/e' }, subDir: '', qos: { bytesPerSecond: 10 * 1024 * 1024, opsPerSecond: 0 } });
+  t.same(refusal(() => readVolumeSource({ server: 'nfs.example', share: '/e', qosOpsPerSecond: 'fast' }, trusted)), {
+    code: 'INVALID_ARGUMENT', message: 'volume_context["qosOpsPerSecond"] "fast" is not a whole number from 1 to 100000',
+  });
+  const inline = { untrusted: true, podExports: [parseNfsUrl('nfs://nfs.example/e')], field: trusted.field };
+  t.same(refusal(() => readVolumeSource({ qosBytesPerSecond: '1GiB' }, inline)), {
+    code: 'PERMISSION_DENIED',
+    message: 'volume_context["qosBytesPerSecond"] is not allowed in a pod-defined volume: such volumes may set only server, share, subDir',
+  });
+});
+
 t.test('CSI endpoints are unix sockets', async (t) => {
   t.equal(unixSocketPath('unix:///csi/csi.sock'), '/csi/csi.sock');
   t.equal(unixSocketPath('unix:/csi/csi.sock'), '/csi/csi.sock');

@@ -1,7 +1,7 @@
 // [mount]: how every kidfs mount of this node behaves: what owners it shows, what chown may do, how long it caches
 // and how long it waits for the NFS server. Per-mount choices (identity, export, read-only) come with the mount.
 import { SectionReader, type ConfigSection } from '../config-section.ts';
-import { parseBoolean, parseChoice, parseDuration, parseSize, ValueProblem } from '../values.ts';
+import { parseBoolean, parseByteRate, parseChoice, parseCount, parseDuration, parseOpRate, parseSize, ValueProblem } from '../values.ts';
 
 export interface MountConfig {
   /** Files the identity owns are shown as owned by this uid/gid inside the mount; undefined: the identity's own ids. */
@@ -21,12 +21,31 @@ export interface MountConfig {
   readonly readOnly: boolean;
   /** Connect from a source port below 1024, for exports that require it (`secure`, ganesha PrivilegedPort). */
   readonly privilegedPort: boolean;
+  /** Memory one mount may hold for write-back, read-ahead and their pooled buffers; writers wait beyond it. */
+  readonly memoryPerMountBytes: number;
+  /** The same for all mounts of one process (a node daemon, or one `kidfs mount`) together. */
+  readonly memoryPerProcessBytes: number;
+  /** Mounts one node daemon serves at most (CSI max_volumes_per_node); more are refused. */
+  readonly maxMountsPerNode: number;
+  /** Default QoS of an identity on a node (a volume's attributes may set their own): undefined means no limit. */
+  readonly qos: QosLimits;
+}
+
+/** Rates an identity's mounts on one node share; calls beyond them wait their turn (never fail). */
+export interface QosLimits {
+  /** Bytes read plus written per second. */
+  readonly bytesPerSecond: number | undefined;
+  /** File operations per second. */
+  readonly opsPerSecond: number | undefined;
 }
 
 const keys = [
   'owner-view', 'chown', 'attr-timeout', 'entry-timeout', 'nfs-timeout', 'op-timeout', 'max-uncommitted', 'read-only',
-  'privileged-port',
+  'privileged-port', 'memory-per-mount', 'memory-per-process', 'max-mounts-per-node', 'qos-bytes-per-second',
+  'qos-ops-per-second',
 ] as const;
+
+const MiB = 1024 * 1024;
 
 /** `identity`, or `<uid>:<gid>` as the container sees them (0:0 allowed: a container's root owns its files). */
 function parseOwnerView(value: string): MountConfig['ownerView'] {
@@ -60,6 +79,13 @@ function parseUncommitted(value: string): number {
   return bytes;
 }
 
+/** Two write chunks and two read-ahead blocks of 1 MiB: below it a mount could not write and read at once. */
+function parseMountMemory(value: string): number {
+  const bytes = parseSize(value);
+  if (bytes < 4 * MiB) throw new ValueProblem(`${JSON.stringify(value)} is below 4MiB (two write chunks and two read-ahead blocks)`);
+  return bytes;
+}
+
 export const mountSection: ConfigSection<MountConfig> = {
   name: 'mount',
   parse(section, context) {
@@ -70,6 +96,7 @@ export const mountSection: ConfigSection<MountConfig> = {
       if (ms < nfsTimeoutMs) throw new ValueProblem(`${JSON.stringify(value)} is shorter than nfs-timeout; an operation needs at least one NFS call`);
       return ms;
     }, Math.max(600_000, nfsTimeoutMs));
+    const memoryPerMountBytes = read.get('memory-per-mount', parseMountMemory, 64 * MiB);
     return {
       ownerView: read.get('owner-view', parseOwnerView, undefined),
       chown: read.get('chown', parseChoice(['deny', 'ignore']), 'ignore'),
@@ -80,6 +107,17 @@ export const mountSection: ConfigSection<MountConfig> = {
       maxUncommittedBytes: read.get('max-uncommitted', parseUncommitted, 64 * 1024 * 1024),
       readOnly: read.get('read-only', parseBoolean, false),
       privilegedPort: read.get('privileged-port', parseBoolean, true),
+      memoryPerMountBytes,
+      memoryPerProcessBytes: read.get('memory-per-process', (value) => {
+        const bytes = parseMountMemory(value);
+        if (bytes < memoryPerMountBytes) throw new ValueProblem(`${JSON.stringify(value)} is below memory-per-mount; one mount could never use its share`);
+        return bytes;
+      }, Math.max(192 * MiB, memoryPerMountBytes)),
+      maxMountsPerNode: read.get('max-mounts-per-node', parseCount, 100),
+      qos: {
+        bytesPerSecond: read.get('qos-bytes-per-second', parseByteRate, undefined),
+        opsPerSecond: read.get('qos-ops-per-second', parseOpRate, undefined),
+      },
     };
   },
 };

@@ -10,6 +10,8 @@
 //   owner                  <namespace>/<serviceaccount> whose kidfs identity owns the directory; the namespace may
 //                          be ${pvc.metadata.namespace}
 //   group                  gid, or a [groups] name, of the directory (default: the owner's primary gid)
+//   qosBytesPerSecond,     QoS of the volume's mounts, as [mount] qos-bytes-per-second / qos-ops-per-second;
+//   qosOpsPerSecond        passed on to the PV's volume attributes
 import { parseNamespacedName } from '../../config/kube-names.ts';
 import type { GroupTable } from '../../config/sections/groups-section.ts';
 import { ValueProblem } from '../../config/values.ts';
@@ -29,9 +31,12 @@ export interface ProvisionParameters {
   readonly mode: number;
   readonly owner?: ServiceAccountRef;
   readonly gid?: number;
+  /** Volume attributes the PV carries besides the export (QoS), checked. */
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
-const KEYS = ['server', 'share', 'subDir', 'onDelete', 'mountPermissions', 'owner', 'group'];
+const QOS_KEYS = ['qosBytesPerSecond', 'qosOpsPerSecond'];
+const KEYS = ['server', 'share', 'subDir', 'onDelete', 'mountPermissions', 'owner', 'group', ...QOS_KEYS];
 const METADATA_KEYS = [PVC_NAME_KEY, PVC_NAMESPACE_KEY, PV_NAME_KEY];
 const field = (key: string) => `parameters[${JSON.stringify(key)}]`;
 
@@ -43,8 +48,9 @@ export function readProvisionParameters(
       throw invalidField(field(key), `is not a kidfs StorageClass parameter (kidfs reads ${KEYS.join(', ')})`);
     }
   }
+  const attributes = Object.fromEntries(QOS_KEYS.filter((key) => parameters[key] !== undefined).map((key) => [key, parameters[key]!]));
   const source = readVolumeSource(
-    { server: parameters['server'] ?? '', share: parameters['share'] ?? '' },
+    { server: parameters['server'] ?? '', share: parameters['share'] ?? '', ...attributes },
     { untrusted: false, podExports: [], mountFlags, field },
   );
   const template = parameters['subDir'] ?? '${pv.metadata.name}';
@@ -69,7 +75,7 @@ export function readProvisionParameters(
   }
   return {
     export: source.export, subDir, onDelete: onDelete as OnDelete, mode: (parseInt(permissions, 8) & 0o1777) | 0o2000,
-    ...(owner ? { owner } : {}), ...(gid === undefined ? {} : { gid }),
+    ...(owner ? { owner } : {}), ...(gid === undefined ? {} : { gid }), attributes,
   };
 }
 

@@ -47,7 +47,7 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
         volume: {
           volume_id: volumeId,
           capacity_bytes: capacity.requiredBytes,
-          volume_context: { server: ref.export.host, share: ref.export.path, subDir: ref.subDir },
+          volume_context: { server: ref.export.host, share: ref.export.path, subDir: ref.subDir, ...parameters.attributes },
         },
       };
     },

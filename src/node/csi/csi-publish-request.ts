@@ -43,7 +43,7 @@ export function publishRequestFromCsi(request: NodePublishVolumeRequest, rules: 
     untrusted: ephemeral, podExports: rules.podExports, mountFlags: capability.mountFlags, field: contextField,
   });
   return {
-    volumeId: request.volume_id, target, export: source.export, subDir: source.subDir,
+    volumeId: request.volume_id, target, export: source.export, subDir: source.subDir, ...(source.qos ? { qos: source.qos } : {}),
     readOnly: request.readonly || capability.readOnlyMode,
     ...(pod ? { pod } : {}), ...(token ? { token } : {}),
     ephemeral, via: 'csi',

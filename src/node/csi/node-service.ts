@@ -12,6 +12,8 @@ export interface NodeServiceOptions {
   /** This node's name (--nodeid), as kubelet knows it. */
   readonly nodeId: string;
   readonly rules: CsiPublishRules;
+  /** Mounts the node takes at most (kubelet's scheduler counts them); undefined: no limit (0 in CSI). */
+  readonly maxVolumes?: number;
 }
 
 export function nodeService(options: NodeServiceOptions): UnaryMethods {
@@ -26,6 +28,6 @@ export function nodeService(options: NodeServiceOptions): UnaryMethods {
       return {};
     },
     NodeGetCapabilities: async () => ({ capabilities: [] }),
-    NodeGetInfo: async () => ({ node_id: options.nodeId, max_volumes_per_node: '0' }),
+    NodeGetInfo: async () => ({ node_id: options.nodeId, max_volumes_per_node: String(options.maxVolumes ?? 0) }),
   };
 }
