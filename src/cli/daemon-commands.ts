@@ -1,7 +1,7 @@
 // `kidfs node` and `kidfs controller`: the two long-running CSI processes. Their flags follow CSI drivers'
 // conventions (--endpoint, --nodeid). The work loads on use (./node-command.ts, ./controller-command.ts): it
 // brings gRPC and the Kubernetes client, start-up time every other kidfs command would pay.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseDuration } from '../config/values.ts';
 import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
@@ -50,7 +50,8 @@ export function registerDaemonCommands(program: Command): void {
     .option('--control-socket <path>', 'the root-only control socket', DEFAULT_CONTROL_SOCKET)
     .option('--pod-export <nfs-url>', 'an export that volumes defined in a pod\'s spec (CSI inline, FlexVolume) may use; repeat for more, the first is their default',
       (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
-    .option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)', parseDuration, 30_000)
+    .addOption(new Option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)')
+      .argParser(parseDuration).default(30_000, '30s'))
     .action(async (flags: NodeFlags) => {
       const { runNode } = await import('./node-command.ts');
       await runNode(flags);
