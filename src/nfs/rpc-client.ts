@@ -72,7 +72,11 @@ export class RpcClient implements RpcTransport {
   private flushScheduled = false;
   private waitingForDrain = false;
   private closed = false;
-  private readonly abort = new AbortController();
+  /**
+   * Aborts the connection attempt underway when the client closes. One per attempt: a socket keeps its listener on
+   * the signal it was given for as long as it lives, and every reconnect would add one to a shared signal.
+   */
+  private attemptAbort?: AbortController;
 
   constructor(options: RpcClientOptions) {
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
@@ -130,7 +134,7 @@ export class RpcClient implements RpcTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.abort.abort();
+    this.attemptAbort?.abort();
     clearTimeout(this.reconnectTimer);
     for (const call of [...this.pending.values()]) {
       this.settle(call);
@@ -176,6 +180,7 @@ export class RpcClient implements RpcTransport {
     const reader = new RecordReader((record) => this.onRecord(record), {
       bufferFor: (_length, xid) => this.pending.get(xid)?.replyInto,
     });
+    const attempt = (this.attemptAbort = new AbortController());
     try {
       socket = await connectTcp({
         host: this.host,
@@ -183,7 +188,7 @@ export class RpcClient implements RpcTransport {
         privilegedPort: this.privilegedPort,
         timeoutMs: this.connectTimeoutMs,
         writableHighWaterMark: WRITE_HIGH_WATER_MARK,
-        signal: this.abort.signal,
+        signal: attempt.signal,
         reader,
       });
     } catch (err) {
