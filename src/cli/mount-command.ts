@@ -2,7 +2,7 @@
 // mount is served in the background (a detached kidfs process) unless --foreground.
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { reportStatus, runDetached } from './background.ts';
+import { reportProgress, reportStatus, runDetached } from './background.ts';
 import { configOption } from './config-option.ts';
 import { logPath, MOUNT_RECORD_DIR } from './mount-records.ts';
 import type { MountRequest } from './serve-mount.ts';
@@ -39,6 +39,9 @@ export function registerMountCommand(program: Command): void {
         code = await serveMount(request, (line) => {
           process.stdout.write(`${line}\n`);
           reportStatus('ready', line);
+        }, (line) => {
+          process.stderr.write(`kidfs: ${line}\n`);
+          reportProgress(line);
         });
       } catch (err) {
         reportStatus('error', (err as Error).message);

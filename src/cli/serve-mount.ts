@@ -8,6 +8,7 @@ import { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
 import { processStartTime, recordPath, removeRecord, writeRecord } from './mount-records.ts';
+import { serveMountSocket } from './mount-socket.ts';
 import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
 
 export interface MountRequest {
@@ -27,8 +28,14 @@ const MOUNT_CHECK_MS = 5000;
 
 const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} kidfs mount: ${line}\n`);
 
-/** Mounts; calls `ready` with the one line to show once the mount is usable; resolves with the exit code when it ends. */
-export async function serveMount(request: MountRequest, ready: (line: string) => void): Promise<number> {
+/** After this long without the server's answers, the person waiting is told what for. */
+const PATIENCE_MS = 5000;
+
+/**
+ * Mounts; calls `ready` with the one line to show once the mount is usable, `waiting` with a line saying what it waits
+ * for when the server is slow to answer; resolves with the exit code when the mount ends.
+ */
+export async function serveMount(request: MountRequest, ready: (line: string) => void, waiting: (line: string) => void): Promise<number> {
   const config = loadConfig(request.config);
   parseNfsUrl(request.url);
   const identity = await new IdentityResolver(config, { log: () => {} }).resolveServiceAccount(parseAccount(request.identity));
@@ -39,6 +46,11 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
 
   const lifetime = new Lifetime();
   const readOnly = request.readOnly || config.mount.readOnly;
+  const { host } = parseNfsUrl(request.url);
+  const patience = setTimeout(() => waiting(
+    `waiting for the NFS server ${host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
+      `each call gives up after ${config.mount.nfsTimeoutMs / 1000} s ([mount] nfs-timeout)`,
+  ), PATIENCE_MS);
   const mount = await openKidfsMount({
     url: request.url,
     mountpoint: request.target,
@@ -47,7 +59,7 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     settings: config.mount,
     readOnly,
     log,
-  });
+  }).finally(() => clearTimeout(patience));
   try {
     if (lifetime.reason) throw new Error(`stopped by ${lifetime.reason} before the mount was ready`);
     await writeRecord({
@@ -63,6 +75,10 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
   }
 
   lifetime.mount = mount;
+  const socket = await serveMountSocket(request.target, {
+    use: () => ({ openFiles: mount.fs.openFiles, openForWriting: mount.fs.openForWriting, bytesHeld: mount.fs.bytesHeld }),
+    unmount: () => lifetime.end('kidfs unmount'),
+  });
   ready(readyLine(request, identity, readOnly));
   // Unmounted from outside (umount -l): once no file is open any more, nothing can reach this process again.
   const watch = setInterval(() => {
@@ -72,6 +88,7 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
   }, MOUNT_CHECK_MS);
   const reason = await lifetime.ended;
   clearInterval(watch);
+  await socket.close();
   const code = await shutdown(mount, reason, lifetime);
   await removeRecord(request.target, process.pid);
   return code;

@@ -60,7 +60,9 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
 
 export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsMount> {
   const { settings, credential } = request;
-  const exp = await connectExport(request.url, { credential, timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort });
+  const exp = await connectExport(request.url, {
+    credential, timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort, failIfRefused: true,
+  });
   let fs: NfsFileSystem;
   let fuse: FuseMount;
   try {

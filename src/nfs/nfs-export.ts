@@ -4,7 +4,8 @@ import { AuthFlavor, Mount3Client, MOUNT_PROGRAM, MOUNT_V3, type MountResult } f
 import { Nfs3Client } from './nfs3-client.ts';
 import { NFS_PROGRAM, NFS_V3, type FileHandle, type FsinfoResult } from './nfs3-types.ts';
 import { formatNfsUrl, parseNfsUrl, type NfsUrl } from './nfs-url.ts';
-import { getPort } from './portmap.ts';
+import { getPort, PORTMAP_PORT } from './portmap.ts';
+import { failIfRefused } from './refused-check.ts';
 import type { CallCredential } from './rpc-transport.ts';
 
 export interface ConnectExportOptions {
@@ -18,6 +19,8 @@ export interface ConnectExportOptions {
   readonly pool?: RpcConnectionPool;
   /** How the export's own pool makes connections (ignored with `pool`). */
   readonly createTransport?: TransportFactory;
+  /** Fail at once when a port refuses connections, instead of retrying until the timeout (a new mount, not a recovery). */
+  readonly failIfRefused?: boolean;
 }
 
 export interface NfsExport {
@@ -37,11 +40,14 @@ export async function connectExport(target: string | NfsUrl, options: ConnectExp
   const { credential = null, timeoutMs, privilegedPort = false } = options;
   const pool = options.pool ?? new RpcConnectionPool(options.createTransport);
   const portOptions = timeoutMs === undefined ? {} : { timeoutMs };
+  const check = (port: number, what: string) => (options.failIfRefused ? failIfRefused(url.host, port, what) : undefined);
+  if (url.nfsPort === undefined || url.mountPort === undefined) await check(PORTMAP_PORT, 'portmapper');
   const [nfsPort, mountPort] = await Promise.all([
     url.nfsPort ?? getPort(url.host, NFS_PROGRAM, NFS_V3, portOptions),
     url.mountPort ?? getPort(url.host, MOUNT_PROGRAM, MOUNT_V3, portOptions),
   ]);
 
+  await Promise.all([check(mountPort, 'MOUNT service'), check(nfsPort, 'NFS service')]);
   const mountLease = pool.acquire({ host: url.host, port: mountPort, privilegedPort });
   let mounted: MountResult;
   try {
