@@ -2,10 +2,12 @@
 // conventions (--endpoint, --nodeid). The work loads on use (./node-command.ts, ./controller-command.ts): it
 // brings gRPC and the Kubernetes client, start-up time every other kidfs command would pay.
 import { Option, type Command } from 'commander';
+import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { parseDuration } from '../config/values.ts';
 import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
 import { configOption } from './config-option.ts';
+import { metricsOption } from './metrics-option.ts';
 
 /** The CSI driver name kidfs registers under (CSIDriver metadata.name, StorageClass provisioner). */
 export const DEFAULT_DRIVER_NAME = 'kidfs.io';
@@ -20,6 +22,7 @@ export interface NodeFlags {
   readonly controlSocket: string;
   readonly podExport: NfsUrl[];
   readonly reconcileInterval: number;
+  readonly metricsListen?: ListenAddress;
 }
 
 export interface ControllerFlags {
@@ -28,6 +31,7 @@ export interface ControllerFlags {
   readonly driverName: string;
   readonly provisionerUid: number;
   readonly provisionerGid: number;
+  readonly metricsListen?: ListenAddress;
 }
 
 /** A uid or gid flag: 0 is allowed here (the provisioner acts as root on its export). */
@@ -52,6 +56,7 @@ export function registerDaemonCommands(program: Command): void {
       (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
     .addOption(new Option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)')
       .argParser(parseDuration).default(30_000, '30s'))
+    .addOption(metricsOption())
     .action(async (flags: NodeFlags) => {
       const { runNode } = await import('./node-command.ts');
       await runNode(flags);
@@ -64,6 +69,7 @@ export function registerDaemonCommands(program: Command): void {
     .option('--driver-name <name>', 'CSI driver name (the CSIDriver object\'s name)', DEFAULT_DRIVER_NAME)
     .option('--provisioner-uid <uid>', 'uid the provisioner acts as on the NFS server (the export must not squash it)', id('uid'), 0)
     .option('--provisioner-gid <gid>', 'its gid', id('gid'), 0)
+    .addOption(metricsOption())
     .action(async (flags: ControllerFlags) => {
       const { runController } = await import('./controller-command.ts');
       await runController(flags);

@@ -3,7 +3,10 @@
 // All mounts of an export share its root handle (one MNT), and all exports of a server one RPC connection.
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import { fsHandlers } from '../fuse/fs-handlers.ts';
+import { fsHandlers, type OpOutcome } from '../fuse/fs-handlers.ts';
+import { NO_AUDIT, type Audit, type DenialRecorder } from '../log/audit.ts';
+import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
+import type { RpcStats } from '../nfs/rpc-stats.ts';
 import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
 import { mountFuse, type FuseMount } from '../fuse/mount.ts';
 import { NfsError } from '../nfs/errno.ts';
@@ -22,6 +25,10 @@ export interface FuseMounterOptions {
   readonly settings: MountConfig;
   /** One line per event an admin should see (NFS failures inside mounts, commits that failed). */
   readonly log: (line: string) => void;
+  /** Per-mount series (removed at unmount), NFS traffic by server, and the audit stream's permission denials. */
+  readonly metrics?: MountMetrics;
+  readonly rpcStats?: RpcStats;
+  readonly audit?: Audit;
 }
 
 /** How often an unmounted mount with files still open checks whether they are closed. */
@@ -33,6 +40,8 @@ interface Served {
   readonly fuse: FuseMount;
   readonly gate: DetachableHandlers;
   readonly lease: ExportLease;
+  readonly tracker?: MountTracker;
+  readonly denials: DenialRecorder;
 }
 
 export function createFuseMounter(options: FuseMounterOptions): Mounter {
@@ -48,7 +57,9 @@ class FuseMounter implements Mounter {
   private closed = false;
 
   constructor(private readonly options: FuseMounterOptions) {
-    this.exports = new ExportConnections({ timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort });
+    this.exports = new ExportConnections({
+      timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort, rpcStats: options.rpcStats,
+    });
   }
 
   async mount(spec: MountSpec): Promise<void> {
@@ -58,6 +69,7 @@ class FuseMounter implements Mounter {
     const { identity, target } = spec;
     const credential: Credential = { uid: identity.uid, gid: identity.gid, gids: identity.groups };
     const { lease, root } = await this.volumeDirectory(spec, credential);
+    let tracker: MountTracker | undefined;
     try {
       const fs = new NfsFileSystem({
         export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
@@ -65,7 +77,21 @@ class FuseMounter implements Mounter {
         ...fileSystemSettings(settings),
       });
       const mountLog = (line: string) => log(`${target}: ${line}`);
-      const gate = detachableHandlers(fsHandlers(fs, mountLog));
+      const { pod } = spec;
+      tracker = this.options.metrics?.track({
+        namespace: pod?.namespace ?? '', pod: pod?.podName ?? '', service_account: pod?.serviceAccount ?? '',
+        uid: String(identity.uid), volume: spec.volumeId,
+      }, fs);
+      const denials = (this.options.audit ?? NO_AUDIT).denials({
+        target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
+        ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
+        identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
+      });
+      const observe = (outcome: OpOutcome) => {
+        tracker?.observe(outcome);
+        if (outcome.deniedByServer) denials.denied(outcome.op, outcome.path, outcome.errno!);
+      };
+      const gate = detachableHandlers(fsHandlers(fs, mountLog, observe));
       const fuse = await mountFuse({
         mountpoint: target,
         handlers: gate.handlers,
@@ -73,8 +99,9 @@ class FuseMounter implements Mounter {
         opTimeoutMs: settings.opTimeoutMs,
         log: mountLog,
       });
-      this.served.set(target, { target, fs, fuse, gate, lease });
+      this.served.set(target, { target, fs, fuse, gate, lease, tracker, denials });
     } catch (err) {
+      tracker?.close();
       await lease.release();
       throw err;
     }
@@ -145,6 +172,8 @@ class FuseMounter implements Mounter {
   /** Stops answering for the mount and drops the file system and its hold on the export. */
   private async letGo(served: Served): Promise<void> {
     served.gate.detach();
+    served.tracker?.close();
+    served.denials.close();
     await served.lease.release();
   }
 

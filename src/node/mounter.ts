@@ -3,6 +3,7 @@
 // createFuseMounter in fuse-mounter.ts; tests inject their own.
 import type { Identity } from '../identity/identity.ts';
 import type { NfsUrl } from '../nfs/nfs-url.ts';
+import type { PodRef } from './publish-request.ts';
 
 export interface MountSpec {
   /** An existing, empty directory that is no mount point (the manager makes sure). */
@@ -17,6 +18,8 @@ export interface MountSpec {
   /** Every NFS call of the mount is made as this identity (never uid 0). */
   readonly identity: Identity;
   readonly volumeId: string;
+  /** The pod it is for, when known (labels of its metrics, fields of its audit records). */
+  readonly pod?: PodRef;
 }
 
 export interface Mounter {
