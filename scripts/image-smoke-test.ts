@@ -13,9 +13,11 @@ if (!rootfs || !version) throw new Error('usage: image-smoke-test.ts <rootfs> <v
 /** Runs `command` in the image's root file system (chroot); its output, or an error with its stderr. */
 function inImage(command: string[], options: { uid?: number } = {}): string {
   const result = spawnSync('chroot', [...(options.uid === undefined ? [] : [`--userspec=${options.uid}:${options.uid}`]), rootfs!, ...command], {
-    encoding: 'utf8', timeout: 120_000, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' },
+    encoding: 'utf8', timeout: 120_000, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp' },
   });
-  if (result.status !== 0) throw new Error(`${command.join(' ')} in the image failed (${result.status ?? result.signal}): ${result.stderr.trim()}`);
+  if (result.status !== 0) {
+    throw new Error(`${command.join(' ')} in the image failed (${result.error?.message ?? result.status ?? result.signal}): ${result.stderr?.trim()}`);
+  }
   return result.stdout;
 }
 
@@ -30,7 +32,7 @@ check(printed === version, `kidfs --version in the image prints ${printed} (expe
 // What a container gets: /proc, /dev/fuse, a /tmp; undone in the finally below.
 const mounts: string[] = [];
 const bind = (what: string[], at: string) => {
-  mkdirSync(join(rootfs, at), { recursive: true });
+  if (!existsSync(join(rootfs, at))) mkdirSync(join(rootfs, at), { recursive: true });
   execFileSync('mount', [...what, join(rootfs, at)]);
   mounts.unshift(join(rootfs, at));
 };
