@@ -34,7 +34,9 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const daemon = await NodeDaemon.start({
     endpoint: flags.endpoint, nodeId, driverName: flags.driverName, stateDir: flags.stateDir, controlSocket: flags.controlSocket,
     podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, reconcileIntervalMs: flags.reconcileInterval,
-    mounter: createFuseMounter({ settings: config.mount, log, metrics: new MountMetrics(registry), rpcStats, audit }),
+    mounter: createFuseMounter({
+      settings: config.mount, log, logFor: (fields) => lineLog(logger.child(fields)), metrics: new MountMetrics(registry), rpcStats, audit,
+    }),
     identities: { ...identities, resolve: (pod) => timed(() => identities.resolve(pod)) },
     log, audit,
   });

@@ -4,7 +4,7 @@
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { fsHandlers, type OpOutcome } from '../fuse/fs-handlers.ts';
-import { NO_AUDIT, type Audit, type DenialRecorder } from '../log/audit.ts';
+import { NO_AUDIT, type Audit, type AuditFields, type DenialRecorder } from '../log/audit.ts';
 import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
 import type { RpcStats } from '../nfs/rpc-stats.ts';
 import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
@@ -25,6 +25,8 @@ export interface FuseMounterOptions {
   readonly settings: MountConfig;
   /** One line per event an admin should see (NFS failures inside mounts, commits that failed). */
   readonly log: (line: string) => void;
+  /** The log of one mount, its records carrying `fields` (pod, identity, target); default: `log` with the target. */
+  readonly logFor?: (fields: AuditFields) => (line: string) => void;
   /** Per-mount series (removed at unmount), NFS traffic by server, and the audit stream's permission denials. */
   readonly metrics?: MountMetrics;
   readonly rpcStats?: RpcStats;
@@ -76,17 +78,18 @@ class FuseMounter implements Mounter {
         credential,
         ...fileSystemSettings(settings),
       });
-      const mountLog = (line: string) => log(`${target}: ${line}`);
       const { pod } = spec;
+      const fields: AuditFields = {
+        target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
+        ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
+        identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
+      };
+      const mountLog = this.options.logFor?.(fields) ?? ((line: string) => log(`${target}: ${line}`));
       tracker = this.options.metrics?.track({
         namespace: pod?.namespace ?? '', pod: pod?.podName ?? '', service_account: pod?.serviceAccount ?? '',
         uid: String(identity.uid), volume: spec.volumeId,
       }, fs);
-      const denials = (this.options.audit ?? NO_AUDIT).denials({
-        target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
-        ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
-        identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
-      });
+      const denials = (this.options.audit ?? NO_AUDIT).denials(fields);
       const observe = (outcome: OpOutcome) => {
         tracker?.observe(outcome);
         if (outcome.deniedByServer) denials.denied(outcome.op, outcome.path, outcome.errno!);
