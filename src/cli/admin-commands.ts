@@ -20,7 +20,7 @@ export function registerAdminCommands(program: Command): void {
     .command('passwd')
     .description('print passwd(5) and group(5) lines for every identity kidfs knows, for the NFS server')
     .addOption(configOption())
-    .option('--only <file>', 'only the "passwd" or only the "group" lines')
+    .option('--only <passwd|group>', 'print only the passwd lines, or only the group lines')
     .action(async (options: { config: string; only?: string }) => {
       if (options.only !== undefined && options.only !== 'passwd' && options.only !== 'group') {
         throw new Error(`--only must be "passwd" or "group", not "${options.only}"`);

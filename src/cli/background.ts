@@ -1,8 +1,9 @@
 // Running a kidfs command in the background: the command starts itself again, detached (its own session, cwd /,
-// output to a log file), and waits on a pipe for one status line: ready, or the error that stopped it.
+// output to a log file), and waits on a pipe for one status line: ready, or the error that stopped it (lines saying
+// what it waits for meanwhile are shown as they come).
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -11,6 +12,16 @@ const STATUS_FD_ENV = 'KIDFS_STATUS_FD';
 const statusFd = Number(process.env[STATUS_FD_ENV]) || undefined;
 delete process.env[STATUS_FD_ENV];
 let reported = false;
+
+/** In the detached process: tells the waiting parent what it is waiting for (shown on the parent's stderr). */
+export function reportProgress(line: string): void {
+  if (statusFd === undefined || reported) return;
+  try {
+    writeSync(statusFd, `waiting ${line.replace(/\n/g, ' ')}\n`);
+  } catch {
+    // the parent gave up waiting: nobody to tell
+  }
+}
 
 /** In the detached process: tells the waiting parent, once, that it is ready (the line to print) or failed (why). */
 export function reportStatus(status: 'ready' | 'error', line: string): void {
@@ -30,6 +41,17 @@ export function reportStatus(status: 'ready' | 'error', line: string): void {
  */
 export async function runDetached(args: readonly string[], logFile: string): Promise<string> {
   await mkdir(dirname(logFile), { recursive: true });
+  const sizeBefore = await stat(logFile).then((s) => s.size, () => undefined);
+  try {
+    return await startDetached(args, logFile, sizeBefore ?? 0);
+  } catch (err) {
+    // A failed attempt leaves no log behind (its error is the line shown); the log of an earlier mount keeps its lines.
+    await (sizeBefore === undefined ? rm(logFile, { force: true }) : truncate(logFile, sizeBefore)).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startDetached(args: readonly string[], logFile: string, logStart: number): Promise<string> {
   const log = openSync(logFile, 'a', 0o640);
   let child;
   try {
@@ -50,7 +72,14 @@ export async function runDetached(args: readonly string[], logFile: string): Pro
   const status = await new Promise<string | undefined>((resolve, reject) => {
     let text = '';
     pipe.setEncoding('utf8');
-    pipe.on('data', (chunk: string) => (text += chunk));
+    pipe.on('data', (chunk: string) => {
+      text += chunk;
+      let newline;
+      while ((newline = text.indexOf('\n')) >= 0 && text.startsWith('waiting ')) {
+        process.stderr.write(`kidfs: ${text.slice('waiting '.length, newline)}\n`);
+        text = text.slice(newline + 1);
+      }
+    });
     pipe.on('end', () => resolve(text.includes('\n') ? text.slice(0, text.indexOf('\n')) : undefined));
     pipe.on('error', () => resolve(undefined));
     child.once('error', reject);
@@ -67,5 +96,7 @@ export async function runDetached(args: readonly string[], logFile: string): Pro
     if (child.exitCode !== null || child.signalCode !== null) resolve(String(child.exitCode ?? child.signalCode));
     else child.once('exit', (exitCode, signal) => resolve(String(exitCode ?? signal)));
   });
-  throw new Error(`the background process exited (${code}) before it was ready; its log is ${logFile}`);
+  const written = (await readFile(logFile).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
+  const lastLine = written.trim().split('\n').at(-1);
+  throw new Error(`the background process exited (${code}) before it was ready${lastLine ? `: ${lastLine}` : ''}`);
 }

@@ -2,16 +2,29 @@
 import { loadConfig } from '../config/load-config.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
 import { ControllerDaemon } from '../node/controller-daemon.ts';
+import { createAudit } from '../log/audit.ts';
+import { createLogger, lineLog } from '../log/logger.ts';
+import { countingAudit } from '../metrics/daemon-metrics.ts';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { createRegistry } from '../metrics/registry.ts';
 import { waitForStopSignal, type ControllerFlags } from './daemon-commands.ts';
 
 export async function runController(flags: ControllerFlags): Promise<void> {
   const config = loadConfig(flags.config);
-  const resolver = new IdentityResolver(config);
+  const logger = createLogger('controller', config.log);
+  const log = lineLog(logger);
+  const resolver = new IdentityResolver(config, { log: lineLog(logger, 'warn') });
+  const registry = createRegistry();
   const daemon = await ControllerDaemon.start({
     endpoint: flags.endpoint, driverName: flags.driverName,
     credential: { uid: flags.provisionerUid, gid: flags.provisionerGid, gids: [] }, privilegedPort: config.mount.privilegedPort,
     ownerIdentity: (account) => resolver.resolveServiceAccount(account), groups: config.groups,
+    log, audit: countingAudit(createAudit('controller', config.log), registry),
   });
+  const listen = flags.metricsListen ?? config.metrics.listen;
+  const metrics = listen && (await startMetricsServer(listen, registry));
+  if (metrics) log(`serving metrics on http://${metrics.address.host}:${metrics.address.port}/metrics`);
   await waitForStopSignal();
+  await metrics?.stop();
   await daemon.stop();
 }

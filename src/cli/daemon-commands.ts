@@ -1,13 +1,15 @@
 // `kidfs node` and `kidfs controller`: the two long-running CSI processes. Their flags follow CSI drivers'
 // conventions (--endpoint, --nodeid). The work loads on use (./node-command.ts, ./controller-command.ts): it
 // brings gRPC and the Kubernetes client, start-up time every other kidfs command would pay.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { isAbsolute, normalize } from 'node:path';
+import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { parseDuration } from '../config/values.ts';
 import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
 import { DEFAULT_KUBELET_DIR } from '../node/pod-ref.ts';
 import { configOption } from './config-option.ts';
+import { metricsOption } from './metrics-option.ts';
 
 /** The CSI driver name kidfs registers under (CSIDriver metadata.name, StorageClass provisioner). */
 export const DEFAULT_DRIVER_NAME = 'kidfs.io';
@@ -25,6 +27,7 @@ export interface NodeFlags {
   readonly reverifyInterval: number;
   readonly kubeletDir: string;
   readonly provisionerUid: number;
+  readonly metricsListen?: ListenAddress;
 }
 
 export interface ControllerFlags {
@@ -33,6 +36,7 @@ export interface ControllerFlags {
   readonly driverName: string;
   readonly provisionerUid: number;
   readonly provisionerGid: number;
+  readonly metricsListen?: ListenAddress;
 }
 
 function absoluteDir(value: string): string {
@@ -62,10 +66,13 @@ export function registerDaemonCommands(program: Command): void {
     .option('--control-socket <path>', 'the root-only control socket', DEFAULT_CONTROL_SOCKET)
     .option('--pod-export <nfs-url>', 'an export that volumes defined in a pod\'s spec (CSI inline, FlexVolume) may use; repeat for more, the first is their default',
       (value: string, list: NfsUrl[]) => [...list, parseNfsUrl(value)], [] as NfsUrl[])
-    .option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)', parseDuration, 30_000)
-    .option('--reverify-interval <duration>', 'how often every live mount is checked again: a pod gone, an identity changed or an export no longer allowed ends it (0s: never)', parseDuration, 300_000)
+    .addOption(new Option('--reconcile-interval <duration>', 'how often mounts that are down are tried again (0s: never)')
+      .argParser(parseDuration).default(30_000, '30s'))
+    .addOption(new Option('--reverify-interval <duration>', 'how often every live mount is checked again: a pod gone, an identity changed or an export no longer allowed ends it (0s: never)')
+      .argParser(parseDuration).default(300_000, '5m'))
     .option('--kubelet-dir <dir>', 'kubelet\'s root directory (kubelet --root-dir): a pod\'s mounts must be under <dir>/pods/<pod uid>/volumes/', absoluteDir, DEFAULT_KUBELET_DIR)
     .option('--provisioner-uid <uid>', 'uid of the controller\'s provisioner: with root, the only owner allowed for directories on the way to a PersistentVolume', id('uid'), 0)
+    .addOption(metricsOption())
     .action(async (flags: NodeFlags) => {
       const { runNode } = await import('./node-command.ts');
       await runNode(flags);
@@ -78,6 +85,7 @@ export function registerDaemonCommands(program: Command): void {
     .option('--driver-name <name>', 'CSI driver name (the CSIDriver object\'s name)', DEFAULT_DRIVER_NAME)
     .option('--provisioner-uid <uid>', 'uid the provisioner acts as on the NFS server (the export must not squash it)', id('uid'), 0)
     .option('--provisioner-gid <gid>', 'its gid', id('gid'), 0)
+    .addOption(metricsOption())
     .action(async (flags: ControllerFlags) => {
       const { runController } = await import('./controller-command.ts');
       await runController(flags);

@@ -11,8 +11,10 @@ export function registerFlexVolumeCommand(program: Command): void {
     .argument('<operation>')
     .argument('[args...]')
     .allowUnknownOption()
-    .helpOption(false)
-    .action(async (operation: string, args: string[]) => {
+    .helpOption(false) // kubelet's arguments are never options: --help only as the operation, below
+    .action(async (operation: string, args: string[], _options: unknown, command: Command) => {
+      // A person asking, not kubelet (which never passes it): usage on stdout, not a FlexVolume answer.
+      if (operation === '--help' || operation === '-h') command.help();
       const answer = await runFlexDriver([operation, ...args], process.env['KIDFS_CONTROL_SOCKET'] || DEFAULT_CONTROL_SOCKET);
       process.stdout.write(`${JSON.stringify(answer)}\n`);
       process.exitCode = answer.status === 'Failure' ? 1 : 0;

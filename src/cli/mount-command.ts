@@ -2,8 +2,10 @@
 // mount is served in the background (a detached kidfs process) unless --foreground.
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { reportStatus, runDetached } from './background.ts';
+import { reportProgress, reportStatus, runDetached } from './background.ts';
 import { configOption } from './config-option.ts';
+import { metricsOption } from './metrics-option.ts';
+import { formatListenAddress, type ListenAddress } from '../config/sections/metrics-section.ts';
 import { logPath, MOUNT_RECORD_DIR } from './mount-records.ts';
 import type { MountRequest } from './serve-mount.ts';
 
@@ -12,6 +14,7 @@ interface MountOptions {
   config: string;
   readOnly?: boolean;
   foreground?: boolean;
+  metricsListen?: ListenAddress;
 }
 
 export function registerMountCommand(program: Command): void {
@@ -23,10 +26,12 @@ export function registerMountCommand(program: Command): void {
     .addOption(new Option('--identity <namespace/serviceaccount>', 'whose identity the mount acts as').makeOptionMandatory())
     .addOption(configOption())
     .option('--read-only', 'refuse every change (EROFS)')
+    .addOption(metricsOption())
     .option('--foreground', `serve the mount in this process until SIGTERM or SIGINT (default: in the background, logging to ${MOUNT_RECORD_DIR}/<target>.log)`)
     .action(async (url: string, target: string, options: MountOptions) => {
       const request: MountRequest = {
         url, target: resolve(target), identity: options.identity, config: resolve(options.config), readOnly: options.readOnly ?? false,
+        ...(options.metricsListen ? { metricsListen: options.metricsListen } : {}),
       };
       if (!options.foreground) {
         process.stdout.write(`${await runDetached(foregroundArgs(request), logPath(request.target))}\n`);
@@ -39,6 +44,9 @@ export function registerMountCommand(program: Command): void {
         code = await serveMount(request, (line) => {
           process.stdout.write(`${line}\n`);
           reportStatus('ready', line);
+        }, (line) => {
+          process.stderr.write(`kidfs: ${line}\n`);
+          reportProgress(line);
         });
       } catch (err) {
         reportStatus('error', (err as Error).message);
@@ -51,6 +59,7 @@ export function registerMountCommand(program: Command): void {
 function foregroundArgs(request: MountRequest): string[] {
   return [
     'mount', request.url, request.target, '--identity', request.identity, '--config', request.config,
-    ...(request.readOnly ? ['--read-only'] : []), '--foreground',
+    ...(request.readOnly ? ['--read-only'] : []),
+    ...(request.metricsListen ? ['--metrics-listen', formatListenAddress(request.metricsListen)] : []), '--foreground',
   ];
 }

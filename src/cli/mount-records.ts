@@ -3,10 +3,13 @@
 // The mount's log (when it runs in the background) sits next to it as <escaped target>.log.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const MOUNT_RECORD_DIR = '/run/kidfs/mounts';
+
+/** Where records are kept: MOUNT_RECORD_DIR, or $KIDFS_MOUNT_RECORDS (a CLI in a container with /run/kidfs elsewhere, tests). */
+export const mountRecordDir = (): string => process.env['KIDFS_MOUNT_RECORDS'] || MOUNT_RECORD_DIR;
 
 export interface MountRecord {
   readonly target: string;
@@ -33,8 +36,8 @@ function escapeTarget(target: string): string {
   return `${escaped.slice(0, 150)}~${createHash('sha256').update(target).digest('hex').slice(0, 16)}`;
 }
 
-export const recordPath = (target: string): string => join(MOUNT_RECORD_DIR, `${escapeTarget(target)}.json`);
-export const logPath = (target: string): string => join(MOUNT_RECORD_DIR, `${escapeTarget(target)}.log`);
+export const recordPath = (target: string): string => join(mountRecordDir(), `${escapeTarget(target)}.json`);
+export const logPath = (target: string): string => join(mountRecordDir(), `${escapeTarget(target)}.log`);
 
 /** Fields 3 on of /proc/<pid>/stat (state, ppid, ...), or undefined when there is no such process. */
 function statFields(pid: number): string[] | undefined {
@@ -65,7 +68,7 @@ export function isRunning(record: Pick<MountRecord, 'pid' | 'startTime'>): boole
 }
 
 export async function writeRecord(record: MountRecord): Promise<void> {
-  await mkdir(MOUNT_RECORD_DIR, { recursive: true, mode: 0o755 });
+  await mkdir(mountRecordDir(), { recursive: true, mode: 0o755 });
   const path = recordPath(record.target);
   await writeFile(`${path}.${record.pid}.tmp`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
   await rename(`${path}.${record.pid}.tmp`, path);
@@ -79,6 +82,20 @@ export async function readRecord(target: string): Promise<MountRecord | undefine
   } catch {
     return undefined;
   }
+}
+
+/** Every record kept, in target order (those that cannot be read are left out). */
+export async function readAllRecords(): Promise<MountRecord[]> {
+  const names = await readdir(mountRecordDir()).catch(() => [] as string[]);
+  const records = await Promise.all(names.filter((name) => name.endsWith('.json')).map(async (name) => {
+    try {
+      return JSON.parse(await readFile(join(mountRecordDir(), name), 'utf8')) as MountRecord;
+    } catch {
+      return undefined;
+    }
+  }));
+  return records.filter((r): r is MountRecord => typeof r?.target === 'string' && Number.isInteger(r.pid))
+    .sort((a, b) => a.target.localeCompare(b.target));
 }
 
 /** Removes the record of `target` if it is `pid`'s (a newer mount on the same target keeps its own). */

@@ -5,6 +5,14 @@ import { IdentityResolver } from '../identity/identity-resolver.ts';
 import { createFuseMounter } from '../node/fuse-mounter.ts';
 import { resolverIdentitySource } from '../node/identity-source.ts';
 import { NodeDaemon } from '../node/node-daemon.ts';
+import { createAudit } from '../log/audit.ts';
+import { createLogger, lineLog } from '../log/logger.ts';
+import { countingAudit, registerMountStates, timedLookups } from '../metrics/daemon-metrics.ts';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { MountMetrics } from '../metrics/mount-metrics.ts';
+import { createRegistry } from '../metrics/registry.ts';
+import { registerRpcMetrics } from '../metrics/rpc-metrics.ts';
+import { RpcStats } from '../nfs/rpc-stats.ts';
 import { waitForStopSignal, type NodeFlags } from './daemon-commands.ts';
 
 export async function runNode(flags: NodeFlags): Promise<void> {
@@ -14,16 +22,33 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   if (config.identity.nodeName !== undefined && config.identity.nodeName !== nodeId) {
     throw new Error(`--nodeid ${nodeId} differs from [identity] node-name / NODE_NAME ${config.identity.nodeName}: pods would be checked against the wrong node`);
   }
-  const resolver = new IdentityResolver({ ...config, identity: { ...config.identity, nodeName: nodeId } });
-  const log = (line: string) => void process.stderr.write(`kidfs node: ${line}\n`);
+  const logger = createLogger('node', config.log).child({ node: nodeId });
+  const log = lineLog(logger);
+  const resolver = new IdentityResolver({ ...config, identity: { ...config.identity, nodeName: nodeId } }, { log: lineLog(logger, 'warn') });
+  const registry = createRegistry();
+  const rpcStats = new RpcStats();
+  registerRpcMetrics(registry, rpcStats);
+  const audit = countingAudit(createAudit('node', config.log), registry);
+  const timed = timedLookups(registry);
+  const identities = resolverIdentitySource(resolver);
   const daemon = await NodeDaemon.start({
     endpoint: flags.endpoint, nodeId, driverName: flags.driverName, stateDir: flags.stateDir, controlSocket: flags.controlSocket,
-    podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, requireToken: config.kubernetes.requireToken, reconcileIntervalMs: flags.reconcileInterval, reverifyIntervalMs: flags.reverifyInterval, kubeletDir: flags.kubeletDir, provisionerUid: flags.provisionerUid,
-    mounter: createFuseMounter({ settings: config.mount, log }), identities: resolverIdentitySource(resolver), log,
+    podExports: flags.podExport, tokenAudience: config.kubernetes.tokenAudience, requireToken: config.kubernetes.requireToken,
+    reconcileIntervalMs: flags.reconcileInterval, reverifyIntervalMs: flags.reverifyInterval, kubeletDir: flags.kubeletDir, provisionerUid: flags.provisionerUid,
+    mounter: createFuseMounter({
+      settings: config.mount, log, logFor: (fields) => lineLog(logger.child(fields)), metrics: new MountMetrics(registry), rpcStats, audit,
+    }),
+    identities: { ...identities, resolve: (pod) => timed(() => identities.resolve(pod)) },
+    log, audit,
     maxMounts: config.mount.maxMountsPerNode,
   });
+  registerMountStates(registry, () => daemon.manager.status());
+  const listen = flags.metricsListen ?? config.metrics.listen;
+  const metrics = listen && (await startMetricsServer(listen, registry));
+  if (metrics) log(`serving metrics on http://${metrics.address.host}:${metrics.address.port}/metrics`);
   const signal = await waitForStopSignal();
   log(`${signal}: committing open files and stopping; the mounts stay until the next daemon serves them again`);
+  await metrics?.stop();
   await daemon.stop();
   // The FUSE mounts left in place keep the event loop alive.
   process.exit(0);

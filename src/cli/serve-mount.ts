@@ -8,6 +8,10 @@ import { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
 import { processStartTime, recordPath, removeRecord, writeRecord } from './mount-records.ts';
+import { serveMountSocket } from './mount-socket.ts';
+import { mountTelemetry } from './mount-telemetry.ts';
+import type { ListenAddress } from '../config/sections/metrics-section.ts';
+import { createLogger, lineLog } from '../log/logger.ts';
 import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
 
 export interface MountRequest {
@@ -20,15 +24,24 @@ export interface MountRequest {
   readonly config: string;
   /** Read-only whatever [mount] read-only says. */
   readonly readOnly: boolean;
+  /** Serve metrics here ([metrics] listen otherwise; off when neither). */
+  readonly metricsListen?: ListenAddress;
 }
 
 /** How often the process checks that its mount is still in the mount table (someone may umount it). */
 const MOUNT_CHECK_MS = 5000;
 
-const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} kidfs mount: ${line}\n`);
+/** The process's log; once the mount's identity is known, its records carry it (mountTelemetry). */
+let log = lineLog(createLogger('mount'));
 
-/** Mounts; calls `ready` with the one line to show once the mount is usable; resolves with the exit code when it ends. */
-export async function serveMount(request: MountRequest, ready: (line: string) => void): Promise<number> {
+/** After this long without the server's answers, the person waiting is told what for. */
+const PATIENCE_MS = 5000;
+
+/**
+ * Mounts; calls `ready` with the one line to show once the mount is usable, `waiting` with a line saying what it waits
+ * for when the server is slow to answer; resolves with the exit code when the mount ends.
+ */
+export async function serveMount(request: MountRequest, ready: (line: string) => void, waiting: (line: string) => void): Promise<number> {
   const config = loadConfig(request.config);
   parseNfsUrl(request.url);
   const identity = await new IdentityResolver(config, { log: () => {} }).resolveServiceAccount(parseAccount(request.identity));
@@ -37,8 +50,17 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     throw new Error(`${request.target} is already a mount point (${existing.fstype} ${existing.source}): unmount it first or choose another directory`);
   }
 
+  const telemetry = mountTelemetry({
+    config, url: request.url, target: request.target, account: request.identity, identity, metricsListen: request.metricsListen,
+  });
+  log = telemetry.log;
   const lifetime = new Lifetime();
   const readOnly = request.readOnly || config.mount.readOnly;
+  const { host } = parseNfsUrl(request.url);
+  const patience = setTimeout(() => waiting(
+    `waiting for the NFS server ${host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
+      `each call gives up after ${config.mount.nfsTimeoutMs / 1000} s ([mount] nfs-timeout)`,
+  ), PATIENCE_MS);
   const mount = await openKidfsMount({
     url: request.url,
     mountpoint: request.target,
@@ -47,7 +69,12 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     settings: config.mount,
     readOnly,
     log,
-  });
+    observe: telemetry.observe,
+    ...(telemetry.rpcStats ? { rpcStats: telemetry.rpcStats } : {}),
+  }).catch((err: Error) => {
+    telemetry.audit('refusal', { reason: err.message });
+    throw err;
+  }).finally(() => clearTimeout(patience));
   try {
     if (lifetime.reason) throw new Error(`stopped by ${lifetime.reason} before the mount was ready`);
     await writeRecord({
@@ -57,12 +84,20 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     }).catch((err: Error) => {
       throw new Error(`cannot write the mount record ${recordPath(request.target)}: ${err.message}`);
     });
+    const metrics = await telemetry.serving(mount.fs);
+    if (metrics) log(`serving metrics on http://${metrics.host}:${metrics.port}/metrics`);
   } catch (err) {
     await mount.close({ force: true }).catch(() => undefined);
+    await telemetry.close();
     throw err;
   }
 
   lifetime.mount = mount;
+  const socket = await serveMountSocket(request.target, {
+    use: () => ({ openFiles: mount.fs.openFiles, openForWriting: mount.fs.openForWriting, bytesHeld: mount.fs.bytesHeld }),
+    unmount: () => lifetime.end('kidfs unmount'),
+  });
+  telemetry.audit('mount', { readOnly });
   ready(readyLine(request, identity, readOnly));
   // Unmounted from outside (umount -l): once no file is open any more, nothing can reach this process again.
   const watch = setInterval(() => {
@@ -72,7 +107,10 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
   }, MOUNT_CHECK_MS);
   const reason = await lifetime.ended;
   clearInterval(watch);
+  await socket.close();
   const code = await shutdown(mount, reason, lifetime);
+  telemetry.audit('unmount', { reason });
+  await telemetry.close();
   await removeRecord(request.target, process.pid);
   return code;
 }

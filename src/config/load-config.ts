@@ -7,6 +7,8 @@ import { readIniSections, type IniSection } from './ini-lines.ts';
 import { groupsSection, type GroupTable } from './sections/groups-section.ts';
 import { identitySection, type IdentityConfig } from './sections/identity-section.ts';
 import { kubernetesSection, type KubernetesConfig } from './sections/kubernetes-section.ts';
+import { logSection, type LogConfig } from './sections/log-section.ts';
+import { metricsSection, type MetricsConfig } from './sections/metrics-section.ts';
 import { mountSection, type MountConfig } from './sections/mount-section.ts';
 import { MAX_SUPPLEMENTARY_GROUPS, staticSection, type StaticTable } from './sections/static-section.ts';
 
@@ -18,10 +20,12 @@ export interface KidfsConfig {
   readonly kubernetes: KubernetesConfig;
   readonly groups: GroupTable;
   readonly mount: MountConfig;
+  readonly log: LogConfig;
+  readonly metrics: MetricsConfig;
 }
 
 // Every section kidfs knows; any other is refused. Sections added later ([node], [csi]) go here.
-const knownSections: readonly ConfigSection<unknown>[] = [staticSection, identitySection, kubernetesSection, groupsSection, mountSection];
+const knownSections: readonly ConfigSection<unknown>[] = [staticSection, identitySection, kubernetesSection, groupsSection, mountSection, logSection, metricsSection];
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): KidfsConfig {
   let text: string;
@@ -53,6 +57,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     kubernetes: parse(kubernetesSection),
     groups: parse(groupsSection),
     mount: parse(mountSection),
+    log: parse(logSection),
+    metrics: parse(metricsSection),
   };
   checkAcrossSections(config, sections);
   return config;

@@ -105,6 +105,16 @@ export class NfsFileSystem {
     return this.options.memory;
   }
 
+  /** Open fds that may write. */
+  get openForWriting(): number {
+    return this.files.writers;
+  }
+
+  /** Written data not yet committed on the server. */
+  get bytesHeld(): number {
+    return this.files.bytesHeld;
+  }
+
   // ---- attributes ----
 
   /** stat(2) of a path, or of an open file when `fd` is given (the size includes writes not yet on the server). */

@@ -79,6 +79,20 @@ export class OpenFiles {
     return this.files.size;
   }
 
+  /** Open fds that may write. */
+  get writers(): number {
+    let n = 0;
+    for (const file of this.files.values()) if (file.writable) n++;
+    return n;
+  }
+
+  /** Written data held in write-back (gathered, in flight, or not yet committed), over every open file. */
+  get bytesHeld(): number {
+    let bytes = 0;
+    for (const inode of this.inodes.values()) bytes += inode.writeBack?.holding ?? 0;
+    return bytes;
+  }
+
   /** A new fd for `handle`, whose attributes the caller just had from the server. */
   open(handle: FileHandle, flags: number, attributes: Fattr3): number {
     const key = handle.toString('hex');

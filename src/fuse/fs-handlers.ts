@@ -1,21 +1,47 @@
 // The FUSE face of an NfsFileSystem: each FUSE operation becomes one file-system call, each failure the errno
 // src/nfs/errno.ts assigns it (carried as `code`, which safe-handlers answers). Nothing else is decided here.
-import { errnoName, Errno } from '../nfs/errno.ts';
+import { errnoName, Errno, NfsError } from '../nfs/errno.ts';
 import type { FileStat, Timespec } from '../fs/file-stat.ts';
-import { errnoOfFailure } from '../fs/fs-error.ts';
+import { errnoOfFailure, FsError } from '../fs/fs-error.ts';
 import type { NfsFileSystem, TimeSetting } from '../fs/nfs-file-system.ts';
 import type { Attributes, FileTime, FuseHandlers, TimeChange } from './handlers.ts';
 
 /** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
 const LOGGED = new Set<number>([Errno.EIO, Errno.ETIMEDOUT, Errno.EREMOTEIO]);
 
-/** `log` gets one line per failure an admin should see (I/O errors, timeouts); refusals by the server are not logged. */
-export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void): FuseHandlers {
+/** How one FUSE operation ended, for metrics and the audit stream. */
+export interface OpOutcome {
+  readonly op: string;
+  readonly path: string;
+  readonly seconds: number;
+  /** The errno name it failed with. */
+  readonly errno?: string;
+  /** EACCES, EPERM or EROFS that the NFS server answered (not a refusal kidfs decided itself). */
+  readonly deniedByServer?: boolean;
+}
+
+const DENIALS = new Set<number>([Errno.EACCES, Errno.EPERM, Errno.EROFS]);
+
+/**
+ * `log` gets one line per failure an admin should see (I/O errors, timeouts); refusals by the server are not logged
+ * there, but `observe` (metrics, audit) hears of every operation's outcome.
+ */
+export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, observe?: (outcome: OpOutcome) => void): FuseHandlers {
   const call = async <T>(op: string, path: string, work: () => Promise<T>): Promise<T> => {
+    const start = observe && process.hrtime.bigint();
     try {
-      return await work();
+      const result = await work();
+      if (start) observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
+      return result;
     } catch (err) {
-      throw asErrnoError(op, path, err, log);
+      const error = asErrnoError(op, path, err, log);
+      if (start) {
+        const errno = errnoOfFailure(err);
+        // The server's answer: an NFS status, or its ACCESS reply (FsError EACCES); kidfs's own policy refusals are not.
+        const deniedByServer = DENIALS.has(errno) && (err instanceof NfsError || (err instanceof FsError && errno === Errno.EACCES));
+        observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9, errno: errnoName(errno), deniedByServer });
+      }
+      throw error;
     }
   };
   return {

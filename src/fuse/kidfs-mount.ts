@@ -7,7 +7,8 @@ import { QosShare, SharedRate } from '../fs/rate-limit.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
-import { fsHandlers } from './fs-handlers.ts';
+import type { RpcStats } from '../nfs/rpc-stats.ts';
+import { fsHandlers, type OpOutcome } from './fs-handlers.ts';
 import { mountFuse, type FuseMount } from './mount.ts';
 import type { MountOptions } from './mount-options.ts';
 
@@ -24,6 +25,10 @@ export interface KidfsMountRequest {
   readonly readOnly: boolean;
   /** Failures an admin should see, one line each. */
   readonly log: (line: string) => void;
+  /** Hears how every FUSE operation ended (metrics, audit of denials). */
+  readonly observe?: (outcome: OpOutcome) => void;
+  /** Where the NFS connections count their traffic (metrics). */
+  readonly rpcStats?: RpcStats;
 }
 
 export interface KidfsMount {
@@ -63,7 +68,10 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
 
 export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsMount> {
   const { settings, credential } = request;
-  const exp = await connectExport(request.url, { credential, timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort });
+  const exp = await connectExport(request.url, {
+    credential, timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort, failIfRefused: true,
+    ...(request.rpcStats ? { rpcStats: request.rpcStats } : {}),
+  });
   let fs: NfsFileSystem;
   let fuse: FuseMount;
   try {
@@ -76,7 +84,7 @@ export async function openKidfsMount(request: KidfsMountRequest): Promise<KidfsM
     fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings, memory), qos });
     fuse = await mountFuse({
       mountpoint: request.mountpoint,
-      handlers: fsHandlers(fs, request.log),
+      handlers: fsHandlers(fs, request.log, request.observe),
       options: fuseMountOptions(settings, request.name, request.readOnly),
       opTimeoutMs: settings.opTimeoutMs,
       log: request.log,

@@ -4,8 +4,11 @@ import { AuthFlavor, Mount3Client, MOUNT_PROGRAM, MOUNT_V3, type MountResult } f
 import { Nfs3Client } from './nfs3-client.ts';
 import { NFS_PROGRAM, NFS_V3, type FileHandle, type FsinfoResult } from './nfs3-types.ts';
 import { formatNfsUrl, parseNfsUrl, type NfsUrl } from './nfs-url.ts';
-import { getPort } from './portmap.ts';
+import { getPort, PORTMAP_PORT } from './portmap.ts';
+import { failIfRefused } from './refused-check.ts';
 import type { CallCredential } from './rpc-transport.ts';
+import { RpcClient } from './rpc-client.ts';
+import type { RpcStats } from './rpc-stats.ts';
 
 export interface ConnectExportOptions {
   /** The credential MNT and FSINFO are sent with (AUTH_NONE by default); file operations pass their own. */
@@ -18,6 +21,10 @@ export interface ConnectExportOptions {
   readonly pool?: RpcConnectionPool;
   /** How the export's own pool makes connections (ignored with `pool`). */
   readonly createTransport?: TransportFactory;
+  /** Where the connections count their traffic (for metrics); used for the export's own pool and its NFS client. */
+  readonly rpcStats?: RpcStats;
+  /** Fail at once when a port refuses connections, instead of retrying until the timeout (a new mount, not a recovery). */
+  readonly failIfRefused?: boolean;
 }
 
 export interface NfsExport {
@@ -35,17 +42,22 @@ export interface NfsExport {
 export async function connectExport(target: string | NfsUrl, options: ConnectExportOptions = {}): Promise<NfsExport> {
   const url = typeof target === 'string' ? parseNfsUrl(target) : target;
   const { credential = null, timeoutMs, privilegedPort = false } = options;
-  const pool = options.pool ?? new RpcConnectionPool(options.createTransport);
+  const { rpcStats } = options;
+  const pool = options.pool ?? new RpcConnectionPool(options.createTransport ?? (rpcStats && ((target) => new RpcClient({ ...target, stats: rpcStats }))));
   const portOptions = timeoutMs === undefined ? {} : { timeoutMs };
+  const check = (port: number, what: string) => (options.failIfRefused ? failIfRefused(url.host, port, what) : undefined);
+  if (url.nfsPort === undefined || url.mountPort === undefined) await check(PORTMAP_PORT, 'portmapper');
   const [nfsPort, mountPort] = await Promise.all([
     url.nfsPort ?? getPort(url.host, NFS_PROGRAM, NFS_V3, portOptions),
     url.mountPort ?? getPort(url.host, MOUNT_PROGRAM, MOUNT_V3, portOptions),
   ]);
 
+  await Promise.all([check(mountPort, 'MOUNT service'), check(nfsPort, 'NFS service')]);
+  /** As the RPC clients name the server: host:port, [v6]:port. */
+  const host = url.host.includes(':') ? `[${url.host}]` : url.host;
   const mountLease = pool.acquire({ host: url.host, port: mountPort, privilegedPort });
   let mounted: MountResult;
   try {
-    const host = url.host.includes(':') ? `[${url.host}]` : url.host;
     const mount = new Mount3Client(mountLease.transport, { timeoutMs, serverName: `${host}:${mountPort}` });
     mounted = await mount.mnt(credential, url.path);
   } finally {
@@ -60,7 +72,7 @@ export async function connectExport(target: string | NfsUrl, options: ConnectExp
   }
 
   const nfsLease = pool.acquire({ host: url.host, port: nfsPort, privilegedPort });
-  const client = new Nfs3Client(nfsLease.transport, { timeoutMs });
+  const client = new Nfs3Client(nfsLease.transport, { timeoutMs, stats: rpcStats?.of(`${host}:${nfsPort}`) });
   let fsinfo: FsinfoResult;
   try {
     fsinfo = await client.fsinfo(credential, mounted.rootHandle);

@@ -39,6 +39,7 @@ import {
   type WccData,
   type WriteResult,
 } from './nfs3-types.ts';
+import type { ServerRpcStats } from './rpc-stats.ts';
 
 export interface Nfs3ClientOptions {
   /**
@@ -46,6 +47,8 @@ export interface Nfs3ClientOptions {
    * answering NFS3ERR_JUKEBOX is asked again (default 60 s).
    */
   readonly timeoutMs?: number;
+  /** Where JUKEBOX retries are counted (the server's RPC stats). */
+  readonly stats?: ServerRpcStats;
 }
 
 /**
@@ -93,12 +96,14 @@ type Encode = ((w: XdrWriter) => void) | null;
 
 export class Nfs3Client {
   private readonly callOptions: CallOptions;
+  private readonly stats?: ServerRpcStats;
 
   constructor(
     readonly transport: RpcTransport,
     options: Nfs3ClientOptions = {},
   ) {
     this.callOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+    this.stats = options.stats;
   }
 
   /**
@@ -130,6 +135,7 @@ export class Nfs3Client {
       if (left <= 0) {
         throw new RpcTimeoutError(`NFSv3 ${proc}${detail ? ` ${detail}` : ''}: the server answered JUKEBOX (busy, ask again later) for ${patience} ms`);
       }
+      if (this.stats) this.stats.jukeboxRetries++;
       await sleep(Math.min(wait, left));
     }
   }

@@ -8,6 +8,7 @@ import { RpcConnectionError, RpcProtocolError, RpcTimeoutError } from './rpc-err
 import { decodeReply, encodeCallRecord, replyXid, type ReplyContext } from './rpc-message.ts';
 import { describeCall } from './rpc-names.ts';
 import type { CallCredential, CallOptions, RpcTransport } from './rpc-transport.ts';
+import type { RpcStats, ServerRpcStats } from './rpc-stats.ts';
 import { connectTcp } from './tcp-connect.ts';
 import type { XdrReader, XdrWriter } from './xdr.ts';
 
@@ -24,6 +25,8 @@ export interface RpcClientOptions {
   readonly reconnectDelayMs?: { readonly initial: number; readonly max: number };
   /** Give up on one connection attempt after so long, then back off and retry (default 10000). */
   readonly connectTimeoutMs?: number;
+  /** Where this client counts its calls, resends, reconnects and timeouts (for metrics). */
+  readonly stats?: RpcStats;
 }
 
 interface PendingCall {
@@ -55,6 +58,9 @@ export class RpcClient implements RpcTransport {
   private readonly privilegedPort: boolean;
   private readonly reconnectDelay: { readonly initial: number; readonly max: number };
   private readonly connectTimeoutMs: number;
+  private readonly stats?: ServerRpcStats;
+  /** A connection was made before: the next one is a reconnect. */
+  private connectedBefore = false;
 
   private readonly pending = new Map<number, PendingCall>();
   private xid = randomInt(0, 0x100000000);
@@ -72,7 +78,11 @@ export class RpcClient implements RpcTransport {
   private flushScheduled = false;
   private waitingForDrain = false;
   private closed = false;
-  private readonly abort = new AbortController();
+  /**
+   * Aborts the connection attempt underway when the client closes. One per attempt: a socket keeps its listener on
+   * the signal it was given for as long as it lives, and every reconnect would add one to a shared signal.
+   */
+  private attemptAbort?: AbortController;
 
   constructor(options: RpcClientOptions) {
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
@@ -86,6 +96,7 @@ export class RpcClient implements RpcTransport {
     const delay = options.reconnectDelayMs ?? { initial: 50, max: 2000 };
     this.reconnectDelay = { initial: checkMs('reconnectDelayMs.initial', delay.initial), max: checkMs('reconnectDelayMs.max', delay.max) };
     this.connectTimeoutMs = checkMs('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
+    this.stats = options.stats?.of(this.server);
   }
 
   call(
@@ -116,6 +127,10 @@ export class RpcClient implements RpcTransport {
       // Unref'd: while calls are pending the socket or the reconnect timer keeps the process alive.
       call.timer = setTimeout(() => this.timeOut(call), timeoutMs).unref();
       this.pending.set(context.xid, call);
+      if (this.stats) {
+        const name = describeCall(program, version, procedure);
+        this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + 1);
+      }
       if (this.socket) {
         this.socket.ref();
         this.sendQueue.push(call);
@@ -130,7 +145,7 @@ export class RpcClient implements RpcTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.abort.abort();
+    this.attemptAbort?.abort();
     clearTimeout(this.reconnectTimer);
     for (const call of [...this.pending.values()]) {
       this.settle(call);
@@ -176,6 +191,7 @@ export class RpcClient implements RpcTransport {
     const reader = new RecordReader((record) => this.onRecord(record), {
       bufferFor: (_length, xid) => this.pending.get(xid)?.replyInto,
     });
+    const attempt = (this.attemptAbort = new AbortController());
     try {
       socket = await connectTcp({
         host: this.host,
@@ -183,13 +199,14 @@ export class RpcClient implements RpcTransport {
         privilegedPort: this.privilegedPort,
         timeoutMs: this.connectTimeoutMs,
         writableHighWaterMark: WRITE_HIGH_WATER_MARK,
-        signal: this.abort.signal,
+        signal: attempt.signal,
         reader,
       });
     } catch (err) {
       this.connecting = false;
       if (this.closed) return;
       this.lastConnectionError = err as Error;
+      if (this.stats) this.stats.connectFailures++;
       debug('%s: connect failed: %s', this.server, (err as Error).message);
       // Retrying cannot fix these: fail the calls now rather than at their timeouts.
       if (err instanceof RpcConnectionError) {
@@ -230,6 +247,11 @@ export class RpcClient implements RpcTransport {
     if (this.pending.size === 0) socket.unref();
     this.waitingForDrain = false;
     this.sendQueue = [...this.pending.values()];
+    if (this.stats && this.connectedBefore) {
+      this.stats.reconnects++;
+      this.stats.resent += this.sendQueue.length;
+    }
+    this.connectedBefore = true;
     this.flush();
   }
 
@@ -311,6 +333,7 @@ export class RpcClient implements RpcTransport {
     if (this.pending.get(call.context.xid) !== call) return;
     this.settle(call);
     const { program, version, procedure } = call.context;
+    if (this.stats) this.stats.timeouts++;
     const down = this.socket ? '' : `; the connection is down (${this.lastConnectionError?.message ?? 'connecting'})`;
     call.reject(
       new RpcTimeoutError(`${describeCall(program, version, procedure)} to ${this.server} got no reply within ${call.timeoutMs} ms${down}`),

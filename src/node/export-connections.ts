@@ -3,6 +3,8 @@
 import { RpcConnectionPool } from '../nfs/connection-pool.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
+import { RpcClient } from '../nfs/rpc-client.ts';
+import type { RpcStats } from '../nfs/rpc-stats.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 
 export interface ExportConnectionsOptions {
@@ -10,6 +12,8 @@ export interface ExportConnectionsOptions {
   readonly timeoutMs: number;
   /** Connect from a source port below 1024. */
   readonly privilegedPort: boolean;
+  /** Where the connections count their traffic (metrics). */
+  readonly rpcStats?: RpcStats;
 }
 
 export interface ExportLease {
@@ -26,10 +30,13 @@ interface Entry {
 }
 
 export class ExportConnections {
-  private readonly pool = new RpcConnectionPool();
+  private readonly pool: RpcConnectionPool;
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly options: ExportConnectionsOptions) {}
+  constructor(private readonly options: ExportConnectionsOptions) {
+    const stats = options.rpcStats;
+    this.pool = new RpcConnectionPool(stats && ((target) => new RpcClient({ ...target, stats })));
+  }
 
   /** Exports connected (or connecting) now. */
   get size(): number {
@@ -46,6 +53,7 @@ export class ExportConnections {
     if (!entry) {
       const connecting = connectExport(url, {
         credential, timeoutMs: this.options.timeoutMs, privilegedPort: this.options.privilegedPort, pool: this.pool,
+        rpcStats: this.options.rpcStats,
       });
       const made: Entry = { connecting, leases: 0 };
       entry = made;

@@ -4,7 +4,10 @@
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import { ProcessMemoryBudget } from '../fs/memory-budget.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import { fsHandlers } from '../fuse/fs-handlers.ts';
+import { fsHandlers, type OpOutcome } from '../fuse/fs-handlers.ts';
+import { NO_AUDIT, type Audit, type AuditFields, type DenialRecorder } from '../log/audit.ts';
+import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
+import type { RpcStats } from '../nfs/rpc-stats.ts';
 import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
 import { mountFuse, type FuseMount } from '../fuse/mount.ts';
 import { NfsError } from '../nfs/errno.ts';
@@ -24,6 +27,12 @@ export interface FuseMounterOptions {
   readonly settings: MountConfig;
   /** One line per event an admin should see (NFS failures inside mounts, commits that failed). */
   readonly log: (line: string) => void;
+  /** The log of one mount, its records carrying `fields` (pod, identity, target); default: `log` with the target. */
+  readonly logFor?: (fields: AuditFields) => (line: string) => void;
+  /** Per-mount series (removed at unmount), NFS traffic by server, and the audit stream's permission denials. */
+  readonly metrics?: MountMetrics;
+  readonly rpcStats?: RpcStats;
+  readonly audit?: Audit;
 }
 
 /** How often an unmounted mount with files still open checks whether they are closed. */
@@ -36,6 +45,8 @@ interface Served {
   readonly gate: DetachableHandlers;
   readonly lease: ExportLease;
   readonly qos: QosLease | undefined;
+  readonly tracker?: MountTracker;
+  readonly denials: DenialRecorder;
 }
 
 export function createFuseMounter(options: FuseMounterOptions): Mounter {
@@ -57,6 +68,9 @@ class FuseMounter implements Mounter {
     this.exports = new ExportConnections({ timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort });
     this.memory = new ProcessMemoryBudget(options.settings.memoryPerProcessBytes);
     this.rates = new IdentityRates(options.settings.qos);
+    this.exports = new ExportConnections({
+      timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort, rpcStats: options.rpcStats,
+    });
   }
 
   async mount(spec: MountSpec): Promise<void> {
@@ -68,6 +82,7 @@ class FuseMounter implements Mounter {
     const { lease, root } = await this.volumeDirectory(spec, credential);
     const memory = this.memory.mount(settings.memoryPerMountBytes);
     const qos = this.rates.lease(identity.name, spec.qos);
+    let tracker: MountTracker | undefined;
     try {
       const fs = new NfsFileSystem({
         export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
@@ -75,8 +90,23 @@ class FuseMounter implements Mounter {
         ...fileSystemSettings(settings, memory),
         qos: qos?.share,
       });
-      const mountLog = (line: string) => log(`${target}: ${line}`);
-      const gate = detachableHandlers(fsHandlers(fs, mountLog));
+      const { pod } = spec;
+      const fields: AuditFields = {
+        target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
+        ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
+        identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
+      };
+      const mountLog = this.options.logFor?.(fields) ?? ((line: string) => log(`${target}: ${line}`));
+      tracker = this.options.metrics?.track({
+        namespace: pod?.namespace ?? '', pod: pod?.podName ?? '', service_account: pod?.serviceAccount ?? '',
+        uid: String(identity.uid), volume: spec.volumeId,
+      }, fs);
+      const denials = (this.options.audit ?? NO_AUDIT).denials(fields);
+      const observe = (outcome: OpOutcome) => {
+        tracker?.observe(outcome);
+        if (outcome.deniedByServer) denials.denied(outcome.op, outcome.path, outcome.errno!);
+      };
+      const gate = detachableHandlers(fsHandlers(fs, mountLog, observe));
       const fuse = await mountFuse({
         mountpoint: target,
         handlers: gate.handlers,
@@ -84,10 +114,11 @@ class FuseMounter implements Mounter {
         opTimeoutMs: settings.opTimeoutMs,
         log: mountLog,
       });
-      this.served.set(target, { target, fs, fuse, gate, lease, qos });
+      this.served.set(target, { target, fs, fuse, gate, lease, qos, tracker, denials });
     } catch (err) {
       memory.close();
       qos?.release();
+      tracker?.close();
       await lease.release();
       throw err;
     }
@@ -125,7 +156,7 @@ class FuseMounter implements Mounter {
     } catch (err) {
       if (await isMountPoint(target)) throw err;
     }
-    await served.lease.release();
+    await this.letGo(served);
   }
 
   usage(target: string): MountUsage | undefined {
@@ -188,6 +219,8 @@ class FuseMounter implements Mounter {
     served.gate.detach();
     served.fs.memory.close();
     served.qos?.release();
+    served.tracker?.close();
+    served.denials.close();
     await served.lease.release();
   }
 

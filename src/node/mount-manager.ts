@@ -3,6 +3,7 @@
 // in the state directory, makes publish idempotent, and brings mounts back after a restart.
 import { mkdir, rmdir } from 'node:fs/promises';
 import { IdentityError, type Identity, type PodInfo } from '../identity/identity.ts';
+import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
@@ -24,6 +25,19 @@ export interface MountManagerOptions {
   readonly maxMounts?: number;
   /** One line per event and problem; default stderr. */
   readonly log?: (line: string) => void;
+  /** Every publish, unpublish, remount, recovery and refusal, with pod, identity, export and subDir. */
+  readonly audit?: Audit;
+}
+
+/** What an audit record says about a request (never its token). */
+function requestFields(request: PublishRequest, identity?: Identity): AuditFields {
+  const { pod } = request;
+  return {
+    target: request.target, volumeId: request.volumeId, export: formatNfsUrl(request.export), subDir: request.subDir,
+    readOnly: request.readOnly, via: request.via,
+    ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
+    ...(identity ? { identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups } } : {}),
+  };
 }
 
 /**
@@ -70,9 +84,11 @@ export class MountManager {
   /** New targets being mounted now: they count against maxMounts before their record exists. */
   private starting = 0;
   private readonly log: (line: string) => void;
+  private readonly audit: Audit;
 
   private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, MountRecord>) {
     this.log = options.log ?? ((line) => process.stderr.write(`kidfs node: ${line}\n`));
+    this.audit = options.audit ?? NO_AUDIT;
   }
 
   /** Loads the state directory's records; nothing is mounted until recover() or a publish. */
@@ -98,6 +114,7 @@ export class MountManager {
         this.starting++;
         try {
           await this.mountAndRecord(request, undefined);
+          this.audit.record('publish', { ...requestFields(request, this.records.get(request.target)?.identity), outcome: 'mounted' });
         } finally {
           this.starting--;
         }
@@ -109,9 +126,13 @@ export class MountManager {
       }
       if (!(await this.options.mounter.isAlive(request.target))) {
         await this.mountAndRecord(request, existing);
+        this.audit.record('publish', { ...requestFields(request, this.records.get(request.target)?.identity), outcome: 'remounted' });
         return 'remounted';
       }
-      if ((request.token?.token ?? '') === (existing.request.token?.token ?? '')) return 'unchanged';
+      if ((request.token?.token ?? '') === (existing.request.token?.token ?? '')) {
+        this.audit.record('publish', { ...requestFields(request, existing.identity), outcome: 'unchanged' });
+        return 'unchanged';
+      }
       // A republish with a new token: verify it. A pod that is gone or maps to another identity now ends the
       // mount; a token that is not the pod's own is refused and the mount kept.
       let identity: Identity;
@@ -129,10 +150,12 @@ export class MountManager {
         throw new NodeError('FAILED_PRECONDITION', `${request.target}: ${reason}; the mount is ended: restart the pod to use the new identity`);
       }
       await this.save({ ...existing, request });
+      this.audit.record('publish', { ...requestFields(request, identity), outcome: 'refreshed' });
       return 'refreshed';
     }).catch((err: unknown) => {
       const error = asNodeError(err);
       this.log(`publish ${request.target} refused (${error.code}): ${error.message}`);
+      this.audit.record('refusal', { ...requestFields(request), code: error.code, reason: error.message });
       throw error;
     });
   }
@@ -164,6 +187,21 @@ export class MountManager {
     return { kept, revoked };
   }
 
+  /**
+   * A request that is refused before it becomes a PublishRequest (malformed, or against the publish rules) is logged and
+   * audited like any refusal, with what it claimed (`fields`: target, via, the pod it names, unverified).
+   */
+  parseOrRefuse(fields: AuditFields, parse: () => PublishRequest): PublishRequest {
+    try {
+      return parse();
+    } catch (err) {
+      const error = asNodeError(err);
+      this.log(`publish ${String(fields['target'])} refused (${error.code}): ${error.message}`);
+      this.audit.record('refusal', { ...fields, code: error.code, reason: error.message });
+      throw error;
+    }
+  }
+
   /** Unmounts and removes the target; a target that is not mounted is fine (it is just removed). */
   unpublish(target: string): Promise<void> {
     return this.lock.run(target, async () => {
@@ -171,7 +209,10 @@ export class MountManager {
       await this.clearTarget(target, record !== undefined);
       if (record) await this.forget(target);
       await removeTarget(target);
-      if (record) this.log(`unpublished ${target}`);
+      if (record) {
+        this.log(`unpublished ${target}`);
+        this.audit.record('unpublish', requestFields(record.request, record.identity));
+      }
     }).catch((err: unknown) => {
       throw asNodeError(err);
     });
@@ -193,10 +234,12 @@ export class MountManager {
           const outcome = await this.recoverOne(record);
           if (outcome === 'alive') summary.alive++;
           else summary[outcome].push(target);
+          if (outcome === 'remounted') this.audit.record('recovery', { ...requestFields(record.request, this.records.get(target)?.identity), outcome });
         } catch (err) {
           const reason = asNodeError(err).message;
           this.problems.set(target, reason);
           this.log(`cannot recover ${target}: ${reason}`);
+          this.audit.record('recovery', { ...requestFields(record.request, record.identity), outcome: 'failed', reason });
           summary.failed.push({ target, reason });
         }
       });
@@ -234,6 +277,7 @@ export class MountManager {
       await this.forget(target);
       await removeTarget(target).catch((err: Error) => this.log(`cleaned up ${target} but left the directory: ${err.message}`));
       this.log(`cleaned up ${target}: pod ${pod.namespace}/${pod.podName} (uid ${pod.podUid}) is gone`);
+      this.audit.record('cleanup', { ...requestFields(record.request, record.identity), reason: 'the pod is gone' });
       return 'cleaned';
     }
     // An expired token cannot be verified any more; the pod itself still can, and kubelet's next republish brings a new token.
@@ -262,11 +306,13 @@ export class MountManager {
 
   /** Ends a mount: commits and unmounts it (open files fail from now on), forgets its record, removes the target. */
   private async revoke(target: string, reason: string): Promise<void> {
+    const record = this.records.get(target);
     await this.options.mounter.revoke(target);
     await this.clearTarget(target, true);
     await this.forget(target);
     await removeTarget(target).catch((err: Error) => this.log(`ended ${target} but left the directory: ${err.message}`));
     this.log(`ended the mount at ${target}: ${reason}`);
+    this.audit.record('revocation', { ...(record ? requestFields(record.request, record.identity) : { target }), reason });
   }
 
   /** Verifies the identity, makes the target ready, mounts, records. `previous`: the record being replaced. */
@@ -276,7 +322,7 @@ export class MountManager {
     const { target, subDir, readOnly, volumeId, qos } = request;
     // A PersistentVolume's directory is reached only through directories no tenant can change (swap it for theirs).
     const trustedOwners = request.ephemeral ? {} : { trustedOwners: this.options.trustedOwners };
-    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners, ...(qos ? { qos } : {}) });
+    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners, ...(request.pod ? { pod: request.pod } : {}), ...(qos ? { qos } : {}) });
     try {
       await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
     } catch (err) {
@@ -285,6 +331,7 @@ export class MountManager {
     }
     this.problems.delete(target);
     const pod = request.pod ? `pod ${request.pod.namespace}/${request.pod.podName}` : 'no pod';
+    if (previous) this.audit.record('remount', requestFields(request, identity));
     this.log(`${previous ? 'remounted' : 'mounted'} ${formatNfsUrl(request.export)}${subDir ? ` ${subDir}` : ''} at ${target} for ${pod} as ${describeIdentity(identity)}`);
   }
 

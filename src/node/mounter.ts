@@ -4,6 +4,7 @@
 import type { QosLimits } from '../config/sections/mount-section.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { NfsUrl } from '../nfs/nfs-url.ts';
+import type { PodRef } from './publish-request.ts';
 
 export interface MountSpec {
   /** An existing, empty directory that is no mount point (the manager makes sure). */
@@ -25,6 +26,8 @@ export interface MountSpec {
   readonly trustedOwners?: readonly number[];
   /** QoS the volume sets (0: no limit); a field left out is [mount]'s default. */
   readonly qos?: Partial<QosLimits>;
+  /** The pod it is for, when known (labels of its metrics, fields of its audit records). */
+  readonly pod?: PodRef;
 }
 
 /** What a mount holds and how often it was held back, for `kidfs status`. */

@@ -1,6 +1,7 @@
 // `kidfs node`: one process per node holding every kidfs mount of the node. It serves CSI (Identity + Node)
 // for kubelet and the control socket for the CLI and the FlexVolume driver, recovers recorded mounts at
 // start (Probe says not ready until then), and retries mounts that are down every reconcile interval.
+import type { Audit } from '../log/audit.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
 import { identityService } from './csi/identity-service.ts';
@@ -41,6 +42,8 @@ export interface NodeDaemonOptions {
   /** How often every live mount is checked again as a republish would (0: never); default 5 min. */
   readonly reverifyIntervalMs?: number;
   readonly log?: (line: string) => void;
+  /** Every publish, unpublish, remount, recovery and refusal. */
+  readonly audit?: Audit;
 }
 
 export class NodeDaemon {
@@ -62,6 +65,7 @@ export class NodeDaemon {
       records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
       trustedOwners: [...new Set([0, options.provisionerUid])], exportRefusal: (request) => exportRefusal(request, options.podExports),
       maxMounts: options.maxMounts,
+      ...(options.audit ? { audit: options.audit } : {}),
     });
     let ready = false;
     const csi = await startCsiServer(options.endpoint, {
@@ -72,7 +76,10 @@ export class NodeDaemon {
     try {
       control = await startControlServer(options.controlSocket, {
         mount: async (target, mountOptions) => {
-          await manager.publish(publishRequestFromFlex(target, mountOptions, options));
+          const claimed = {
+            target, via: 'flexvolume', claimedPod: { namespace: mountOptions['kubernetes.io/pod.namespace'], name: mountOptions['kubernetes.io/pod.name'] },
+          };
+          await manager.publish(manager.parseOrRefuse(claimed, () => publishRequestFromFlex(target, mountOptions, options)));
         },
         unmount: (target) => manager.unpublish(checkTargetPath(target, 'target')),
         status: async () => ({ node: options.nodeId, mounts: await manager.status() }),

@@ -39,9 +39,17 @@ const mistakes: [string, string, string][] = [
   ['static with [groups] over 16', `[static]\ncms/editor = 2000:2000:${seventeenGids.split(',').slice(0, 16).join(',')}\n[groups]\nmedia = 7000: cms/*\n`,
     'kidfs.ini:2: [static] cms/editor: 17 supplementary gids with its [groups] memberships; NFS (AUTH_SYS) carries at most 16'],
   ['unknown section with a hint', '[identity]\nsource = static\n\n[identiy]\nmin-uid = 1000\n',
-    'kidfs.ini:4: [identiy]: unknown section (did you mean [identity]?); known sections: [static], [identity], [kubernetes], [groups], [mount]'],
+    'kidfs.ini:4: [identiy]: unknown section (did you mean [identity]?); known sections: [static], [identity], [kubernetes], [groups], [mount], [log], [metrics]'],
   ['unknown section', '[node]\nsocket = /run/kidfs.sock\n',
-    'kidfs.ini:1: [node]: unknown section; known sections: [static], [identity], [kubernetes], [groups], [mount]'],
+    'kidfs.ini:1: [node]: unknown section; known sections: [static], [identity], [kubernetes], [groups], [mount], [log], [metrics]'],
+  ['bad log level', '[log]\nlevel = loud\n',
+    'kidfs.ini:2: [log] level: "loud" is not one of: debug, info, warn, error'],
+  ['bad log format', '[log]\nformat = xml\n',
+    'kidfs.ini:2: [log] format: "xml" is not one of: auto, json, pretty'],
+  ['bad denial limit', '[log]\naudit-denials-per-minute = lots\n',
+    'kidfs.ini:2: [log] audit-denials-per-minute: "lots" is not a whole number from 0 to 1000000'],
+  ['metrics address without a port', '[metrics]\nlisten = 127.0.0.1\n',
+    'kidfs.ini:2: [metrics] listen: "127.0.0.1" is not an address to listen on: write host:port, [v6 address]:port or :port'],
   ['bad owner view', '[mount]\nowner-view = postgres\n',
     'kidfs.ini:2: [mount] owner-view: "postgres" is not identity or <uid>:<gid> (numbers below 4294967295)'],
   ['bad chown policy', '[mount]\nchown = allow\n',
@@ -141,8 +149,19 @@ t.test('a file with nothing in it gives the documented defaults', async (t) => {
     memoryPerMountBytes: 64 * 1024 * 1024, memoryPerProcessBytes: 192 * 1024 * 1024, maxMountsPerNode: 100,
     qos: { bytesPerSecond: undefined, opsPerSecond: undefined },
   });
+  t.same(config.log, { level: 'info', format: 'auto', auditFile: undefined, auditStdout: false, auditDenialsPerMinute: 60 });
+  t.same(config.metrics, { listen: undefined }, 'no metrics endpoint unless asked for');
   t.equal(config.static.size, 0);
   t.equal(config.groups.size, 0);
+});
+
+t.test('[log] and [metrics] values are typed; a relative audit file is relative to the config', async (t) => {
+  const text = ['[log]', 'level = debug', 'format = json', 'audit-file = audit.log', 'audit-stdout = yes', 'audit-denials-per-minute = 5',
+    '[metrics]', 'listen = :9809'].join('\n');
+  const config = parseConfig(text, '/etc/kidfs/kidfs.ini', {});
+  t.same(config.log, { level: 'debug', format: 'json', auditFile: '/etc/kidfs/audit.log', auditStdout: true, auditDenialsPerMinute: 5 });
+  t.same(config.metrics.listen, { host: '0.0.0.0', port: 9809 });
+  t.same(parseConfig('[metrics]\nlisten = [::1]:9809\n', 'kidfs.ini', {}).metrics.listen, { host: '::1', port: 9809 });
 });
 
 t.test('[mount] values are typed', async (t) => {

@@ -82,6 +82,8 @@ export interface MountOptions {
   dir: string;
   name?: string;
   readOnly?: boolean;
+  /** More arguments for `kidfs mount` (e.g. --metrics-listen). */
+  extraArgs?: readonly string[];
   /** Added to the mount process's environment. */
   env?: NodeJS.ProcessEnv;
 }
@@ -90,7 +92,7 @@ export interface MountOptions {
 export async function startMount(t: Teardown, options: MountOptions): Promise<KidfsMountProcess> {
   const target = join(options.dir, options.name ?? 'mnt');
   mkdirSync(target, { recursive: true });
-  const args = ['mount', options.url, target, '--identity', options.identity, '--config', options.config, '--foreground'];
+  const args = ['mount', options.url, target, '--identity', options.identity, '--config', options.config, '--foreground', ...(options.extraArgs ?? [])];
   const child = spawn(...untracked(KIDFS, options.readOnly ? [...args, '--read-only'] : args, options.env), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

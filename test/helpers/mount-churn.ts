@@ -29,8 +29,8 @@ export interface ChurnResult {
   collected: number;
 }
 
-/** how long a mount may take to let go of its handlers once unmounted (libfuse's loop ends asynchronously) */
-const SETTLE_MS = 1000;
+/** full GCs that show upstream's handlers are held (they would go at the first; a few more rule out timing) */
+const HELD_GC_ROUNDS = 10;
 const EPOCH = { sec: 0, nsec: 0 };
 const MOUNT_OPTIONS = { name: 'churn', attrTimeoutSeconds: 0, entryTimeoutSeconds: 0 };
 
@@ -87,13 +87,16 @@ async function mountOnce(round: number): Promise<void> {
   await late;
 }
 
-/** RssAnon after a full GC, once every mount so far let go of its handlers or SETTLE_MS passed */
+/**
+ * RssAnon after a full GC, once every mount so far let go of its handlers. libfuse's loop ends asynchronously after an
+ * unmount, so the patched binding is waited for (the test's timeout bounds it); upstream never lets go, so for it
+ * HELD_GC_ROUNDS collections show that nothing went.
+ */
 async function settledRssKiB(mounts: number): Promise<number> {
-  const deadline = Date.now() + SETTLE_MS;
-  do {
+  for (let round = 0; config.binding === 'kidfs' ? collected < mounts : round < HELD_GC_ROUNDS; round++) {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 20)); // finalizers run in a later task
-  } while (collected < mounts && Date.now() < deadline);
+  }
   gc();
   return rssAnonKiB(process.pid);
 }

@@ -25,6 +25,8 @@ export interface NodeProcessOptions {
   readonly cacheTtl?: string;
   /** Lines for the [mount] section. */
   readonly mount?: readonly string[];
+  /** More sections, after [mount] (e.g. [log], [metrics]). */
+  readonly sections?: readonly string[];
 }
 
 /** The directory under the export that the tests' volume presents (subDir), mode 0777. */
@@ -48,7 +50,7 @@ export class NodeProcess {
     writeFileSync(this.config, [
       '[identity]', 'source = kubernetes', 'node-name = node-a', `cache-ttl = ${options.cacheTtl ?? '0s'}`,
       '[kubernetes]', `kubeconfig = ${api.writeKubeconfig(this.dir, api.addClient('*'))}`, 'timeout = 5s',
-      '[mount]', ...(options.mount ?? []), '',
+      '[mount]', ...(options.mount ?? []), ...(options.sections ?? []), '',
     ].join('\n'));
     // As a safe deployment has it: the export's root is root's and writable by no one else (PersistentVolumes
     // are reached only through such directories); the volume's own directory is open to every test user.
@@ -161,7 +163,7 @@ export class NodeProcess {
       const seen = this.output.length;
       child.stderr!.on('data', (chunk: Buffer) => {
         this.output += chunk.toString();
-        if (/kidfs node: ready: /.test(this.output.slice(seen))) resolve();
+        if (/"component":"node".*"msg":"ready: /.test(this.output.slice(seen))) resolve();
       });
       child.once('exit', (code, signal) => reject(new Error(`kidfs node exited (${code ?? signal}) before it was ready: ${this.output.slice(seen).trim()}`)));
     });

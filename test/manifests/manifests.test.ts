@@ -69,8 +69,8 @@ t.test('every YAML document parses and names its kind and object', async (t) => 
   }
   const kustomization = docs.get('kustomization.yaml')![0]!;
   const listed = [...kustomization['resources']].sort();
-  t.same(listed, files.filter((f) => !['kustomization.yaml', 'example-cms.yaml', 'tenant-networkpolicy.yaml'].includes(f)),
-    'kustomization lists every manifest but the example and the per-namespace NetworkPolicy');
+  t.same(listed, files.filter((f) => f !== 'kustomization.yaml' && f !== 'tenant-networkpolicy.yaml' && !f.startsWith('example-')),
+    'kustomization lists every manifest but the examples and the per-namespace NetworkPolicy');
   t.same(kustomization['configMapGenerator'], [{ name: 'kidfs-config', namespace: 'kidfs', files: ['kidfs.ini'] }], 'the config comes from kidfs.ini');
   for (const object of objects.filter((o) => o.file !== 'example-cms.yaml' && o.file !== 'tenant-networkpolicy.yaml')) {
     const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CSIDriver', 'StorageClass'].includes(object['kind']);
@@ -150,6 +150,20 @@ t.test('the node daemon: FUSE, Bidirectional propagation, state that survives, a
   }
   t.equal(daemonSet['spec'].template.spec.serviceAccountName, 'kidfs-node');
   t.equal(kidfs['image'], `ghcr.io/kidfs/kidfs:${KIDFS_VERSION}`, 'the image of this version');
+});
+
+t.test('the node daemon and the controller serve metrics where their scrape annotations and PodMonitor say', async (t) => {
+  const monitor = find('PodMonitor', 'kidfs');
+  t.same(monitor['spec'].selector.matchLabels, { 'app.kubernetes.io/name': 'kidfs' });
+  for (const workload of [daemonSet, deployment]) {
+    const kidfs = container(workload, 'kidfs');
+    const { flags } = await kidfsFlags<NodeFlags | ControllerFlags>(kidfs);
+    const port = kidfs['ports'].find((p: Json) => p['name'] === monitor['spec'].podMetricsEndpoints[0].port)?.containerPort;
+    t.equal(flags.metricsListen?.port, port, `${workload['metadata'].name}: --metrics-listen is the metrics port`);
+    t.same(workload['spec'].template.metadata.annotations, {
+      'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics',
+    }, 'with scrape annotations');
+  }
 });
 
 t.test('the controller: external-provisioner with --extra-create-metadata, kidfs as nobody', async (t) => {
@@ -255,7 +269,7 @@ t.test('kubectl builds the kustomization', { skip: kubectl ? false : 'kubectl is
   t.ok(kinds.some((k) => /^ConfigMap\/kidfs-config-[a-z0-9]+$/.test(k)), 'the config map, with its content hash');
   const node = built.map((doc) => doc.toJS()).find((o) => o['kind'] === 'DaemonSet')!;
   t.match(volume(node, 'config')['configMap'].name, /^kidfs-config-[a-z0-9]+$/, 'the DaemonSet refers to the hashed name');
-  t.equal(kinds.length, objects.filter((o) => o.file !== 'example-cms.yaml' && o.file !== 'tenant-networkpolicy.yaml').length + 1, 'every object plus the config map');
+  t.equal(kinds.length, objects.filter((o) => !o.file.startsWith('example-') && o.file !== 'tenant-networkpolicy.yaml').length + 1, 'every object plus the config map');
 });
 
 t.test('safe deployment: the controller only on control-plane nodes, tenants\' pods kept off the NFS server', async (t) => {

@@ -2,6 +2,7 @@
 // outlives the command, unmount that commits what is still open, dead mounts cleared, nothing left behind on failure.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/loopback-nfs.ts';
@@ -10,6 +11,8 @@ import { isMounted, KIDFS, makeWorkDir, run, startMount, startServer, STATIC_TAB
 
 const server = await startServer(t);
 const work = makeWorkDir(t);
+// This file's mounts keep their records apart from other kidfs mounts on the machine (kidfs status lists them all).
+process.env['KIDFS_MOUNT_RECORDS'] = join(work, 'records');
 const config = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 2s`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,22 +47,53 @@ t.test('an identity that is not in the table: one line, exit 1, nothing mounted,
   t.equal(result.stderr, `kidfs: cms/intruder is not in [static] of ${config} (source = static)\n`);
   t.notOk(isMounted(target), 'nothing is mounted');
   t.notOk(existsSync(recordPath(target)), 'no mount process recorded');
+  t.notOk(existsSync(logPath(target)), 'and no log left behind');
 
   const malformed = kidfs('mount', server.url, target, '--identity', 'editor', '--config', config, '--foreground');
   t.equal(malformed.stderr, 'kidfs: --identity: "editor" is not <namespace>/<serviceaccount>: write --identity <namespace>/<serviceaccount>\n');
 });
 
-t.test('a server that does not answer: one line after the NFS timeout, nothing mounted', async (t) => {
+t.test('nothing listens on the server\'s ports: fails at once, in one line, nothing left behind', async (t) => {
   const target = backgroundTarget('unreachable');
-  const url = `nfs://127.0.0.1/nowhere?nfsport=${await freePort()}&mountport=${await freePort()}`;
-  const result = kidfs('mount', url, target, '--identity', 'cms/editor', '--config', config);
+  // A timeout far beyond the spawn's limit: only a refusal seen at once ends the command in time.
+  const patient = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 10m`, 'patient.ini');
+  const mountPort = await freePort();
+  const url = `nfs://127.0.0.1/nowhere?nfsport=${await freePort()}&mountport=${mountPort}`;
+  const result = kidfs('mount', url, target, '--identity', 'cms/editor', '--config', patient);
   t.equal(result.status, 1);
-  t.match(result.stderr, /^kidfs: .*no reply within 2000 ms.*ECONNREFUSED.*\n$/, result.stderr);
-  t.equal(result.stderr.split('\n').length, 2, 'one line');
+  t.match(result.stderr, new RegExp(`^kidfs: nothing listens on 127\\.0\\.0\\.1:\\d+ \\(the (MOUNT|NFS) service\\): connection refused\n$`));
   t.notOk(isMounted(target));
+  t.notOk(existsSync(logPath(target)), 'no log left behind');
+  t.notOk(existsSync(recordPath(target)));
 });
 
-t.test('a background mount outlives the command; unmount commits what is still open, then stops it', async (t) => {
+t.test('a server that accepts but does not answer: says what it waits for, then gives up after nfs-timeout', async (t) => {
+  const target = backgroundTarget('silent');
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => held.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of held) socket.destroy();
+    silent.close();
+  });
+  const port = (silent.address() as AddressInfo).port;
+  const url = `nfs://127.0.0.1/silent?nfsport=${port}&mountport=${port}`;
+  const slow = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 8s`, 'slow.ini');
+  const child = spawn(...untracked(KIDFS, ['mount', url, target, '--identity', 'cms/editor', '--config', slow]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const lines = stderr.trimEnd().split('\n');
+  t.equal(code, 1);
+  t.equal(lines.length, 2, stderr);
+  t.equal(lines[0], `kidfs: waiting for the NFS server 127.0.0.1 to answer (mounting ${url}): no answer after 5 s; each call gives up after 8 s ([mount] nfs-timeout)`);
+  t.match(lines[1], /^kidfs: MOUNT v3 MNT to 127\.0\.0\.1:\d+ got no reply within 8000 ms$/);
+  t.notOk(isMounted(target));
+  t.notOk(existsSync(logPath(target)), 'no log left behind');
+});
+
+t.test('a background mount outlives the command; unmount refuses while a file is open, --force commits it and stops it', async (t) => {
   const target = backgroundTarget('background');
   const mounted = kidfs('mount', server.url, target, '--identity', 'cms/editor', '--config', config);
   t.equal(mounted.status, 0, mounted.stderr);
@@ -84,14 +118,35 @@ t.test('a background mount outlives the command; unmount commits what is still o
   await new Promise((resolve) => writer.stdout.once('data', resolve));
   t.equal(statSync(join(server.dir, 'open.txt')).size, 0, 'the server has nothing of it yet');
 
-  const unmounted = kidfs('unmount', target);
+  const busy = kidfs('unmount', target);
+  t.same(busy, { status: 1, stdout: '', stderr: `kidfs: ${target} is busy: 1 file is open (1 for writing); close it, or use --force\n` });
+  t.ok(isMounted(target), 'still mounted');
+  t.ok(isRunning(record!), 'still served');
+
+  // No node daemon here: kidfs status lists the standalone mounts from their records, asking each what it holds.
+  const noDaemon = join(work, 'no-daemon.sock');
+  const table = kidfs('status', '--control-socket', noDaemon);
+  t.equal(table.status, 0, table.stderr);
+  const lines = table.stdout.split('\n');
+  t.equal(lines[0], `no node daemon: cannot reach the kidfs node daemon at ${noDaemon}: ENOENT (is kidfs node running on this node?)`);
+  t.equal(lines[1], '');
+  t.equal(lines[2], '1 standalone kidfs mount');
+  t.match(lines[3], /^IDENTITY +EXPORT +STATE +OPEN +HELD BYTES +PID +TARGET$/);
+  t.match(lines[4], new RegExp(`^cms/editor 2001:2000:3000 +${server.url.replace(/[?.]/g, '\\$&')} +serving +1 \\(1 w\\) +70000 +${record!.pid} +${target}$`));
+  const json = JSON.parse(kidfs('status', '--json', '--control-socket', noDaemon).stdout) as { standalone: unknown[] };
+  t.same(json.standalone, [{
+    target, export: server.url, identity: { account: 'cms/editor', uid: 2001, gid: 2000, groups: [3000] }, readOnly: false,
+    pid: record!.pid, startedAt: record!.startedAt, state: 'serving', use: { openFiles: 1, openForWriting: 1, bytesHeld: 70_000 },
+  }]);
+
+  const unmounted = kidfs('unmount', '--force', target);
   t.equal(unmounted.status, 0, unmounted.stderr);
-  t.equal(unmounted.stdout, `unmounted ${target}\n`);
+  t.equal(unmounted.stdout, `unmounted ${target} (forced: 1 file was open (1 for writing); written data was committed first)\n`);
   t.equal(readFileSync(join(server.dir, 'open.txt'), 'utf8'), text, 'unmount committed the open file');
   t.notOk(isMounted(target), 'unmounted');
   t.notOk(isRunning(record!), 'its process is gone');
   t.notOk(existsSync(recordPath(target)), 'and so is its record');
-  t.match(readFileSync(logPath(target), 'utf8'), /SIGTERM: committing open files and unmounting/,
+  t.match(readFileSync(logPath(target), 'utf8'), /kidfs unmount: committing open files and unmounting/,
     'its log tells what happened');
 });
 

@@ -62,6 +62,26 @@ t.test('a peer that accepts and hangs up at once is retried with backoff until t
   t.equal(connections, settled, 'no reconnecting once no call is waiting');
 });
 
+t.test('reconnecting through a long outage adds no listener per attempt (no MaxListenersExceededWarning)', async (t) => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const peer = await peerFor(t);
+  let connections = 0;
+  peer.onConnection = (socket) => {
+    connections++;
+    socket.destroy();
+  };
+  const client = newClient(t, peer.port, { reconnectDelayMs: { initial: 1, max: 2 } });
+  const call = client.call(PROG, VERS, 0, null, null, { timeoutMs: 120_000 }).catch((err: Error) => err);
+  while (connections < 40) await delay(10);
+  await client.close();
+  t.type(await call, RpcConnectionError, 'closing ends the waiting call');
+  await delay(0); // warnings are emitted on the next tick
+  t.same(warnings.map((w) => `${w.name}: ${w.message}`), [], `no warning after ${connections} reconnects`);
+});
+
 t.test('the connection is made lazily, shared, and made again after the peer closes an idle one', async (t) => {
   const peer = await peerFor(t);
   peer.onCall = (call) => call.socket.write(frame(successReply(call.xid)));

@@ -336,5 +336,5 @@ t.test('kidfs controller as a process: serves on its endpoint until SIGTERM, the
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'a clean exit');
   t.notOk(existsSync(socket), 'the socket is removed');
-  t.match(stderr, /kidfs controller: CreateVolume pvc-cli: created /, 'it logs what it did');
+  t.match(stderr, /"component":"controller".*"msg":"CreateVolume pvc-cli: created /, 'it logs what it did, as a JSON line');
 });

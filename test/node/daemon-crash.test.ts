@@ -70,7 +70,7 @@ t.test('SIGKILL while pods write and fsync: mounts come back with their identiti
   }
 
   await node.startDaemon();
-  t.match(node.log, /kidfs node: ready: 0 alive, 2 remounted, 0 cleaned up, 0 failed/, 'the new daemon remounted both');
+  t.match(node.log, /"msg":"ready: 0 alive, 2 remounted, 0 cleaned up, 0 failed"/, 'the new daemon remounted both');
   for (const m of mounts) {
     const after = await node.status(m.target);
     t.equal(after?.state, 'mounted', `${m.pod.name}: mounted again at the same target`);
@@ -98,7 +98,7 @@ t.test('a clean stop commits what open files hold; the next daemon serves the sa
 
   await node.stop();
   t.equal(node.exit, 0, 'the daemon exits by itself, leaving its mounts');
-  t.match(node.log, /kidfs node: SIGTERM: committing open files and stopping/, 'the daemon says what it does');
+  t.match(node.log, /"msg":"SIGTERM: committing open files and stopping/, 'the daemon says what it does');
   t.equal(readFileSync(join(node.volumeDir, 'held.txt'), 'utf8'), 'written before the stop\n', 'the open file\'s data is on the server');
   t.equal(run('root', '/', `stat ${target}`).stderr.includes('Transport endpoint is not connected'), true,
     'the target stays a dead mount: the pod never writes into the node\'s directory underneath');

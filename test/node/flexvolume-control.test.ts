@@ -165,7 +165,9 @@ t.test('kidfs status lists the mounts with pod, identity, export and state', asy
   });
   t.match(json.mounts.find((m) => m['target'] === apiTarget), { state: 'not mounted', via: 'flexvolume', ephemeral: true, problem: /unreachable/ });
 
-  const refused = await run(kidfs, ['status', '--control-socket', join(node.dir, 'nowhere.sock')]).catch((err: { stderr: string; code: number }) => err);
+  // No daemon and no standalone mount (records of this test's own, empty): the one line that says so.
+  const noRecords = { env: { ...process.env, KIDFS_MOUNT_RECORDS: join(node.dir, 'no-records') } };
+  const refused = await run(kidfs, ['status', '--control-socket', join(node.dir, 'nowhere.sock')], noRecords).catch((err: { stderr: string; code: number }) => err);
   t.equal((refused as { code: number }).code, 1);
   t.equal((refused as { stderr: string }).stderr, `kidfs: cannot reach the kidfs node daemon at ${join(node.dir, 'nowhere.sock')}: ENOENT (is kidfs node running on this node?)\n`);
 });

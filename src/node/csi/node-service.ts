@@ -19,7 +19,12 @@ export interface NodeServiceOptions {
 export function nodeService(options: NodeServiceOptions): UnaryMethods {
   return {
     NodePublishVolume: async (request: NodePublishVolumeRequest) => {
-      await options.manager.publish(publishRequestFromCsi(request, options.rules));
+      const context = request.volume_context ?? {};
+      const claimed = {
+        target: request.target_path, volumeId: request.volume_id, via: 'csi',
+        claimedPod: { namespace: context['csi.storage.k8s.io/pod.namespace'], name: context['csi.storage.k8s.io/pod.name'] },
+      };
+      await options.manager.publish(options.manager.parseOrRefuse(claimed, () => publishRequestFromCsi(request, options.rules)));
       return {};
     },
     NodeUnpublishVolume: async (request: NodeUnpublishVolumeRequest) => {

@@ -1,0 +1,103 @@
+// Per-mount series, labelled with the mount's namespace, pod, service account, uid and volume: FUSE operations by
+// type with their latency, errors by errno, server-answered permission denials, bytes read and written, NFS data
+// calls, write-back bytes held and open files. A mount's series go when it is unmounted (bounded cardinality).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { NfsFileSystem } from '../fs/nfs-file-system.ts';
+import type { OpOutcome } from '../fuse/fs-handlers.ts';
+
+const LABELS = ['namespace', 'pod', 'service_account', 'uid', 'volume'] as const;
+export type MountLabels = Record<(typeof LABELS)[number], string>;
+
+export interface MountTracker {
+  observe(outcome: OpOutcome): void;
+  /** The mount is gone: its series are removed. */
+  close(): void;
+}
+
+interface Tracked {
+  readonly labels: MountLabels;
+  readonly fs: NfsFileSystem;
+  readonly ops: Set<string>;
+  readonly errnos: Set<string>;
+}
+
+export class MountMetrics {
+  private readonly mounts = new Set<Tracked>();
+  private readonly operations: Counter<string>;
+  private readonly latency: Histogram<string>;
+  private readonly errors: Counter<string>;
+  private readonly denials: Counter<string>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.operations = new Counter({
+      name: 'kidfs_fuse_operations_total', help: 'FUSE operations a mount answered, by operation', labelNames: [...LABELS, 'op'], registers,
+    });
+    this.latency = new Histogram({
+      name: 'kidfs_fuse_operation_duration_seconds', help: 'time from a FUSE request to its answer, by operation',
+      labelNames: [...LABELS, 'op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30], registers,
+    });
+    this.errors = new Counter({
+      name: 'kidfs_fuse_errors_total', help: 'FUSE operations that failed, by errno', labelNames: [...LABELS, 'errno'], registers,
+    });
+    this.denials = new Counter({
+      name: 'kidfs_permission_denials_total', help: 'EACCES, EPERM and EROFS the NFS server answered', labelNames: [...LABELS], registers,
+    });
+    const mounts = this.mounts;
+    const fromStats = (name: string, help: string, value: (fs: NfsFileSystem) => number) => new Counter({
+      name, help, labelNames: [...LABELS], registers,
+      collect() {
+        this.reset();
+        for (const m of mounts) this.inc(m.labels, value(m.fs));
+      },
+    });
+    fromStats('kidfs_read_bytes_total', 'bytes applications read through the mount', (fs) => fs.stats.bytesRead);
+    fromStats('kidfs_written_bytes_total', 'bytes applications wrote through the mount', (fs) => fs.stats.bytesWritten);
+    new Counter({
+      name: 'kidfs_mount_nfs_calls_total', help: 'READ, WRITE and COMMIT calls a mount sent', labelNames: [...LABELS, 'procedure'], registers,
+      collect() {
+        this.reset();
+        for (const m of mounts) {
+          this.inc({ ...m.labels, procedure: 'READ' }, m.fs.stats.readRpcs);
+          this.inc({ ...m.labels, procedure: 'WRITE' }, m.fs.stats.writeRpcs);
+          this.inc({ ...m.labels, procedure: 'COMMIT' }, m.fs.stats.commits);
+        }
+      },
+    });
+    const gauge = (name: string, help: string, value: (fs: NfsFileSystem) => number) => new Gauge({
+      name, help, labelNames: [...LABELS], registers,
+      collect() {
+        this.reset();
+        for (const m of mounts) this.set(m.labels, value(m.fs));
+      },
+    });
+    gauge('kidfs_write_back_bytes_held', 'written data the mount holds that the server has not committed', (fs) => fs.bytesHeld);
+    gauge('kidfs_open_files', 'open file descriptors of the mount', (fs) => fs.openFiles);
+  }
+
+  track(labels: MountLabels, fs: NfsFileSystem): MountTracker {
+    const tracked: Tracked = { labels, fs, ops: new Set(), errnos: new Set() };
+    this.mounts.add(tracked);
+    return {
+      observe: ({ op, seconds, errno, deniedByServer }) => {
+        tracked.ops.add(op);
+        this.operations.inc({ ...labels, op });
+        this.latency.observe({ ...labels, op }, seconds);
+        if (errno) {
+          tracked.errnos.add(errno);
+          this.errors.inc({ ...labels, errno });
+        }
+        if (deniedByServer) this.denials.inc(labels);
+      },
+      close: () => {
+        if (!this.mounts.delete(tracked)) return;
+        for (const op of tracked.ops) {
+          this.operations.remove({ ...labels, op });
+          this.latency.remove({ ...labels, op });
+        }
+        for (const errno of tracked.errnos) this.errors.remove({ ...labels, errno });
+        this.denials.remove(labels);
+      },
+    };
+  }
+}
