@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/loopback-nfs.ts';
 import { run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
+import { metricValue, scrape as scrapeMetrics } from '../helpers/metrics-scrape.ts';
 import { TestCluster } from '../helpers/node-fixture.ts';
 import { NodeProcess } from '../helpers/node-process.ts';
 
@@ -20,29 +21,8 @@ const node = await NodeProcess.start(t, {
 });
 const auditFile = join(node.dir, auditName);
 
-interface Sample {
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** Scrapes the daemon's /metrics and returns the samples of `name`. */
-async function scrape(name: string): Promise<Sample[]> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match?.[1] !== name) continue;
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    samples.push({ labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The value of `name` in the series whose labels include `labels`; 0 when there is none. */
-async function value(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const found = (await scrape(name)).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  return found.reduce((sum, s) => sum + s.value, 0);
-}
+const scrape = (name: string) => scrapeMetrics(metricsPort, name);
+const value = (name: string, labels: Record<string, string> = {}) => metricValue(metricsPort, name, labels);
 
 const auditRecords = (): Record<string, unknown>[] =>
   readFileSync(auditFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);

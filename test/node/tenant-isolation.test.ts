@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
+import { freePort } from '../../scripts/loopback-nfs.ts';
 import { KIDFS, kidfsEnv, run, startServer, USER_1000 } from '../helpers/kidfs-mount.ts';
+import { metricValue } from '../helpers/metrics-scrape.ts';
 import { TestCluster } from '../helpers/node-fixture.ts';
 import { NodeProcess } from '../helpers/node-process.ts';
 import { runAttack, type AttackResult } from '../helpers/tenant-attack-run.ts';
@@ -45,9 +47,10 @@ interface Tenants {
 }
 
 /** A daemon of its own for each attack (its memory before the attack is the base), with two tenants' mounts. */
-async function tenants(t: Test): Promise<Tenants> {
+async function tenants(t: Test, metricsPort?: number): Promise<Tenants> {
   const node = await NodeProcess.start(t, {
     cluster, server, mount: [`memory-per-mount = ${MOUNT_BUDGET_MIB}MiB`, `memory-per-process = ${PROCESS_BUDGET_MIB}MiB`],
+    sections: metricsPort ? ['[metrics]', `listen = 127.0.0.1:${metricsPort}`] : [],
   });
   const attacker = await node.publish(cluster.pod('editor'));
   const victim = await node.publish(cluster.pod('api'));
@@ -65,7 +68,8 @@ function checkAttack(t: Test, result: AttackResult, what: string, allowanceMiB =
 }
 
 t.test('16 files with 31 MiB written each, held open: the writer waits for commits instead of the daemon growing', async (t) => {
-  const { node, attacker, probeFile } = await tenants(t);
+  const metricsPort = await freePort();
+  const { node, attacker, probeFile } = await tenants(t, metricsPort);
   const dir = join(attacker, 'writes');
   mkdirSync(dir);
   const result = await runAttack(node.pid!, ['writes', dir, '16', String(31 * MiB)], probeFile);
@@ -75,6 +79,9 @@ t.test('16 files with 31 MiB written each, held open: the writer waits for commi
   const usage = (await node.status(attacker))?.usage;
   t.ok(usage && usage.memoryHighWaterBytes <= MOUNT_BUDGET_MIB * MiB, `kidfs status: the mount held at most ${usage?.memoryHighWaterBytes} bytes, its share`);
   t.ok(usage && usage.memoryWaits > 0, `kidfs status: its writers waited for memory ${usage?.memoryWaits} times`);
+  const attackerSeries = { pod: (await node.status(attacker))!.pod!.name };
+  t.equal(await metricValue(metricsPort, 'kidfs_memory_limit_bytes', attackerSeries), MOUNT_BUDGET_MIB * MiB, 'metrics: the mount\'s budget');
+  t.equal(await metricValue(metricsPort, 'kidfs_memory_waits_total', attackerSeries), usage?.memoryWaits, 'metrics: the waits kidfs status shows');
 });
 
 t.test('120 open files with 128 KiB read from each: read-ahead shrinks to what the budget holds', async (t) => {
@@ -117,7 +124,10 @@ t.test('a node takes at most max-mounts-per-node mounts: NodeGetInfo says so and
 
 t.test('QoS: two mounts of one identity share its 4 MiB/s, within 10% over 10 s, and each gets its turn', async (t) => {
   const RATE = 4 * MiB;
-  const node = await NodeProcess.start(t, { cluster, server, mount: ['qos-bytes-per-second = 4MiB'] });
+  const metricsPort = await freePort();
+  const node = await NodeProcess.start(t, {
+    cluster, server, mount: ['qos-bytes-per-second = 4MiB'], sections: ['[metrics]', `listen = 127.0.0.1:${metricsPort}`],
+  });
   const targets = [await node.publish(cluster.pod('editor')), await node.publish(cluster.pod('editor'))];
   const backing = join(node.volumeDir, 'qos');
   mkdirSync(backing, { mode: 0o755 });
@@ -136,6 +146,9 @@ t.test('QoS: two mounts of one identity share its 4 MiB/s, within 10% over 10 s,
   const usage = (await node.status(targets[0]!))?.usage;
   t.match(usage?.qos, { bytesPerSecond: RATE }, 'kidfs status shows the rate');
   t.ok((usage?.qos?.waits ?? 0) > 0, `and that the mount's calls were throttled (${usage?.qos?.waits} waits, ${usage?.qos?.waitedMs} ms)`);
+  const throttled = await metricValue(metricsPort, 'kidfs_qos_throttled_total', { volume: (await node.status(targets[0]!))!.volumeId });
+  t.ok(throttled >= (usage?.qos?.waits ?? 1), `metrics: ${throttled} throttled calls of the mount's volume`);
+  t.ok(await metricValue(metricsPort, 'kidfs_qos_throttled_seconds_total') > 5, 'metrics: the two mounts\' calls waited (seconds in all)');
   const { stdout } = await promisify(execFile)(KIDFS, ['status', '--control-socket', node.controlSocket], { env: kidfsEnv() });
   t.match(stdout, /\n {2}memory: [\d.]+ MiB of 64\.0 MiB \(most [\d.]+ MiB\), \d+ waits for memory, \d+ read-ahead blocks skipped, \d+ open files; qos: 4\.0 MiB\/s for the identity, [1-9]\d* calls throttled for [\d.]+ s\n/,
     'kidfs status prints each mount\'s memory and throttling under it');
