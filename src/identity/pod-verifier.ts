@@ -30,9 +30,9 @@ export async function verifyPod(api: KubeApi, request: PodInfo, checks: PodCheck
     throw refuse(pod, 'no service-account token came with the mount and [kubernetes] require-token = yes (check the CSIDriver\'s tokenRequests)');
   }
   const found = await api.readPod(pod.namespace, pod.podName);
-  if (!found) throw refuse(pod, 'not found in the API server');
-  const uid = found.metadata?.uid;
-  if (uid !== pod.podUid) throw refuse(pod, `its metadata.uid is not ${quote(pod.podUid)} as the mount request said`);
+  // One answer for "no such pod" and "a pod of that name with another uid": a requester that names another pod
+  // must not learn whether it exists.
+  if (found?.metadata?.uid !== pod.podUid) throw refuse(pod, `the API server has no such pod with metadata.uid ${quote(pod.podUid)} as the mount request said`);
   const node = found.spec?.nodeName;
   if (node !== checks.nodeName) throw refuse(pod, `its spec.nodeName is not this node ${quote(checks.nodeName)}`);
   // The API server fills in "default" when a pod names no service account.

@@ -38,7 +38,7 @@ t.test('each mismatch with the API server is refused, naming the field', async (
   const r = resolver();
   const pod = runningPod('web-2');
   t.equal(await rejection(r.resolvePod({ ...pod, podUid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' })),
-    `pod cms/web-2: its metadata.uid is not "1b4e28ba-2fa1-11d2-883f-0016d3cca427" as the mount request said`);
+    `pod cms/web-2: the API server has no such pod with metadata.uid "1b4e28ba-2fa1-11d2-883f-0016d3cca427" as the mount request said`);
 
   const elsewhere = runningPod('web-3', { nodeName: 'node-b' });
   t.equal(await rejection(r.resolvePod(elsewhere)), 'pod cms/web-3: its spec.nodeName is not this node "node-a"');
@@ -52,8 +52,8 @@ t.test('each mismatch with the API server is refused, naming the field', async (
     t.equal(await rejection(r.resolvePod(finished)), `pod cms/job-${phase.toLowerCase()}: has finished (status.phase ${phase})`);
   }
 
-  t.equal(await rejection(r.resolvePod({ ...pod, podName: 'web-gone' })), 'pod cms/web-gone: not found in the API server');
-  t.equal(await rejection(r.resolvePod({ ...pod, namespace: 'shop' })), 'pod shop/web-2: not found in the API server');
+  t.equal(await rejection(r.resolvePod({ ...pod, podName: 'web-gone' })), `pod cms/web-gone: the API server has no such pod with metadata.uid "${pod.podUid}" as the mount request said`);
+  t.equal(await rejection(r.resolvePod({ ...pod, namespace: 'shop' })), `pod shop/web-2: the API server has no such pod with metadata.uid "${pod.podUid}" as the mount request said`);
   t.equal(await rejection(r.resolvePod({ ...pod, podName: '../../secrets/x' })),
     'pod cms/../../secrets/x: pod name "../../secrets/x" is not a valid name');
   t.ok(logged.some((line) => line === 'refused: pod cms/web-3: its spec.nodeName is not this node "node-a"'), 'refusals are logged');

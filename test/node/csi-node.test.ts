@@ -149,7 +149,7 @@ t.test('forged pod information and foreign tokens are refused with PERMISSION_DE
     ['another service account than the pod runs as', publishRequest({ ...editor, serviceAccount: 'viewer' }, target),
       `pod cms/${editor.name}: its spec.serviceAccountName is not "viewer" as the mount request said`],
     ['another pod uid', publishRequest(forgedUid, node.target(forgedUid)),
-      `pod cms/${editor.name}: its metadata.uid is not "0b1c2d3e-0000-4000-8000-000000000000" as the mount request said`],
+      `pod cms/${editor.name}: the API server has no such pod with metadata.uid "0b1c2d3e-0000-4000-8000-000000000000" as the mount request said`],
     ['a pod of another node', publishRequest(elsewhere, node.target(elsewhere)), `pod cms/${elsewhere.name}: its spec.nodeName is not this node "node-a"`],
     ['a token of another pod', publishRequest(editor, target, { token: node.token(viewer) }),
       `pod cms/${editor.name}: its token does not belong to system:serviceaccount:cms:editor (status.user.username)`],

@@ -178,7 +178,7 @@ t.test('refused publishes leave nothing mounted', async (t) => {
   const ephemeral = node.publishRequest(editor, target, { context: { 'csi.storage.k8s.io/ephemeral': 'true', serviceAccount: 'admin' } });
   const cases: [string, object, string][] = [
     ['forged pod information', node.publishRequest(forgedUid, node.target(forgedUid), { token: cluster.token(editor) }),
-      `pod cms/${editor.name}: its metadata.uid is not "${forgedUid.uid}" as the mount request said`],
+      `pod cms/${editor.name}: the API server has no such pod with metadata.uid "${forgedUid.uid}" as the mount request said`],
     ['a token of another pod', node.publishRequest(editor, target, { token: cluster.token(viewer) }),
       `pod cms/${editor.name}: its token does not belong to system:serviceaccount:cms:editor (status.user.username)`],
     ['an ephemeral volume that sets an identity', ephemeral,

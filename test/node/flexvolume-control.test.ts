@@ -128,7 +128,10 @@ t.test('attack: a pod author whose options name another pod of the node gets not
   // Its own uid with the victim's name and account: the API server says no, without telling what it holds.
   const probe = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
   t.equal(probe.status, 'Failure');
-  t.equal(probe.message, `PERMISSION_DENIED: pod cms/${victim.name}: its metadata.uid is not "${attacker.uid}" as the mount request said`);
+  t.equal(probe.message, `PERMISSION_DENIED: pod cms/${victim.name}: the API server has no such pod with metadata.uid "${attacker.uid}" as the mount request said`);
+  // The same answer for a name no pod has: whether a pod of that name exists is not told either.
+  const ghost = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': 'no-such-pod', 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
+  t.equal(ghost.message, probe.message?.replace(victim.name, 'no-such-pod'), 'a missing pod and another pod answer alike');
   const sa = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
   t.equal(sa.message, `PERMISSION_DENIED: pod cms/${attacker.name}: its spec.serviceAccountName is not "editor" as the mount request said`);
   for (const answer of [probe, sa]) t.notMatch(answer.message, victim.uid, 'the victim\'s uid is never told');
