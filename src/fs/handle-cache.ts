@@ -5,7 +5,7 @@ import type { FileHandle } from '../nfs/nfs3-types.ts';
 interface Node {
   readonly handle: FileHandle;
   /** Date.now() past which the name must be looked up again. */
-  readonly expires: number;
+  expires: number;
   children?: Map<string, Node>;
 }
 
@@ -52,6 +52,23 @@ export class HandleCache {
     }
     this.added++;
     (parent.children ??= new Map()).set(names.at(-1)!, { handle, expires: Date.now() + this.timeoutMs });
+  }
+
+  /** The handle `names` had when last looked up, expired or not (which file a name being removed was). */
+  peek(names: readonly string[]): FileHandle | undefined {
+    return this.node(names)?.handle;
+  }
+
+  /** Everything below `names` must be looked up again (peek still knows which file each name was). */
+  expireBelow(names: readonly string[]): void {
+    const expire = (node: Node) => {
+      for (const child of node.children?.values() ?? []) {
+        child.expires = 0;
+        expire(child);
+      }
+    };
+    const node = this.node(names);
+    if (node) expire(node);
   }
 
   /** Forgets `names` and everything below it. */

@@ -8,7 +8,7 @@ import type { Credential } from '../nfs/rpc-transport.ts';
 import { accessForMode, accessForOpen } from './access-bits.ts';
 import { AttrCache } from './attr-cache.ts';
 import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
-import { DirectoryStreams } from './directory-streams.ts';
+import { DirectoryStreams, type ListedEntry } from './directory-streams.ts';
 import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
@@ -47,16 +47,38 @@ export interface FsStatfs {
   readonly namemax: number;
 }
 
-/** A mount never makes setuid or setgid files: those mode bits are dropped from every create, mkdir and chmod. */
-const permissionBits = (mode: number): number => mode & 0o1777;
+/**
+ * A mount never makes setuid files, nor setgid files: those bits are dropped from every create, mkdir and chmod. The
+ * setgid bit of a directory is no privilege (new entries take the directory's group): it is kept.
+ */
+const permissionBits = (mode: number, directory: boolean): number => mode & (directory ? 0o3777 : 0o1777);
 
-/** nfstime3 seconds are unsigned 32 bits. */
+/**
+ * A file unlinked while open keeps a hidden name until its last close: kidfs's own, or libfuse's (which renames it
+ * itself before kidfs hears of the unlink; without that, libfuse 2 would find no path for the open file's fd).
+ * readdir leaves them out: for the application the name is gone.
+ */
+const HIDDEN_PREFIX = '.kidfs-unlinked-';
+const LIBFUSE_HIDDEN_PREFIX = '.fuse_hidden';
+const isHiddenName = (name: string): boolean => name.startsWith(HIDDEN_PREFIX) || name.startsWith(LIBFUSE_HIDDEN_PREFIX);
+const libfuseHides = (path: string): boolean => (path.split('/').at(-1) ?? '').startsWith(LIBFUSE_HIDDEN_PREFIX);
+
+/** The longest name the Linux NFS client reports whatever the server says (NFS_MAXNAMLEN), as most file systems take. */
+const NAME_MAX = 255;
+
+/**
+ * nfstime3 seconds are unsigned 32 bits: a time outside 1970..2106 is clamped to the limit, with nanoseconds 0, as
+ * Linux does for every file system (timestamp_truncate; its NFSv3 client has the same limits). A time within them is
+ * kept to the nanosecond.
+ */
 function nfsTime(t: TimeSetting): SetTime | undefined {
   if (t === 'omit') return undefined;
   if (t === 'now') return 'server';
-  if (!(Number.isInteger(t.seconds) && t.seconds >= 0 && t.seconds <= 0xffffffff && Number.isInteger(t.nseconds) && t.nseconds >= 0 && t.nseconds < 1e9)) {
-    throw new FsError(Errno.EINVAL, `time ${t.seconds}.${t.nseconds} cannot be stored over NFSv3 (seconds from 1970 to 2106)`);
+  if (!(Number.isInteger(t.seconds) && Number.isInteger(t.nseconds) && t.nseconds >= 0 && t.nseconds < 1e9)) {
+    throw new FsError(Errno.EINVAL, `time ${t.seconds}.${t.nseconds} is not a time (whole seconds, nanoseconds 0 to 999999999)`);
   }
+  if (t.seconds < 0) return { seconds: 0, nseconds: 0 };
+  if (t.seconds > 0xffffffff) return { seconds: 0xffffffff, nseconds: 0 };
   return { seconds: t.seconds, nseconds: t.nseconds };
 }
 
@@ -74,6 +96,11 @@ export class NfsFileSystem {
   /** st_blksize and statfs's block size: the FSINFO preferred write size, at most one write chunk. */
   private readonly blockSize: number;
   private nameMax?: number;
+  /**
+   * Path -> handle of each file open through this mount, moved along by this mount's renames (as libfuse moves the
+   * path it gives for an open file): what a stat of that path means when it comes from fstat (see getattr).
+   */
+  private readonly openPaths = new Map<string, FileHandle>();
 
   constructor(options: FileSystemOptions) {
     this.options = resolveOptions(options);
@@ -122,12 +149,20 @@ export class NfsFileSystem {
     return this.run('getattr', async () => {
       if (fd !== undefined) {
         const handle = this.files.handleOf(fd);
-        return this.stat(handle, await this.attributes(handle));
+        return this.stat(handle, await this.attributes(handle), libfuseHides(path));
       }
       const names = pathComponents(path);
       return this.resolver.retryStale([names], async () => {
-        const { handle, attributes } = await this.resolver.resolve(names);
-        return this.stat(handle, attributes ?? (await this.attributes(handle)));
+        try {
+          const { handle, attributes } = await this.resolver.resolve(names);
+          return this.stat(handle, attributes ?? (await this.attributes(handle)), libfuseHides(path));
+        } catch (err) {
+          // FUSE sends fstat(2) of an open file as a stat of its path: when search permission on a directory above
+          // was taken away, the open file still answers (as it does on a local file system).
+          const open = hasErrno(err, Errno.EACCES) ? this.openPaths.get(path) : undefined;
+          if (!open) throw err;
+          return this.stat(open, await this.attributes(open), libfuseHides(path));
+        }
       });
     });
   }
@@ -145,8 +180,18 @@ export class NfsFileSystem {
     });
   }
 
+  /** A directory's new mode applies to what the mount cached below it too: those names are looked up again. */
   chmod(path: string, mode: number): Promise<void> {
-    return this.run('chmod', () => this.setattr(path, { mode: permissionBits(mode) }));
+    return this.run('chmod', async () => {
+      const names = pathComponents(path);
+      await this.resolver.retryStale([names], async () => {
+        const { handle, attributes } = await this.resolver.resolve(names);
+        const directory = (attributes ?? (await this.attributes(handle))).type === Ftype3.DIR;
+        const wcc = await this.client.setattr(this.credential, handle, { mode: permissionBits(mode, directory) });
+        this.attrs.set(handle, wcc.after);
+        if (directory) this.resolver.handles.expireBelow(names);
+      });
+    });
   }
 
   /** uid/gid as chown(2) takes them (-1: unchanged), through the ownership view and the chown policy. */
@@ -172,7 +217,9 @@ export class NfsFileSystem {
   /** truncate(2) by path (needs write permission, asked with ACCESS) or ftruncate(2) by fd. */
   truncate(path: string, size: number, fd?: number): Promise<void> {
     return this.run('truncate', async () => {
-      if (!(Number.isSafeInteger(size) && size >= 0)) throw new FsError(Errno.EINVAL, `cannot truncate ${path} to ${size} bytes`);
+      if (!(Number.isInteger(size) && size >= 0)) throw new FsError(Errno.EINVAL, `cannot truncate ${path} to ${size} bytes`);
+      // As a local file system says of a size past its largest file (2^53 bytes is far past any NFS server's).
+      if (size > Number.MAX_SAFE_INTEGER) throw new FsError(Errno.EFBIG, `cannot truncate ${path} to ${size} bytes: larger than any file can be`);
       if (fd !== undefined) {
         await this.truncateHandle(this.files.handleOf(fd), size);
         return;
@@ -189,7 +236,7 @@ export class NfsFileSystem {
   statfs(_path: string): Promise<FsStatfs> {
     return this.run('statfs', async () => {
       const s = await this.client.fsstat(this.credential, this.rootHandle);
-      this.nameMax ??= (await this.client.pathconf(this.credential, this.rootHandle)).nameMax;
+      this.nameMax ??= Math.min((await this.client.pathconf(this.credential, this.rootHandle)).nameMax, NAME_MAX);
       const blocks = (bytes: bigint) => Number(bytes / BigInt(this.blockSize));
       return {
         bsize: this.blockSize,
@@ -223,7 +270,7 @@ export class NfsFileSystem {
   readdir(dir: number, position: number): Promise<PositionedEntry[]> {
     return this.run('readdir', async () => {
       const names = this.directories.namesOf(dir);
-      return (await this.directories.read(dir, position)).map(({ entry, next }) => {
+      return (await this.visibleEntries(dir, position)).map(({ entry, next }) => {
         if (entry.handle && entry.name !== '.' && entry.name !== '..') {
           this.resolver.handles.set([...names, entry.name], entry.handle);
           this.attrs.set(entry.handle, entry.attributes);
@@ -234,13 +281,26 @@ export class NfsFileSystem {
     });
   }
 
+  /**
+   * The next page of an open directory without the hidden names of files unlinked while open (they are gone for the
+   * application); a page of nothing but those is skipped, since an empty answer means the directory's end.
+   */
+  private async visibleEntries(dir: number, position: number): Promise<ListedEntry[]> {
+    for (;;) {
+      const page = await this.directories.read(dir, position);
+      const visible = page.filter(({ entry }) => !isHiddenName(entry.name));
+      if (visible.length > 0 || page.length === 0) return visible;
+      position = page[page.length - 1]!.next;
+    }
+  }
+
   releasedir(dir: number): Promise<void> {
     return this.run('releasedir', async () => this.directories.releasedir(dir));
   }
 
   mkdir(path: string, mode: number): Promise<void> {
     return this.run('mkdir', () =>
-      this.make(path, (dir, name) => this.client.mkdir(this.credential, dir, name, { mode: permissionBits(mode) })),
+      this.make(path, (dir, name) => this.client.mkdir(this.credential, dir, name, { mode: permissionBits(mode, true) })),
     );
   }
 
@@ -251,34 +311,40 @@ export class NfsFileSystem {
   /** Removes a name; a file still open through this mount is renamed to a hidden name and removed at its last close. */
   unlink(path: string): Promise<void> {
     return this.run('unlink', () =>
-      this.removeName(path, async (dir, name) => {
-        if (this.files.count > 0) {
-          const { handle } = await this.resolver.resolve(pathComponents(path));
-          if (this.files.isOpen(handle) && !this.files.isHidden(handle)) {
-            const hidden = `.kidfs-unlinked-${handle.toString('hex').slice(-16)}-${Date.now().toString(36)}`;
-            const wcc = await this.client.rename(this.credential, dir, name, dir, hidden);
-            this.files.hide(handle, dir, hidden);
-            return wcc.toDirWcc;
-          }
-        }
+      this.removeName(path, async (dir, name, handle) => {
+        if (await this.hideIfOpen(handle, dir, name)) return undefined;
         return this.client.remove(this.credential, dir, name);
       }),
     );
   }
 
-  /** rename(2): also over an existing target and across directories. */
+  /**
+   * rename(2): also over an existing target (kept as a hidden name while it is open through this mount) and across
+   * directories. The moved file's ctime and a replaced file's nlink change: their cached attributes are dropped.
+   */
   rename(from: string, to: string): Promise<void> {
     return this.run('rename', async () => {
       const source = splitParent(from);
       const target = splitParent(to);
+      const sourceNames = [...source.parent, source.name];
+      const targetNames = [...target.parent, target.name];
+      // Which file the target name is: cached when the kernel looked it up just before (no extra LOOKUP for a new name).
+      const replaced = this.resolver.handles.peek(targetNames);
       await this.resolver.retryStale([source.parent, target.parent], async () => {
-        const [fromDir, toDir] = await Promise.all([this.resolver.resolve(source.parent), this.resolver.resolve(target.parent)]);
+        const [fromDir, toDir, moved] = await Promise.all([
+          this.resolver.resolve(source.parent), this.resolver.resolve(target.parent), this.resolver.resolve(sourceNames),
+        ]);
+        if (replaced && !replaced.equals(moved.handle)) await this.hideIfOpen(replaced, toDir.handle, target.name);
         const result = await this.client.rename(this.credential, fromDir.handle, source.name, toDir.handle, target.name);
         this.attrs.set(fromDir.handle, result.fromDirWcc.after);
         this.attrs.set(toDir.handle, result.toDirWcc.after);
+        this.attrs.delete(moved.handle);
+        if (isHiddenName(target.name) && !isHiddenName(source.name)) this.files.countHiddenName(moved.handle, 1);
       });
-      this.resolver.handles.delete([...source.parent, source.name]);
-      this.resolver.handles.delete([...target.parent, target.name]);
+      if (replaced) this.attrs.delete(replaced);
+      this.moveOpenPaths(from, to);
+      this.resolver.handles.delete(sourceNames);
+      this.resolver.handles.delete(targetNames);
     });
   }
 
@@ -318,7 +384,7 @@ export class NfsFileSystem {
   mknod(path: string, mode: number, _rdev: number): Promise<void> {
     return this.run('mknod', async () => {
       const type = mode & constants.S_IFMT;
-      const attributes = { mode: permissionBits(mode) };
+      const attributes = { mode: permissionBits(mode, false) };
       if (type === constants.S_IFCHR || type === constants.S_IFBLK) {
         throw new FsError(Errno.EPERM, `mknod ${path}: device nodes cannot be made in a kidfs mount (it is nodev)`);
       }
@@ -350,7 +416,7 @@ export class NfsFileSystem {
       const made = await this.resolver.retryStale([parent], async () => {
         const dir = await this.resolver.resolve(parent);
         try {
-          const attributes = { mode: permissionBits(mode) };
+          const attributes = { mode: permissionBits(mode, false) };
           return { dir: dir.handle, result: await this.client.create(this.credential, dir.handle, name, { mode: 'guarded', attributes }) };
         } catch (err) {
           if (hasErrno(err, Errno.EEXIST) && !(flags & constants.O_EXCL)) return undefined;
@@ -362,7 +428,9 @@ export class NfsFileSystem {
       this.attrs.set(made.dir, made.result.dirWcc.after);
       this.attrs.set(handle, attributes);
       this.resolver.handles.set([...parent, name], handle);
-      return this.files.open(handle, flags, attributes ?? (await this.attributes(handle)));
+      const fd = this.files.open(handle, flags, attributes ?? (await this.attributes(handle)));
+      this.openPaths.set(path, handle);
+      return fd;
     });
   }
 
@@ -375,13 +443,14 @@ export class NfsFileSystem {
   }
 
   /**
-   * Writes `data` at `position` (an O_APPEND fd: at the end of the file); `data` is copied before this resolves. An
-   * earlier write's failure that this fd has not reported yet fails this call.
+   * Writes `data` at `position` (an O_APPEND fd: at the end of the file, unless `atPosition`: mmap'ed pages written
+   * back through it); `data` is copied before this resolves. An earlier write's failure that this fd has not
+   * reported yet fails this call.
    */
-  write(fd: number, data: Uint8Array, position: number): Promise<number> {
+  write(fd: number, data: Uint8Array, position: number, options: { atPosition?: boolean } = {}): Promise<number> {
     return this.run('write', async () => {
       await this.options.qos?.transfer(data.length);
-      return this.files.write(fd, data, position);
+      return this.files.write(fd, data, position, options.atPosition === true);
     });
   }
 
@@ -397,7 +466,16 @@ export class NfsFileSystem {
 
   /** The last close of an fd: flushes and forgets it. */
   release(fd: number): Promise<void> {
-    return this.run('release', () => this.files.release(fd));
+    return this.run('release', async () => {
+      const handle = this.files.handleOf(fd);
+      try {
+        await this.files.release(fd);
+      } finally {
+        if (!this.files.isOpen(handle)) {
+          for (const [path, open] of this.openPaths) if (open.equals(handle)) this.openPaths.delete(path);
+        }
+      }
+    });
   }
 
   /** Commits the writes of every open file (before unmount). */
@@ -428,8 +506,19 @@ export class NfsFileSystem {
       if (current.type === Ftype3.DIR && wanted & Access3.MODIFY) throw new FsError(Errno.EISDIR, `${path} is a directory: it cannot be opened for writing`);
       if (wanted) current = (await this.checkAccess(handle, wanted, path)) ?? current;
       if (flags & constants.O_TRUNC && current.type === Ftype3.REG) current = (await this.truncateHandle(handle, 0)) ?? current;
-      return this.files.open(handle, flags, current);
+      const fd = this.files.open(handle, flags, current);
+      this.openPaths.set(path, handle);
+      return fd;
     });
+  }
+
+  /** `from`, and every path below it, is now below `to`: the open files among them too. */
+  private moveOpenPaths(from: string, to: string): void {
+    for (const [path, handle] of [...this.openPaths]) {
+      if (path !== from && !path.startsWith(`${from}/`)) continue;
+      this.openPaths.delete(path);
+      this.openPaths.set(to + path.slice(from.length), handle);
+    }
   }
 
   /** Fails with EACCES unless the server grants all of `bits`; resolves with the attributes ACCESS returned. */
@@ -452,10 +541,14 @@ export class NfsFileSystem {
     return attributes;
   }
 
-  private stat(handle: FileHandle, a: Fattr3): FileStat {
+  /** `viaHiddenName`: asked by a libfuse hidden name, whose answer libfuse itself gives one link less. */
+  private stat(handle: FileHandle, a: Fattr3, viaHiddenName = false): FileStat {
     const stat = toFileStat(a, this.view.present(a), this.blockSize);
     const size = this.files.sizeOf(handle, stat.size);
-    return size === stat.size ? stat : { ...stat, size };
+    // An open file's hidden names are no links for the application (an unlinked open file has nlink 0).
+    const hidden = Math.max(0, this.files.hiddenNamesOf(handle) - (viaHiddenName ? 1 : 0));
+    const nlink = Math.max(0, stat.nlink - hidden);
+    return size === stat.size && nlink === stat.nlink ? stat : { ...stat, size, nlink };
   }
 
   /** SETATTR by path; pending writes go first when size or times change (they would change both). */
@@ -493,14 +586,39 @@ export class NfsFileSystem {
     });
   }
 
-  /** REMOVE/RMDIR of the last name of `path`; forgets the path and everything cached below it. */
-  private async removeName(path: string, remove: (dir: FileHandle, name: string) => Promise<{ after?: Fattr3 }>): Promise<void> {
+  /**
+   * A file open through this mount whose last name goes is renamed to a hidden name, removed at its last close (as the
+   * Linux NFS client does): its fds keep working. A file with other names is simply unlinked. Resolves with whether
+   * it was hidden.
+   */
+  private async hideIfOpen(handle: FileHandle, dir: FileHandle, name: string): Promise<boolean> {
+    if (!this.files.isOpen(handle) || this.files.isHidden(handle)) return false;
+    if ((await this.attributes(handle)).nlink > 1) return false;
+    const hidden = `${HIDDEN_PREFIX}${handle.toString('hex').slice(-16)}-${Date.now().toString(36)}`;
+    const wcc = await this.client.rename(this.credential, dir, name, dir, hidden);
+    this.attrs.set(dir, wcc.toDirWcc.after);
+    this.files.hide(handle, dir, hidden);
+    return true;
+  }
+
+  /**
+   * REMOVE/RMDIR of the last name of `path` (`remove` resolves with the directory's new attributes, or undefined when it
+   * kept them itself); forgets the path and everything cached below it, and the removed object's attributes (its nlink
+   * changed: other names of the file must show it).
+   */
+  private async removeName(
+    path: string,
+    remove: (dir: FileHandle, name: string, handle: FileHandle) => Promise<{ after?: Fattr3 } | undefined>,
+  ): Promise<void> {
     const { parent, name } = splitParent(path);
+    const names = [...parent, name];
     await this.resolver.retryStale([parent], async () => {
-      const dir = await this.resolver.resolve(parent);
-      const wcc = await remove(dir.handle, name);
-      this.attrs.set(dir.handle, wcc.after);
+      const [dir, removed] = await Promise.all([this.resolver.resolve(parent), this.resolver.resolve(names)]);
+      const wcc = await remove(dir.handle, name, removed.handle);
+      if (wcc) this.attrs.set(dir.handle, wcc.after);
+      if (isHiddenName(name)) this.files.countHiddenName(removed.handle, -1);
+      this.attrs.delete(removed.handle);
     });
-    this.resolver.handles.delete([...parent, name]);
+    this.resolver.handles.delete(names);
   }
 }

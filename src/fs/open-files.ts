@@ -27,6 +27,8 @@ class OpenInode {
   seen?: Fattr3;
   /** Unlinked while open: the hidden name it was renamed to, removed at the last release. */
   hiddenAs?: { readonly dir: FileHandle; readonly name: string };
+  /** Names the file keeps on the server only because it is open (kidfs's or libfuse's hidden names): not links. */
+  hiddenNames = 0;
 
   constructor(readonly handle: FileHandle) {}
 }
@@ -148,16 +150,24 @@ export class OpenFiles {
     const file = this.file(fd);
     if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
     const { inode } = file;
+    // While this mount holds writes the server may not have, the file ends where this mount says (a hole below them
+    // ends the server's copy early): the server's end of file counts only past that.
+    const knownSize = this.sizeOf(inode.handle, 0);
     // Data this mount wrote must be visible: send what overlaps the range first.
     await inode.writeBack?.drain(position, target.length);
     const ahead = inode.writeBack?.dirty ? undefined : await file.readAhead.read(target, position, inode.generation, inode.size);
-    const n = ahead ?? (await this.readInto(inode.handle, target, position));
+    let n = ahead ?? (await this.readInto(inode.handle, target, position));
+    const holeEnd = Math.min(target.length, knownSize - position);
+    if (n < holeEnd) {
+      Buffer.from(target.buffer, target.byteOffset, target.length).fill(0, n, holeEnd);
+      n = holeEnd;
+    }
     this.stats.bytesRead += n;
     return n;
   }
 
-  /** Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says. */
-  async write(fd: number, data: Uint8Array, position: number): Promise<number> {
+  /** Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says, unless `atPosition`. */
+  async write(fd: number, data: Uint8Array, position: number, atPosition = false): Promise<number> {
     const file = this.file(fd);
     if (!file.writable) throw new FsError(EBADF, `fd ${fd} is not open for writing`);
     this.reportWriteError(file);
@@ -166,7 +176,7 @@ export class OpenFiles {
       inode.writeBack = new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats, this.chunks);
       this.options.memory.addHolder(inode.writeBack);
     }
-    const offset = file.append ? inode.size : position;
+    const offset = file.append && !atPosition ? inode.size : position;
     const wasEmpty = inode.size === 0;
     inode.size = Math.max(inode.size, offset + data.length);
     inode.generation++;
@@ -223,7 +233,20 @@ export class OpenFiles {
   /** Unlinked while open: renamed to `name` in `dir`, removed when the last fd closes. */
   hide(handle: FileHandle, dir: FileHandle, name: string): void {
     const inode = this.inodes.get(handle.toString('hex'));
-    if (inode) inode.hiddenAs = { dir, name };
+    if (!inode) return;
+    inode.hiddenAs = { dir, name };
+    inode.hiddenNames++;
+  }
+
+  /** A hidden name of the open file came (+1: libfuse renamed a name to one) or went (-1). */
+  countHiddenName(handle: FileHandle, change: 1 | -1): void {
+    const inode = this.inodes.get(handle.toString('hex'));
+    if (inode) inode.hiddenNames = Math.max(0, inode.hiddenNames + change);
+  }
+
+  /** How many of the server's links of `handle` are hidden names (see countHiddenName). */
+  hiddenNamesOf(handle: FileHandle): number {
+    return this.inodes.get(handle.toString('hex'))?.hiddenNames ?? 0;
   }
 
   isHidden(handle: FileHandle): boolean {

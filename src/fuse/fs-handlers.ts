@@ -65,7 +65,7 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
     read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
     // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).
-    write: (path, fh, data, position) => call('write', path, () => fs.write(fh, data, position)),
+    write: (path, fh, data, position, how) => call('write', path, () => fs.write(fh, data, position, { atPosition: how.writepage })),
     writeCopiesData: true,
     flush: (path, fh) => call('flush', path, () => fs.flush(fh)),
     fsync: (path, fh, datasync) => call('fsync', path, () => fs.fsync(fh, datasync)),
@@ -108,6 +108,7 @@ function attributes(stat: FileStat): Attributes {
     gid: stat.gid,
     size: stat.size,
     nlink: stat.nlink,
+    ino: stat.ino,
     rdev: stat.rdev,
     blksize: stat.blksize,
     blocks: stat.blocks,

@@ -21,6 +21,8 @@ export interface Attributes {
   gid: number;
   size: number;
   nlink: number;
+  /** st_ino, given to the kernel as it is with the use_ino option (otherwise libfuse numbers each name itself) */
+  ino?: number;
   atime: FileTime;
   mtime: FileTime;
   ctime: FileTime;
@@ -84,8 +86,10 @@ export interface FuseHandlers {
   /**
    * `data` is the handler's own copy: it may keep it; answers the number of bytes written. With
    * `writeCopiesData` set, `data` is the kernel's buffer itself, valid only until the promise settles.
+   * `writepage`: the kernel writes back mmap'ed pages, through any fd of the file open for writing (an O_APPEND
+   * one too): they belong at `position` whatever the fd's flags.
    */
-  write?(path: string, fh: Handle, data: Buffer, position: number): Promise<number>;
+  write?(path: string, fh: Handle, data: Buffer, position: number, how: { writepage: boolean }): Promise<number>;
   /** `write` copies what it keeps before it settles, so it needs no copy of its own (saves one per write). */
   readonly writeCopiesData?: boolean;
   flush?(path: string, fh: Handle): Promise<void>;

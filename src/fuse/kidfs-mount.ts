@@ -59,10 +59,15 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     name: name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
     allowOther: true,
     readOnly,
-    attrTimeoutSeconds: settings.attrTimeoutMs / 1000,
+    // libfuse 2 gives each name its own kernel inode: the kernel's attribute cache would keep a hard link's names
+    // apart (a chmod, link or unlink through one name unseen through the others). Every stat asks kidfs, whose
+    // attribute cache (attr-timeout) is per file.
+    attrTimeoutSeconds: 0,
     entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
     // A name another host creates must show up at once.
     negativeTimeoutSeconds: 0,
+    // st_ino is the server's fileid, the same through every name (libfuse would number each name itself).
+    extraOptions: ['use_ino'],
   };
 }
 

@@ -79,10 +79,10 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.write) {
     const write = h.write.bind(h);
-    ops.write = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply) => {
+    ops.write = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply, writepage?: boolean) => {
       const kernelData = buffer.subarray(0, length);
       const data = h.writeCopiesData ? kernelData : Buffer.from(kernelData);
-      run('write', path, reply, () => write(path, fh, data, position), (written) => [checkCount('write', written, length)]);
+      run('write', path, reply, () => write(path, fh, data, position, { writepage: writepage === true }), (written) => [checkCount('write', written, length)]);
     };
   }
   if (h.flush) {
@@ -220,6 +220,7 @@ function nativeStat(a: Attributes): object {
     gid: a.gid,
     size: a.size,
     nlink: a.nlink,
+    ino: a.ino ?? 0,
     rdev: a.rdev ?? 0,
     blksize: a.blksize ?? 0,
     blocks: a.blocks ?? 0,

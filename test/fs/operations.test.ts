@@ -95,9 +95,9 @@ t.test('errors: missing paths, directories, bad fds', async (t) => {
   t.equal(fs.openFiles, 0, 'no fd left open');
 });
 
-t.test('mkdir, chmod: setuid and setgid are stripped, sticky kept', async (t) => {
+t.test('mkdir, chmod: setuid and setgid of files are stripped, sticky kept', async (t) => {
   await fs.mkdir('/alice/d', 0o2750);
-  t.equal(statSync(onServer('alice/d')).mode & 0o7777, 0o750, 'mkdir drops setgid');
+  t.equal(statSync(onServer('alice/d')).mode & 0o7777, 0o750, 'the server takes no setgid from MKDIR (as Linux mkdir(2))');
   t.equal(statSync(onServer('alice/d')).uid, 10001);
   await fs.mkdir('/alice/tmp', 0o1777);
   t.equal(statSync(onServer('alice/tmp')).mode & 0o7777, 0o1777, 'mkdir keeps the sticky bit');
@@ -114,6 +114,20 @@ t.test('mkdir, chmod: setuid and setgid are stripped, sticky kept', async (t) =>
   t.equal(statSync(onServer('alice/setuid')).mode & 0o7777, 0o755, 'create drops setuid and setgid');
 });
 
+t.test('a stat of an open file\'s path answers after search permission above it is taken away (fstat through FUSE)', async (t) => {
+  // No cached names: the answer cannot come from the path cache.
+  const uncached = makeFs(exp, alice, { entryTimeoutMs: 0 });
+  await uncached.mkdir('/alice/shut', 0o755);
+  const fd = await uncached.create('/alice/shut/open', 0o644, O_RDWR | O_CREAT);
+  await uncached.write(fd, Buffer.from('abc'), 0);
+  await uncached.rename('/alice/shut', '/alice/closed');
+  await uncached.chmod('/alice/closed', 0o644);
+  t.equal((await uncached.getattr('/alice/closed/open')).size, 3, 'its path, moved by the rename, still answers');
+  await uncached.release(fd);
+  await rejectsWithErrno(t, uncached.getattr('/alice/closed/open'), Errno.EACCES, 'closed, the path is refused');
+  await uncached.chmod('/alice/closed', 0o755);
+});
+
 t.test('readdir lists names with attributes', async (t) => {
   await fs.mkdir('/alice/list', 0o755);
   await writeFile('/alice/list/a', 'aaa');
@@ -127,6 +141,17 @@ t.test('readdir lists names with attributes', async (t) => {
   t.equal(byName.get('sub')?.stat?.mode, S_IFDIR | 0o700);
   t.equal((byName.get('ln')?.stat?.mode ?? 0) & S_IFMT, S_IFLNK);
   t.equal(byName.get('a')?.stat?.uid, 10001);
+});
+
+t.test('a listing goes on past pages that hold only the hidden names of files unlinked while open', async (t) => {
+  // READDIRPLUS pages hold a few hundred entries: among 20,000 hidden names, many pages hold no other name, and an
+  // empty answer for such a page would end the listing before the names after it.
+  const dir = backingDir(server.dir, 'hidden-pages', alice);
+  const visible = Array.from({ length: 50 }, (_, i) => `visible-${i}`);
+  for (let i = 0; i < 20_000; i++) writeFileSync(join(dir, `.kidfs-unlinked-${i}`), '');
+  for (const name of visible) writeFileSync(join(dir, name), '');
+  const names = (await listAll(fs, '/hidden-pages')).map((e) => e.name);
+  t.same(names.sort(), ['.', '..', ...visible].sort(), 'every other name is listed, no hidden one');
 });
 
 t.test('rename over a target, across directories, and of a cached directory', async (t) => {
@@ -219,7 +244,10 @@ t.test('utimens: atime and mtime each omitted, now, or given to the nanosecond',
   await fs.utimens('/alice/copied', atime, mtime);
   await fs.release(fd);
   t.equal(statSync(onServer('alice/copied'), { bigint: true }).mtimeNs, ns(mtime), 'cp -p: times set before close survive the pending writes');
-  await rejectsWithErrno(t, fs.utimens('/alice/times', { seconds: -1, nseconds: 0 }, 'omit'), Errno.EINVAL, 'a time before 1970');
+  await fs.utimens('/alice/times', { seconds: -1, nseconds: 5 }, { seconds: 2 ** 40, nseconds: 5 });
+  backing = statSync(onServer('alice/times'), { bigint: true });
+  t.same([backing.atimeNs, backing.mtimeNs], [0n, 4294967295000000000n], 'times outside 1970..2106 are clamped to the limits');
+  await rejectsWithErrno(t, fs.utimens('/alice/times', { seconds: 1, nseconds: 1e9 }, 'omit'), Errno.EINVAL, 'nanoseconds past a second');
 });
 
 t.test('truncate by path and by fd, with pending writes', async (t) => {

@@ -89,3 +89,12 @@ t.test('without bigWrites, writes arrive a page at a time', async (t) => {
   const sizes = callsOf(await server.calls(), 'write', '/small').map((call) => call.args[0] as number);
   t.equal(Math.max(...sizes), 4096);
 });
+
+t.test('with use_ino, st_ino reaches the program whole, beyond 32 bits', async (t) => {
+  const server = await startFuseServer(t, { fs: 'memory', options: { name: 'inodes', extraOptions: ['use_ino'] } });
+  await writeFile(`${server.mountpoint}/first`, 'x');
+  await writeFile(`${server.mountpoint}/second`, 'y');
+  const [first, second] = await Promise.all([stat(`${server.mountpoint}/first`, { bigint: true }), stat(`${server.mountpoint}/second`, { bigint: true })]);
+  t.ok(first.ino > 2n ** 40n && second.ino > 2n ** 40n, `the file system's numbers (${first.ino}, ${second.ino})`);
+  t.not(first.ino, second.ino);
+});

@@ -16,6 +16,8 @@ export interface Call {
 }
 
 interface Node {
+  /** beyond 32 bits, as NFS fileids may be: a mount with use_ino shows them whole */
+  readonly ino: number;
   mode: number;
   uid: number;
   gid: number;
@@ -49,6 +51,7 @@ export class MemoryFs implements FuseHandlers {
   private readonly nodes = new Map<string, Node>();
   private readonly handles = new Map<number, Node>();
   private nextHandle = 1;
+  private nextIno = 2 ** 40;
 
   constructor() {
     this.nodes.set('/', this.newNode(S_IFDIR | 0o755));
@@ -60,7 +63,7 @@ export class MemoryFs implements FuseHandlers {
 
   private newNode(mode: number): Node {
     const time = now();
-    return { mode, uid: 0, gid: 0, nlink: 1, data: Buffer.alloc(0), pending: [], target: '', atime: time, mtime: time, ctime: time };
+    return { ino: this.nextIno++, mode, uid: 0, gid: 0, nlink: 1, data: Buffer.alloc(0), pending: [], target: '', atime: time, mtime: time, ctime: time };
   }
 
   private node(path: string): Node {
@@ -95,7 +98,7 @@ export class MemoryFs implements FuseHandlers {
     const isLink = (node.mode & S_IFMT) === S_IFLNK;
     const size = isLink ? Buffer.byteLength(node.target) : node.data.length;
     return {
-      mode: node.mode, uid: node.uid, gid: node.gid, nlink: node.nlink, size,
+      ino: node.ino, mode: node.mode, uid: node.uid, gid: node.gid, nlink: node.nlink, size,
       blocks: Math.ceil(size / 512), blksize: 4096,
       atime: node.atime, mtime: node.mtime, ctime: node.ctime,
     };

@@ -8,7 +8,7 @@ export interface MountConfig {
   readonly ownerView: { readonly uid: number; readonly gid: number } | undefined;
   /** chown/chgrp to an owner the identity cannot give files to: refused (EPERM), or reported done and ignored. */
   readonly chown: 'deny' | 'ignore';
-  /** How long the kernel and kidfs reuse attributes / looked-up names before asking the server again. */
+  /** How long kidfs reuses attributes / kidfs and the kernel reuse looked-up names before asking the server again. */
   readonly attrTimeoutMs: number;
   readonly entryTimeoutMs: number;
   /** Longest wait for one NFS call (across reconnects); then the operation fails with ETIMEDOUT. */
