@@ -25,6 +25,8 @@ export class BufferPool implements MemoryHolder {
   private readonly idleMs: number;
   private readonly onAllocate?: () => void;
   private readonly budget?: MountMemoryBudget;
+  /** Bytes of the buffers this pool made and still counts (lent out or idle). */
+  private heldBytes = 0;
 
   constructor(
     /** The one size pooled; buffers of other sizes are allocated (and counted) one by one. */
@@ -39,10 +41,16 @@ export class BufferPool implements MemoryHolder {
     budget?.addHolder(this);
   }
 
+  /** Bytes of the buffers this pool holds: lent out or idle, what it counts against the budget. */
+  get held(): number {
+    return this.heldBytes;
+  }
+
   /** A buffer of `bytes` (contents undefined), or undefined when the budget has no room now. */
   tryTake(bytes: number): Buffer | undefined {
     if (bytes === this.size && this.free.length > 0) return this.free.pop();
     if (this.takers.length > 0 || (this.budget && !this.budget.tryReserve(bytes))) return undefined;
+    this.heldBytes += bytes;
     return this.allocate(bytes);
   }
 
@@ -52,6 +60,7 @@ export class BufferPool implements MemoryHolder {
     if (buffer) return buffer;
     if (bytes !== this.size) {
       await this.budget!.reserve(bytes);
+      this.heldBytes += bytes;
       return this.allocate(bytes);
     }
     return new Promise((resolve) => {
@@ -63,21 +72,16 @@ export class BufferPool implements MemoryHolder {
   /** A copy of `data` in a buffer of its own, counted like the others; undefined when the budget has no room for it. */
   tryCopy(data: Uint8Array): Buffer | undefined {
     if (this.budget && !this.budget.tryReserve(data.length)) return undefined;
+    this.heldBytes += data.length;
     return Buffer.from(data);
   }
 
   /** `buffer` (from take or tryCopy) is no longer used by anyone: it may be handed out again. */
   give(buffer: Buffer): void {
-    if (buffer.length !== this.size) {
-      this.budget?.release(buffer.length);
-      return;
-    }
+    if (buffer.length !== this.size) return this.letGo(buffer.length);
     const taker = this.takers.shift();
     if (taker) return taker(buffer);
-    if (this.free.length >= this.maxFree || (this.budget?.waiting ?? 0) > 0) {
-      this.budget?.release(buffer.length);
-      return;
-    }
+    if (this.free.length >= this.maxFree || (this.budget?.waiting ?? 0) > 0) return this.letGo(buffer.length);
     this.free.push(buffer);
     if (this.idleTimer) this.idleTimer.refresh();
     else this.idleTimer = setTimeout(() => this.relieve(), this.idleMs).unref();
@@ -85,7 +89,7 @@ export class BufferPool implements MemoryHolder {
 
   /** `buffer` (from take) must never be reused (a WRITE that carried it may still be queued): it only stops counting. */
   forget(buffer: Buffer): void {
-    this.budget?.release(buffer.length);
+    this.letGo(buffer.length);
   }
 
   /** Lets go of the idle buffers (the budget is short, or the pool was idle). */
@@ -94,13 +98,18 @@ export class BufferPool implements MemoryHolder {
     this.idleTimer = undefined;
     const dropped = this.free.length * this.size;
     this.free.length = 0;
-    if (dropped > 0) this.budget?.release(dropped);
+    if (dropped > 0) this.letGo(dropped);
   }
 
   /** The pool's owner is gone: its idle buffers are freed and it no longer counts on the budget. */
   close(): void {
     this.relieve();
     this.budget?.removeHolder(this);
+  }
+
+  private letGo(bytes: number): void {
+    this.heldBytes -= bytes;
+    this.budget?.release(bytes);
   }
 
   private allocate(bytes: number): Buffer {
@@ -116,8 +125,9 @@ export class BufferPool implements MemoryHolder {
     void this.budget!.reserve(this.size).then(() => {
       this.asking = false;
       const taker = this.takers.shift();
+      this.heldBytes += this.size;
       if (taker) taker(this.allocate(this.size));
-      else this.budget!.release(this.size);
+      else this.letGo(this.size);
       this.askBudget();
     });
   }

@@ -137,6 +137,11 @@ export class NfsFileSystem {
     return this.files.writers;
   }
 
+  /** Memory held for read-ahead. */
+  get readAheadBytesHeld(): number {
+    return this.files.readAheadBytesHeld;
+  }
+
   /** Written data not yet committed on the server. */
   get bytesHeld(): number {
     return this.files.bytesHeld;

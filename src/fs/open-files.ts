@@ -88,6 +88,11 @@ export class OpenFiles {
     return n;
   }
 
+  /** Buffers held for read-ahead (blocks fetched ahead of readers, and idle ones kept for reuse). */
+  get readAheadBytesHeld(): number {
+    return this.replyBuffers.held;
+  }
+
   /** Written data held in write-back (gathered, in flight, or not yet committed), over every open file. */
   get bytesHeld(): number {
     let bytes = 0;

@@ -1,7 +1,7 @@
 // Per-mount series, labelled with the mount's namespace, pod, service account, uid and volume: FUSE operations by
 // type with their latency, errors by errno, server-answered permission denials, bytes read and written, NFS data
-// calls, write-back bytes held and open files, memory held against the budget and its waits, QoS throttling.
-// A mount's series go when it is unmounted (bounded cardinality).
+// calls, write-back and read-ahead bytes held and open files, memory held against the budget and its waits, QoS
+// throttling. A mount's series go when it is unmounted (bounded cardinality).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import type { OpOutcome } from '../fuse/fs-handlers.ts';
@@ -73,6 +73,7 @@ export class MountMetrics {
       },
     });
     gauge('kidfs_write_back_bytes_held', 'written data the mount holds that the server has not committed', (fs) => fs.bytesHeld);
+    gauge('kidfs_read_ahead_bytes_held', 'memory the mount holds for read-ahead (blocks and idle buffers)', (fs) => fs.readAheadBytesHeld);
     gauge('kidfs_open_files', 'open file descriptors of the mount', (fs) => fs.openFiles);
     gauge('kidfs_memory_bytes_held', 'memory the mount holds for write-back, read-ahead and their buffers', (fs) => fs.memory.used);
     gauge('kidfs_memory_limit_bytes', "the mount's memory budget ([mount] memory-per-mount)", (fs) => fs.memory.limitBytes);

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { BufferPool } from '../../src/fs/buffer-pool.ts';
 import { FsStats } from '../../src/fs/fs-stats.ts';
+import { MountMemoryBudget } from '../../src/fs/memory-budget.ts';
 import { WriteBack, type WriteSink } from '../../src/fs/write-back.ts';
 import { StableHow } from '../../src/nfs/nfs3-types.ts';
 
@@ -18,6 +19,22 @@ t.test('the pool hands out what was given back, up to its bound, and drops it wh
   pool.give(again[0]!);
   await new Promise((resolve) => setTimeout(resolve, 120));
   t.not(pool.tryTake(64 * KiB)!, again[0], 'an idle pool has let go of its buffers');
+});
+
+t.test('the pool counts the bytes it holds, lent out or idle, as the budget does', async (t) => {
+  const budget = MountMemoryBudget.standalone(1024 * KiB);
+  const pool = new BufferPool(64 * KiB, 1, { idleMs: 60_000, budget });
+  const [a, b] = [pool.tryTake(64 * KiB)!, pool.tryTake(64 * KiB)!];
+  const odd = pool.tryCopy(Buffer.alloc(100))!;
+  t.equal(pool.held, 128 * KiB + 100, 'two pooled buffers and a copy');
+  pool.give(odd);
+  pool.give(a);
+  t.equal(pool.held, 128 * KiB, 'an idle buffer still counts; a copy given back does not');
+  pool.give(b);
+  t.equal(pool.held, 64 * KiB, 'past the bound of idle buffers one is let go');
+  pool.relieve();
+  t.equal(pool.held, 0, 'relieved: nothing held');
+  t.equal(budget.used, pool.held, 'the same as the budget counts');
 });
 
 /** A server stand-in whose WRITEs all fail, or all succeed as UNSTABLE with one verifier. */
