@@ -49,12 +49,17 @@ async function mount(): Promise<() => Promise<void>> {
       const Fuse = loadFuseNative();
       const ops = toNativeOps(handlers, { opTimeoutMs: 0, log: console.error });
       if (config.answerTwice) {
+        // Each getattr is answered, and answered again with EIO when the next getattr arrives: the late answer
+        // reaches the binding while a thread waits for that next request's answer.
         const getattr = ops.getattr as (path: string, reply: Reply) => void;
-        ops.getattr = (path: string, reply: Reply) =>
+        let answerAgain: (() => void) | undefined;
+        ops.getattr = (path: string, reply: Reply) => {
+          answerAgain?.();
           getattr(path, (...answer) => {
             reply(...answer);
-            setTimeout(() => reply(-constants.errno.EIO), 10);
+            answerAgain = () => reply(-constants.errno.EIO);
           });
+        };
       }
       const fuse = new Fuse(config.mountpoint, ops, { timeout: false, options: config.rawOptions ?? [] });
       await new Promise<void>((resolve, reject) => fuse.mount((error) => (error ? reject(error) : resolve())));
