@@ -49,6 +49,24 @@ print(os.stat('f').st_nlink)`);
   t.same(find.stdout.trim().split('\n'), ['./f', './h', '1'], 'find -samefile finds both names, du counts the file once');
 });
 
+t.test('rename of one name of a file over another name of it does nothing, as POSIX says', async (t) => {
+  t.equal(python(t, `open('same', 'w').close()
+os.link('same', 'other')
+os.rename('other', 'same')
+print(sorted(n for n in os.listdir('.') if n in ('same', 'other')), os.stat('same').st_nlink, os.stat('other').st_nlink)`),
+  "['other', 'same'] 2 2");
+  t.equal(lstatSync(onServer('other')).nlink, 2, 'both names stay on the server');
+});
+
+t.test('known difference (libfuse 2): the same rename while the target is open hides the target and moves the source', async (t) => {
+  // libfuse 2 renames an open target to .fuse_hidden* before the rename reaches kidfs: the source name is gone after.
+  t.equal(python(t, `fd = os.open('open-same', os.O_RDONLY | os.O_CREAT, 0o644)
+os.link('open-same', 'open-other')
+os.rename('open-other', 'open-same')
+print(os.path.exists('open-other'), os.fstat(fd).st_size, open('open-same').read() == '')`), 'False 0 True',
+  'the open fd and the target name still work; the source name is gone (POSIX keeps it)');
+});
+
 t.test('truncate past the largest file size fails with EFBIG, as on a local file system', async (t) => {
   t.equal(python(t, `open('big', 'w').close()
 try:
