@@ -29,8 +29,11 @@ export interface ChurnResult {
   collected: number;
 }
 
-/** how long a mount may take to let go of its handlers once unmounted (libfuse's loop ends asynchronously) */
-const SETTLE_MS = 1000;
+/**
+ * how long a mount may take to let go of its handlers once unmounted: libfuse's loop ends asynchronously, and the
+ * operation-deadline timer (src/fuse/op-deadlines.ts), which reaches the handlers, stops within its 1 s check interval
+ */
+const SETTLE_MS = 3000;
 const EPOCH = { sec: 0, nsec: 0 };
 const MOUNT_OPTIONS = { name: 'churn', attrTimeoutSeconds: 0, entryTimeoutSeconds: 0 };
 
