@@ -20,6 +20,8 @@ export interface NativeFuseOptions {
   timeout: false;
   /** raw libfuse options (the patch's pass-through), see mount-options.ts */
   options: string[];
+  /** paths, names and link targets as byte strings (latin1, one character per byte), not UTF-8 */
+  byteNames?: boolean;
 }
 
 export interface NativeFuse {

@@ -82,6 +82,7 @@ function attributes(stat: FileStat): Attributes {
     gid: stat.gid,
     size: stat.size,
     nlink: stat.nlink,
+    ino: stat.ino,
     rdev: stat.rdev,
     blksize: stat.blksize,
     blocks: stat.blocks,

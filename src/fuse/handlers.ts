@@ -4,6 +4,8 @@
 // Any other error or throw becomes EIO and is logged; a handler never has to catch to keep the
 // mount alive. Paths are absolute inside the mount ("/", "/dir/file"). A missing handler makes
 // the operation ENOSYS (libfuse's answer), except getattr, which is required.
+// Paths, names and symlink targets are byte strings: one character per byte (latin1), so that a name
+// that is not valid UTF-8 is passed on exactly; '/' is still the separator.
 
 /** A point in time as the kernel and NFS carry it. */
 export interface FileTime {
@@ -26,6 +28,8 @@ export interface Attributes {
   ctime: FileTime;
   rdev?: number;
   blksize?: number;
+  /** st_ino: the server's file id (the mount uses use_ino, so hard links show one number) */
+  ino?: number;
   /** in 512-byte units */
   blocks?: number;
 }
@@ -45,12 +49,13 @@ export interface StatFs {
 
 export interface DirEntry {
   name: string;
-  /** the kernel uses only the file type (d_type); given for every entry or for none */
+  /** given for every entry or for none; with `next`, the kernel caches them as a lookup would (readdir-plus) */
   attributes?: Attributes;
   /**
    * the offset readdir is called with to go on after this entry (positive, below 2^53); given for every entry or for
    * none. With it, a directory reaches the kernel a piece at a time (readdir answers one piece; none at the end);
-   * without it readdir must answer the whole directory at once, which libfuse then holds.
+   * without it readdir must answer the whole directory at once, which libfuse then holds. libfuse 3.14 sends
+   * `attributes` to the kernel as readdir-plus entries (no lookup per entry for `ls -l`) only with `next`.
    */
   next?: number;
 }

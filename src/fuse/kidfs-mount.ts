@@ -58,6 +58,8 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
     // A name another host creates must show up at once.
     negativeTimeoutSeconds: 0,
+    // st_ino is the server's file id: hard links show one inode number (tar, find -samefile, du, rsync -H).
+    useIno: true,
   };
 }
 

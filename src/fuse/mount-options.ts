@@ -17,6 +17,11 @@ export interface MountOptions {
   /** largest write / read request, 4096 to 1048576 (the kernel's 256 pages; default 1048576); read-ahead matches maxReadBytes */
   maxWriteBytes?: number;
   maxReadBytes?: number;
+  /**
+   * st_ino (and readdir's d_ino) is the handlers' `ino` instead of libfuse's own node number (libfuse's use_ino):
+   * for handlers that give every file its number (a listed entry with number 0 is skipped by readdir(3))
+   */
+  useIno?: boolean;
   /** libfuse worker threads of the mount: at most maxThreads, of which at most maxIdleThreads wait idle (defaults 16, 2) */
   maxThreads?: number;
   maxIdleThreads?: number;
@@ -76,6 +81,7 @@ export function fuseOptionList(options: MountOptions): string[] {
     throw new MountOptionsError(`mount name ${JSON.stringify(options.name)} must be 1-200 of: letters, digits, . _ - : / @ +`);
   }
   const list = ['nosuid', 'nodev', `fsname=kidfs:${options.name}`, 'subtype=kidfs'];
+  if (options.useIno) list.push('use_ino');
   if (options.allowOther ?? true) list.push('allow_other');
   if (options.readOnly) list.push('ro');
   list.push(`attr_timeout=${seconds('attrTimeoutSeconds', options.attrTimeoutSeconds ?? 1)}`);

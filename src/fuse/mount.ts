@@ -47,7 +47,7 @@ export async function mountFuse(request: FuseMountRequest): Promise<FuseMount> {
     opTimeoutMs: request.opTimeoutMs ?? DEFAULT_OP_TIMEOUT_MS,
     log: request.log ?? ((line) => process.stderr.write(`${line}\n`)),
   });
-  const fuse = new Fuse(mountpoint, ops, { timeout: false, options });
+  const fuse = new Fuse(mountpoint, ops, { timeout: false, options, byteNames: true });
   await new Promise<void>((resolve, reject) => {
     fuse.mount((error) => (error ? reject(new Error(`cannot mount FUSE on ${mountpoint}: ${error.message}`)) : resolve()));
   });

@@ -221,6 +221,7 @@ function nativeStat(a: Attributes): object {
     size: a.size,
     nlink: a.nlink,
     rdev: a.rdev ?? 0,
+    ino: a.ino ?? 0,
     blksize: a.blksize ?? 0,
     blocks: a.blocks ?? 0,
     atime: checkTime(a.atime),

@@ -135,14 +135,17 @@ export class MemoryFs implements FuseHandlers {
     return this.open_(this.node(path));
   }
 
-  async readdir(path: string): Promise<DirEntry[]> {
+  /** from `offset`, each entry with the offset after it: libfuse 3 sends readdir-plus attributes only then */
+  async readdir(path: string, offset = 0): Promise<DirEntry[]> {
     this.node(path);
     const prefix = path === '/' ? '/' : `${path}/`;
     const entries: DirEntry[] = [];
     for (const [child, node] of this.nodes) {
-      if (child !== '/' && parentOf(child) === path) entries.push({ name: child.slice(prefix.length), attributes: this.attributes(node) });
+      if (child !== '/' && parentOf(child) === path) {
+        entries.push({ name: child.slice(prefix.length), attributes: this.attributes(node), next: entries.length + 1 });
+      }
     }
-    return entries;
+    return entries.slice(offset);
   }
 
   async releasedir(_path: string, fh: number): Promise<void> {

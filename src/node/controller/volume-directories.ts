@@ -3,6 +3,7 @@
 // address: kidfs's provisioner, never a pod). Nothing outside the export is reached: subDirs are checked and
 // no symlink on the server is followed.
 import { RpcConnectionPool } from '../../nfs/connection-pool.ts';
+import { byteName } from '../../nfs/byte-names.ts';
 import { NfsError } from '../../nfs/errno.ts';
 import { connectExport, type NfsExport } from '../../nfs/nfs-export.ts';
 import { formatNfsUrl } from '../../nfs/nfs-url.ts';
@@ -43,7 +44,7 @@ export class VolumeDirectories {
     }
     let made: Directory | undefined;
     try {
-      const result = await client.mkdir(this.credential, parent!.handle, leaf, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+      const result = await client.mkdir(this.credential, parent!.handle, byteName(leaf), { mode: owner.mode, uid: owner.uid, gid: owner.gid });
       made = { handle: result.handle, attributes: result.attributes ?? (await client.getattr(this.credential, result.handle)) };
     } catch (err) {
       // Someone made it meanwhile (a retried CreateVolume): the same checks as above.
@@ -75,7 +76,7 @@ export class VolumeDirectories {
       return 'archived';
     }
     await this.removeContents(client, existing.handle);
-    await client.rmdir(this.credential, parent.handle, leaf);
+    await client.rmdir(this.credential, parent.handle, byteName(leaf));
     return 'deleted';
   }
 
