@@ -20,7 +20,7 @@
 //   file (a process per file). The mount and the null fs are measured twice: the first N creates after a mount run
 //   while V8 still compiles the path (shown), the second pass is the steady state a long-running daemon serves.
 // - The FUSE ceiling: test/helpers/null-fs.ts served through src/fuse by test/helpers/fuse-server.ts (as
-//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (big writes, 128 KiB requests).
+//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (1 MiB requests on libfuse 3).
 // - Warm-up: V8 compiles a fresh process's data path during its first hundred MiB or so; a node daemon that serves
 //   pods has long done so. Before each timed copy, the fresh kidfs mount (and the null fs, once) writes and reads
 //   128 MiB of another file; nothing of it can serve the timed file.

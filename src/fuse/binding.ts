@@ -25,6 +25,8 @@ export interface NativeFuseOptions {
 }
 
 export interface NativeFuse {
+  /** the calling process (pid, uid, gid) while an operation is being called, else null */
+  readonly caller: { pid: number; uid: number; gid: number } | null;
   mount(callback: (error: Error | null) => void): void;
   unmount(callback: (error: Error | null) => void): void;
 }

@@ -60,10 +60,22 @@ export interface DirEntry {
   next?: number;
 }
 
+/**
+ * The process whose system call became an operation, as the kernel reports it. For audit logs only, never for
+ * identity or permissions: a pid may be reused, and a mount's identity is its own, not its callers'.
+ */
+export interface Caller {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 /** File and directory handles are integers from 0 to 2^31-1 chosen by open / create / opendir (0: none). */
 export type Handle = number;
 
 export interface FuseHandlers {
+  /** told of every operation before its handler runs, with the calling process (for an audit log; must not throw) */
+  audit?(op: string, path: string, caller: Caller): void;
   getattr(path: string): Promise<Attributes>;
   /** stat of an open file (ftruncate, lseek SEEK_END, ...); without it, getattr by path */
   fgetattr?(path: string, fh: Handle): Promise<Attributes>;

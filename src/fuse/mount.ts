@@ -4,7 +4,7 @@
 // answering ENOTCONN.
 import { opendir, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { loadFuseNative } from './binding.ts';
+import { loadFuseNative, type NativeFuse } from './binding.ts';
 import type { FuseHandlers } from './handlers.ts';
 import { fuseOptionList, type MountOptions } from './mount-options.ts';
 import { toNativeOps } from './safe-handlers.ts';
@@ -13,7 +13,10 @@ import { toNativeOps } from './safe-handlers.ts';
 export const DEFAULT_OP_TIMEOUT_MS = 600_000;
 
 export interface FuseMountRequest {
-  /** an existing, empty directory, absolute */
+  /**
+   * an existing, empty directory, absolute; or /dev/fd/N: an opened /dev/fuse whose kernel mount was made with it
+   * (mount -t fuse -o fd=...), served as is and left mounted by unmount (whoever mounted it unmounts it)
+   */
   mountpoint: string;
   handlers: FuseHandlers;
   options: MountOptions;
@@ -29,9 +32,17 @@ export interface FuseMount {
   unmount(): Promise<void>;
 }
 
+/** An already opened /dev/fuse whose kernel mount someone else made (libfuse 3 serves it as is). */
+const DEV_FD_MOUNTPOINT = /^\/dev\/fd\/\d+$/;
+
 export async function mountFuse(request: FuseMountRequest): Promise<FuseMount> {
-  const { mountpoint, handlers } = request;
+  const { mountpoint } = request;
   const options = fuseOptionList(request.options);
+  if (!DEV_FD_MOUNTPOINT.test(mountpoint)) await checkMountpoint(mountpoint);
+  return serve(request, options);
+}
+
+async function checkMountpoint(mountpoint: string): Promise<void> {
   if (!isAbsolute(mountpoint)) throw new Error(`mountpoint ${mountpoint} must be an absolute path`);
   const info = await stat(mountpoint).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`mountpoint ${mountpoint} cannot be used: ${error.code ?? error.message}`);
@@ -41,13 +52,18 @@ export async function mountFuse(request: FuseMountRequest): Promise<FuseMount> {
   const listing = await opendir(mountpoint);
   const entry = await listing.read().finally(() => listing.close());
   if (entry) throw new Error(`mountpoint ${mountpoint} is not empty (it holds ${entry.name}): a mount would hide its files`);
+}
 
+async function serve(request: FuseMountRequest, options: string[]): Promise<FuseMount> {
+  const { mountpoint, handlers } = request;
   const Fuse = loadFuseNative();
+  let fuse: NativeFuse | undefined;
   const ops = toNativeOps(handlers, {
     opTimeoutMs: request.opTimeoutMs ?? DEFAULT_OP_TIMEOUT_MS,
     log: request.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    caller: () => fuse?.caller ?? null,
   });
-  const fuse = new Fuse(mountpoint, ops, { timeout: false, options, byteNames: true });
+  fuse = new Fuse(mountpoint, ops, { timeout: false, options, byteNames: true });
   await new Promise<void>((resolve, reject) => {
     fuse.mount((error) => (error ? reject(new Error(`cannot mount FUSE on ${mountpoint}: ${error.message}`)) : resolve()));
   });

@@ -7,7 +7,7 @@
 //                   a directory of its own to keep the rest of the mount responsive)
 //   .../slow-read-<ms>  read answers after <ms> milliseconds, recording the length the kernel's buffer has then
 import { constants } from 'node:fs';
-import type { Attributes, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
+import type { Attributes, Caller, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
 
 export interface Call {
   op: string;
@@ -52,6 +52,11 @@ export class MemoryFs implements FuseHandlers {
 
   constructor() {
     this.nodes.set('/', this.newNode(S_IFDIR | 0o755));
+  }
+
+  /** records the calling process of every operation as a call 'audit' with args (op, pid, uid, gid) */
+  audit(op: string, path: string, caller: Caller): void {
+    this.record('audit', path, op, caller.pid, caller.uid, caller.gid);
   }
 
   private record(op: string, path: string, ...args: unknown[]): void {
