@@ -60,6 +60,8 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     negativeTimeoutSeconds: 0,
     // st_ino is the server's file id: hard links show one inode number (tar, find -samefile, du, rsync -H).
     useIno: true,
+    // A re-read of a file unchanged since its last open comes from the page cache (close-to-open still holds).
+    autoCache: true,
   };
 }
 

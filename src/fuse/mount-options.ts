@@ -22,6 +22,12 @@ export interface MountOptions {
    * for handlers that give every file its number (a listed entry with number 0 is skipped by readdir(3))
    */
   useIno?: boolean;
+  /**
+   * keep the kernel's page cache of a file across opens while its attributes, fetched again at every open, show the
+   * same mtime and size (libfuse's auto_cache with ac_attr_timeout=0: what the Linux NFS client does); a file changed
+   * elsewhere is read afresh after its open
+   */
+  autoCache?: boolean;
   /** libfuse worker threads of the mount: at most maxThreads, of which at most maxIdleThreads wait idle (defaults 16, 2) */
   maxThreads?: number;
   maxIdleThreads?: number;
@@ -82,6 +88,7 @@ export function fuseOptionList(options: MountOptions): string[] {
   }
   const list = ['nosuid', 'nodev', `fsname=kidfs:${options.name}`, 'subtype=kidfs'];
   if (options.useIno) list.push('use_ino');
+  if (options.autoCache) list.push('auto_cache', 'ac_attr_timeout=0');
   if (options.allowOther ?? true) list.push('allow_other');
   if (options.readOnly) list.push('ro');
   list.push(`attr_timeout=${seconds('attrTimeoutSeconds', options.attrTimeoutSeconds ?? 1)}`);

@@ -2,11 +2,11 @@
 // mountFuse serves the mount: it must never make a synchronous call into its own mount (or run
 // execSync / spawnSync while serving), and must unmount before it exits, or the mount is left
 // answering ENOTCONN.
-import { opendir, stat } from 'node:fs/promises';
+import { opendir, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { loadFuseNative, type NativeFuse } from './binding.ts';
 import type { FuseHandlers } from './handlers.ts';
-import { fuseOptionList, type MountOptions } from './mount-options.ts';
+import { fuseOptionList, MAX_REQUEST_BYTES, type MountOptions } from './mount-options.ts';
 import { toNativeOps } from './safe-handlers.ts';
 
 /** Backstop for a handler that never answers; the file-system layer should answer well before. */
@@ -58,15 +58,17 @@ async function serve(request: FuseMountRequest, options: string[]): Promise<Fuse
   const { mountpoint, handlers } = request;
   const Fuse = loadFuseNative();
   let fuse: NativeFuse | undefined;
+  const log = request.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const ops = toNativeOps(handlers, {
     opTimeoutMs: request.opTimeoutMs ?? DEFAULT_OP_TIMEOUT_MS,
-    log: request.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    log,
     caller: () => fuse?.caller ?? null,
   });
   fuse = new Fuse(mountpoint, ops, { timeout: false, options, byteNames: true });
   await new Promise<void>((resolve, reject) => {
     fuse.mount((error) => (error ? reject(new Error(`cannot mount FUSE on ${mountpoint}: ${error.message}`)) : resolve()));
   });
+  if (!DEV_FD_MOUNTPOINT.test(mountpoint)) await raiseReadAhead(mountpoint, request.options.maxReadBytes ?? MAX_REQUEST_BYTES, log);
 
   return {
     mountpoint,
@@ -75,4 +77,18 @@ async function serve(request: FuseMountRequest, options: string[]): Promise<Fuse
         fuse.unmount((error) => (error ? reject(new Error(`cannot unmount ${mountpoint}: ${error.message.trim()}`)) : resolve()));
       }),
   };
+}
+
+/**
+ * The kernel reads ahead at most its per-mount read-ahead (128 KiB unless raised), whatever max_readahead libfuse
+ * asks for: raised to the largest read request, a sequential reader's requests are 1 MiB instead of 128 KiB. Needs
+ * root (a failure only costs speed, and is logged).
+ */
+async function raiseReadAhead(mountpoint: string, bytes: number, log: (line: string) => void): Promise<void> {
+  const { dev } = await stat(mountpoint);
+  const major = (dev >>> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+  const setting = `/sys/class/bdi/${major}:${minor}/read_ahead_kb`;
+  await writeFile(setting, String(bytes / 1024)).catch((error: NodeJS.ErrnoException) =>
+    log(`fuse ${mountpoint}: read-ahead stays at the kernel's default: cannot write ${setting} (${error.code ?? error.message})`));
 }

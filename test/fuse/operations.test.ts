@@ -83,6 +83,12 @@ t.test('operations on a memory file system', async (t) => {
     t.equal(Math.max(...sizes), MiB);
     t.equal(sizes.reduce((sum, size) => sum + size, 0), 4 * MiB);
   });
+
+  t.test('a sequential read asks in 1 MiB requests (max_read, and the mount read-ahead raised to match)', async (t) => {
+    await readFile(`${mnt}/big`);
+    const sizes = callsOf(await server.calls(), 'read', '/big').map((call) => call.args[1] as number);
+    t.equal(Math.max(...sizes), MiB);
+  });
 });
 
 t.test('without bigWrites, writes arrive a page at a time', async (t) => {

@@ -177,7 +177,9 @@ export class MemoryFs implements FuseHandlers {
     return fh;
   }
 
+  /** records (position, length) */
   async read(path: string, fh: number, target: Buffer, position: number): Promise<number> {
+    this.record('read', path, position, target.length);
     const slow = /\/slow-read-(\d+)$/.exec(path);
     if (slow) {
       await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
