@@ -287,6 +287,19 @@ def renames_open_file_onto_itself(reference, op):
     return same and any(os.fstat(fd).st_ino == target.st_ino for fd in reference.fds.values())
 
 
+def stats_open_file_below_unsearchable(reference, op):
+    """A stat, by its path, of a file open through that path below a directory the identity may no longer search:
+    FUSE asks for it as for the open file, which kidfs answers (listed in the README); skipped on both trees."""
+    if op['op'] != 'stat' or op['path'] not in reference.paths.values():
+        return False
+    parent = os.path.dirname(op['path'])
+    while parent:
+        if not os.access(reference.path(parent), os.X_OK):
+            return True
+        parent = os.path.dirname(parent)
+    return False
+
+
 def main():
     os.umask(0o022)
     mount, reference = Tree(MOUNT, False), Tree(REFERENCE, True)
@@ -307,7 +320,8 @@ def main():
                 tree.close_all()
                 remove_tree(tree.run)
         else:
-            if not op.get('skip') and not renames_open_file_onto_itself(reference, op):
+            known = renames_open_file_onto_itself(reference, op) or stats_open_file_below_unsearchable(reference, op)
+            if not op.get('skip') and not known:
                 closed = mount.paths.get(op['slot']) if op['op'] == 'close' else None
                 reply['mount'] = result(mount, op)
                 # A clean EOPNOTSUPP is a right answer to fallocate: then the reference is left as it is too.
