@@ -1,7 +1,7 @@
 // The node daemon with real FUSE mounts: `kidfs node` in its own process, a test client acting as kubelet over
 // gRPC on the daemon's unix socket, a loopback ganesha, the loopback API server. What a pod's processes write in
 // their mount belongs on the server to the pod's identity, whatever uid they run as.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,28 +65,50 @@ t.test('one volume for two pods with different service accounts: each pod\'s fil
   t.same(readdirSync(node.volumeDir).sort(), ['api-1000', 'api-root', 'editor-1000', 'editor-root'], 'the files stay on the server');
 });
 
+/**
+ * A process that opens `name` in `dir`, writes `first`, says 'open', and on go() writes `second` and closes: it then
+ * says 'wrote', or 'refused <code>' when the write or close fails.
+ */
+function holdOpenFile(t: Test, dir: string, name: string, first: string, second: string) {
+  const child = spawn(process.execPath, ['-e', `
+    const fs = require('node:fs');
+    const fd = fs.openSync(${JSON.stringify(name)}, 'w');
+    fs.writeSync(fd, ${JSON.stringify(first)});
+    console.log('open');
+    process.stdin.once('data', () => {
+      try {
+        fs.writeSync(fd, ${JSON.stringify(second)});
+        fs.closeSync(fd);
+        console.log('wrote');
+      } catch (err) {
+        console.log('refused ' + err.code);
+      }
+    });`], { cwd: dir, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    output: () => output,
+    go: () => child.stdin.write('go\n'),
+    /** Resolves once the process has said `word` (also when it said it already). */
+    said: (word: string) => new Promise<void>((resolve) => {
+      const check = () => (output.includes(word) ? resolve() : child.stdout.once('data', check));
+      check();
+    }),
+  };
+}
+
 t.test('an unpublish while a file is still open detaches the mount and serves the file until it is closed', async (t) => {
   const pod = cluster.pod('editor');
   const target = await node.publish(pod);
-  const holder = spawn(process.execPath, ['-e', `
-    const fs = require('node:fs');
-    const fd = fs.openSync('open.txt', 'w');
-    fs.writeSync(fd, 'before unpublish\\n');
-    console.log('open');
-    process.stdin.once('data', () => {
-      fs.writeSync(fd, 'after unpublish\\n');
-      fs.closeSync(fd);
-      console.log('closed');
-    });`], { cwd: target, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
-  t.teardown(() => holder.kill('SIGKILL'));
-  const said = (word: string) => new Promise<void>((resolve) => holder.stdout.on('data', (chunk: Buffer) => chunk.toString().includes(word) && resolve()));
-  await said('open');
+  const holder = holdOpenFile(t, target, 'open.txt', 'before unpublish\n', 'after unpublish\n');
+  await holder.said('open');
 
   await node.unpublish(target);
   t.equal(mountType(target), undefined, 'the target is no mount point any more');
   t.notOk(existsSync(target), 'and is removed');
-  holder.stdin.write('go\n');
-  await said('closed');
+  holder.go();
+  await holder.said('wrote');
   t.equal(readFileSync(join(node.volumeDir, 'open.txt'), 'utf8'), 'before unpublish\nafter unpublish\n',
     'the file open across the unpublish kept working until it was closed');
   t.match(node.log, `${target}: unmounted with 1 files still open; serving them until they are closed`);
@@ -95,28 +117,8 @@ t.test('an unpublish while a file is still open detaches the mount and serves th
 t.test('attack: a mount whose pod is gone is ended on republish: what was written is committed, open files stop working', async (t) => {
   const pod = cluster.pod('viewer');
   const target = await node.publish(pod);
-  const holder = spawn(process.execPath, ['-e', `
-    const fs = require('node:fs');
-    const fd = fs.openSync('revoked.txt', 'w');
-    fs.writeSync(fd, 'written before\\n');
-    console.log('open');
-    process.stdin.once('data', () => {
-      try {
-        fs.writeSync(fd, 'written after\\n');
-        fs.closeSync(fd);
-        console.log('wrote');
-      } catch (err) {
-        console.log('refused ' + err.code);
-      }
-    });`], { cwd: target, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
-  t.teardown(() => holder.kill('SIGKILL'));
-  let output = '';
-  holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const said = (word: string) => new Promise<void>((resolve) => {
-    const check = () => (output.includes(word) ? resolve() : holder.stdout.once('data', check));
-    check();
-  });
-  await said('open');
+  const holder = holdOpenFile(t, target, 'revoked.txt', 'written before\n', 'written after\n');
+  await holder.said('open');
 
   // The pod was deleted and a new one of the same name made; kubelet republishes with a token of the old one.
   const oldToken = cluster.token(pod);
@@ -125,9 +127,9 @@ t.test('attack: a mount whose pod is gone is ended on republish: what was writte
   t.equal(err.code, status.PERMISSION_DENIED, 'the republish is refused');
   t.equal(mountType(target), undefined, 'the mount is ended');
   t.equal(readFileSync(join(node.volumeDir, 'revoked.txt'), 'utf8'), 'written before\n', 'what was written before is on the server');
-  holder.stdin.write('go\n');
-  await said('refused');
-  t.match(output, /refused E(NOTCONN|IO|BADF)/, 'the file open across the revocation no longer writes as the old identity');
+  holder.go();
+  await holder.said('refused');
+  t.match(holder.output(), /refused E(NOTCONN|IO|BADF)/, 'the file open across the revocation no longer writes as the old identity');
   t.equal(readFileSync(join(node.volumeDir, 'revoked.txt'), 'utf8'), 'written before\n', 'nothing more reached the server');
   t.equal(await node.status(target), undefined, 'and the mount is forgotten');
 });
