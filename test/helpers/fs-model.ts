@@ -2,6 +2,7 @@
 // (fs-model-executor.py, as uid 1000) applies each to the mount and to a reference directory on local disk, and every
 // result and the whole tree after every step must be equal; a failure is shrunk to a shortest sequence.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
@@ -95,7 +96,8 @@ export class ModelExecutor {
     user: { uid: number; gid: number },
     private readonly holdsHidden: (run: string, path: string) => boolean,
   ) {
-    this.child = spawn(PYTHON, [EXECUTOR, mount, reference, otherHost], { ...user, stdio: ['pipe', 'pipe', 'pipe'] });
+    // The program is handed over as text: the executor runs as `user`, who may not read a checkout in a 0700 directory.
+    this.child = spawn(PYTHON, ['-c', readFileSync(EXECUTOR, 'utf8'), mount, reference, otherHost], { ...user, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     createInterface({ input: this.child.stdout! }).on('line', (line) => this.waiting.shift()?.(line));
     const gone = (code: unknown, signal?: unknown) => {
