@@ -2,7 +2,8 @@
 // trees, step by step; after each close another mount of the export (another host) reads the file as the reference
 // has it (close-to-open). KIDFS_FS_MODEL_OPS sets how many operations (default 3000), KIDFS_FS_MODEL_SEED the seed
 // (default: random, printed), KIDFS_FS_MODEL_LOG a file that gets a progress line every 10,000 operations
-// (scripts/fs-model-soak runs it long).
+// (scripts/fs-model-soak runs it long), KIDFS_FS_MODEL_PATH the path of a failure fast-check reported (with its seed:
+// replays and shrinks that sequence alone).
 // Compared: results, errno, bytes, sizes, permission bits, nlink, which names are one file, symlink targets, times set
 // by utime. Not compared, because one identity cannot make them equal: owners (every caller is the identity on the
 // server; the mount shows them as the caller's, uid 1000), ctime and times the server's clock sets; a file unlinked while open keeps a hidden name on the mount (as
@@ -18,6 +19,7 @@ import { ModelExecutor, operation } from '../helpers/fs-model.ts';
 const budget = Number(process.env.KIDFS_FS_MODEL_OPS ?? 3000);
 const seed = Number(process.env.KIDFS_FS_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const progressLog = process.env.KIDFS_FS_MODEL_LOG;
+const replayPath = process.env.KIDFS_FS_MODEL_PATH;
 if (!(Number.isSafeInteger(budget) && budget > 0 && Number.isSafeInteger(seed))) {
   throw new Error(`KIDFS_FS_MODEL_OPS (${process.env.KIDFS_FS_MODEL_OPS}) and KIDFS_FS_MODEL_SEED (${process.env.KIDFS_FS_MODEL_SEED}) must be whole numbers`);
 }
@@ -55,7 +57,7 @@ t.test(`${budget} random operations give the same results on the mount as on a l
     }
   });
   const numRuns = Math.ceil(budget / (MAX_STEPS / 2));
-  const details = await fc.check(property, { seed, numRuns, endOnFailure: false });
+  const details = await fc.check(property, { seed, numRuns, endOnFailure: false, ...(replayPath ? { path: replayPath } : {}) });
   if (progressLog) appendFileSync(progressLog, `${new Date().toISOString()} done: ${executor.operations} operations, ${details.failed ? 'FAILED' : 'no difference'}\n`);
   t.comment(`${executor.operations} operations in ${details.numRuns} sequences`);
   const failure = details.failed ? `${fc.defaultReportMessage(details)}\n${String(details.errorInstance)}` : 'no difference';
