@@ -15,6 +15,7 @@ import { FsStats } from './fs-stats.ts';
 import type { MountMemoryBudget } from './memory-budget.ts';
 import type { QosShare } from './rate-limit.ts';
 import { HandleCache } from './handle-cache.ts';
+import { LibfuseHides, type Hiding } from './libfuse-hides.ts';
 import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
 import { pathComponents, splitParent } from './path-names.ts';
@@ -101,6 +102,7 @@ export class NfsFileSystem {
    * path it gives for an open file): what a stat of that path means when it comes from fstat (see getattr).
    */
   private readonly openPaths = new Map<string, FileHandle>();
+  private readonly hides = new LibfuseHides();
 
   constructor(options: FileSystemOptions) {
     this.options = resolveOptions(options);
@@ -110,7 +112,7 @@ export class NfsFileSystem {
     this.rootHandle = options.export.rootHandle;
     this.attrs = new AttrCache(o.attrTimeoutMs, o.maxCacheEntries);
     const handles = new HandleCache(this.rootHandle, o.entryTimeoutMs, o.maxCacheEntries);
-    this.resolver = new PathResolver(this.client, this.credential, handles, this.attrs, this.stats);
+    this.resolver = new PathResolver(this.client, this.credential, handles, this.attrs, this.stats, this.hides);
     this.files = new OpenFiles(this.client, this.credential, this.attrs, this.stats, o);
     this.directories = new DirectoryStreams(this.client, this.credential);
     this.view = new OwnerView(this.credential, options.ownerView, o.chownPolicy);
@@ -154,19 +156,19 @@ export class NfsFileSystem {
     return this.run('getattr', async () => {
       if (fd !== undefined) {
         const handle = this.files.handleOf(fd);
-        return this.stat(handle, await this.attributes(handle), libfuseHides(path));
+        return this.stat(handle, await this.attributes(handle), this.viaLibfuseHiddenName(path));
       }
       const names = pathComponents(path);
       return this.resolver.retryStale([names], async () => {
         try {
           const { handle, attributes } = await this.resolver.resolve(names);
-          return this.stat(handle, attributes ?? (await this.attributes(handle)), libfuseHides(path));
+          return this.stat(handle, attributes ?? (await this.attributes(handle)), this.viaLibfuseHiddenName(path));
         } catch (err) {
           // FUSE sends fstat(2) of an open file as a stat of its path: when search permission on a directory above
           // was taken away, the open file still answers (as it does on a local file system).
           const open = hasErrno(err, Errno.EACCES) ? this.openPaths.get(path) : undefined;
           if (!open) throw err;
-          return this.stat(open, await this.attributes(open), libfuseHides(path));
+          return this.stat(open, await this.attributes(open), this.viaLibfuseHiddenName(path));
         }
       });
     });
@@ -315,6 +317,9 @@ export class NfsFileSystem {
 
   /** Removes a name; a file still open through this mount is renamed to a hidden name and removed at its last close. */
   unlink(path: string): Promise<void> {
+    // A hidden name whose hiding was undone (libfuse removes it at the file's last close) is no name on the server.
+    const names = pathComponents(path);
+    if (this.hides.putBackAs(names)) return this.run('unlink', async () => this.hides.closed(names));
     return this.run('unlink', () =>
       this.removeName(path, async (dir, name, handle) => {
         if (await this.hideIfOpen(handle, dir, name)) return undefined;
@@ -326,31 +331,73 @@ export class NfsFileSystem {
   /**
    * rename(2): also over an existing target (kept as a hidden name while it is open through this mount) and across
    * directories. The moved file's ctime and a replaced file's nlink change: their cached attributes are dropped.
+   * `request` is the FUSE request's id: libfuse hides an open target itself first, in the same request, and puts it
+   * back here when the rename then fails, or when source and target are names of one file (POSIX: nothing happens).
    */
-  rename(from: string, to: string): Promise<void> {
+  rename(from: string, to: string, request?: number): Promise<void> {
     return this.run('rename', async () => {
-      const source = splitParent(from);
-      const target = splitParent(to);
-      const sourceNames = [...source.parent, source.name];
-      const targetNames = [...target.parent, target.name];
-      // Which file the target name is: cached when the kernel looked it up just before (no extra LOOKUP for a new name).
-      const replaced = this.resolver.handles.peek(targetNames);
-      await this.resolver.retryStale([source.parent, target.parent], async () => {
-        const [fromDir, toDir, moved] = await Promise.all([
-          this.resolver.resolve(source.parent), this.resolver.resolve(target.parent), this.resolver.resolve(sourceNames),
-        ]);
-        if (replaced && !replaced.equals(moved.handle)) await this.hideIfOpen(replaced, toDir.handle, target.name);
-        const result = await this.client.rename(this.credential, fromDir.handle, source.name, toDir.handle, target.name);
-        this.attrs.set(fromDir.handle, result.fromDirWcc.after);
-        this.attrs.set(toDir.handle, result.toDirWcc.after);
-        this.attrs.delete(moved.handle);
-        if (isHiddenName(target.name) && !isHiddenName(source.name)) this.files.countHiddenName(moved.handle, 1);
-      });
-      if (replaced) this.attrs.delete(replaced);
-      this.moveOpenPaths(from, to);
-      this.resolver.handles.delete(sourceNames);
-      this.resolver.handles.delete(targetNames);
+      const hiding = request === undefined ? undefined : this.hides.take(request, to);
+      let sameFile = false;
+      try {
+        sameFile = hiding !== undefined && (await this.resolver.resolve(pathComponents(from))).handle.equals(hiding.handle);
+        if (!sameFile) await this.renameOnServer(from, to, request);
+      } catch (err) {
+        if (hiding) await this.putBack(hiding, err);
+        throw err;
+      }
+      if (hiding && sameFile) await this.putBack(hiding);
     });
+  }
+
+  private async renameOnServer(from: string, to: string, request: number | undefined): Promise<void> {
+    const source = splitParent(from);
+    const target = splitParent(to);
+    const sourceNames = [...source.parent, source.name];
+    const targetNames = [...target.parent, target.name];
+    // Which file the target name is: cached when the kernel looked it up just before (no extra LOOKUP for a new name).
+    const replaced = this.resolver.handles.peek(targetNames);
+    await this.resolver.retryStale([source.parent, target.parent], async () => {
+      const [fromDir, toDir, moved] = await Promise.all([
+        this.resolver.resolve(source.parent), this.resolver.resolve(target.parent), this.resolver.resolve(sourceNames),
+      ]);
+      if (replaced && !replaced.equals(moved.handle)) await this.hideIfOpen(replaced, toDir.handle, target.name);
+      const result = await this.client.rename(this.credential, fromDir.handle, source.name, toDir.handle, target.name);
+      this.attrs.set(fromDir.handle, result.fromDirWcc.after);
+      this.attrs.set(toDir.handle, result.toDirWcc.after);
+      this.attrs.delete(moved.handle);
+      if (isHiddenName(target.name) && !isHiddenName(source.name)) {
+        this.files.countHiddenName(moved.handle, 1);
+        if (request !== undefined && libfuseHides(to)) this.hides.record(request, { path: from, hiddenPath: to, handle: moved.handle });
+      }
+    });
+    if (replaced) this.attrs.delete(replaced);
+    this.moveOpenPaths(from, to);
+    this.resolver.handles.delete(sourceNames);
+    this.resolver.handles.delete(targetNames);
+  }
+
+  /**
+   * Gives a rename's target its name back from the hidden one libfuse moved it to. After a failed rename
+   * (`renameError`), a put-back that fails too leaves the file to be removed at its last close: the error says so.
+   */
+  private async putBack(hiding: Hiding, renameError?: unknown): Promise<void> {
+    const target = splitParent(hiding.path);
+    const hidden = splitParent(hiding.hiddenPath);
+    try {
+      const dir = await this.resolver.resolve(target.parent);
+      const result = await this.client.rename(this.credential, dir.handle, hidden.name, dir.handle, target.name);
+      this.attrs.set(dir.handle, result.toDirWcc.after);
+    } catch (err) {
+      if (renameError === undefined) throw err;
+      throw new FsError(
+        errnoOfFailure(renameError),
+        `rename over ${hiding.path} failed (${String(renameError)}), and ${hiding.path} could not be put back from ${hiding.hiddenPath}, where it stays: ${String(err)}`,
+      );
+    }
+    this.files.countHiddenName(hiding.handle, -1);
+    this.attrs.delete(hiding.handle);
+    this.hides.undone(hiding);
+    this.resolver.handles.delete([...hidden.parent, hidden.name]);
   }
 
   /** A hard link `newPath` to `existing`. */
@@ -547,12 +594,17 @@ export class NfsFileSystem {
   }
 
   /** `viaHiddenName`: asked by a libfuse hidden name, whose answer libfuse itself gives one link less. */
+  /** Whether libfuse asks by a hidden name it counts as hidden (it then takes one off the nlink it reports). */
+  private viaLibfuseHiddenName(path: string): boolean {
+    return libfuseHides(path) && this.hides.hiddenByLibfuse(pathComponents(path));
+  }
+
   private stat(handle: FileHandle, a: Fattr3, viaHiddenName = false): FileStat {
     const stat = toFileStat(a, this.view.present(a), this.blockSize);
     const size = this.files.sizeOf(handle, stat.size);
-    // An open file's hidden names are no links for the application (an unlinked open file has nlink 0).
-    const hidden = Math.max(0, this.files.hiddenNamesOf(handle) - (viaHiddenName ? 1 : 0));
-    const nlink = Math.max(0, stat.nlink - hidden);
+    // An open file's hidden names are no links for the application (an unlinked open file has nlink 0); libfuse takes
+    // one off itself when it asks by a hidden name of its own (also one whose hiding was undone: see LibfuseHides).
+    const nlink = Math.max(0, stat.nlink - this.files.hiddenNamesOf(handle) + (viaHiddenName ? 1 : 0));
     return size === stat.size && nlink === stat.nlink ? stat : { ...stat, size, nlink };
   }
 

@@ -7,6 +7,7 @@ import type { AttrCache } from './attr-cache.ts';
 import { isStale } from './fs-error.ts';
 import type { FsStats } from './fs-stats.ts';
 import type { HandleCache } from './handle-cache.ts';
+import type { LibfuseHides } from './libfuse-hides.ts';
 
 export interface Resolved {
   readonly handle: FileHandle;
@@ -21,10 +22,13 @@ export class PathResolver {
     readonly handles: HandleCache,
     private readonly attrs: AttrCache,
     private readonly stats: FsStats,
+    private readonly hides: LibfuseHides,
   ) {}
 
   /** With `fresh`, the last name is looked up even when cached (open() revalidates so: close-to-open). */
   async resolve(names: readonly string[], fresh = false): Promise<Resolved> {
+    const putBack = this.hides.putBackAs(names);
+    if (putBack) return { handle: putBack };
     const cachedUpTo = fresh ? Math.max(names.length - 1, 0) : names.length;
     let { handle, depth } = this.handles.longestPrefix(names.slice(0, cachedUpTo));
     let attributes: Fattr3 | undefined;

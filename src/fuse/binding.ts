@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal KIDFS_PATCH_LEVEL in the patch (index.js and fuse-native.c). */
-const PATCH_LEVEL = 5;
+const PATCH_LEVEL = 6;
 const PATCH_FILE = fileURLToPath(new URL('../../patches/fuse-native+2.2.6.patch', import.meta.url));
 
 /** A callback-style operation as fuse-native calls it: arguments, then a callback. */

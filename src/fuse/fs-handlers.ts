@@ -81,7 +81,7 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     mkdir: (path, mode) => call('mkdir', path, () => fs.mkdir(path, mode)),
     unlink: (path) => call('unlink', path, () => fs.unlink(path)),
     rmdir: (path) => call('rmdir', path, () => fs.rmdir(path)),
-    rename: (from, to) => call('rename', from, () => fs.rename(from, to)),
+    rename: (from, to, request) => call('rename', from, () => fs.rename(from, to, request)),
     link: (existing, path) => call('link', path, () => fs.link(existing, path)),
     symlink: (target, path) => call('symlink', path, () => fs.symlink(target, path)),
     readlink: (path) => call('readlink', path, () => fs.readlink(path)),

@@ -107,7 +107,8 @@ export interface FuseHandlers {
   mkdir?(path: string, mode: number): Promise<void>;
   unlink?(path: string): Promise<void>;
   rmdir?(path: string): Promise<void>;
-  rename?(from: string, to: string): Promise<void>;
+  /** `request`: the FUSE request's id (libfuse's own hiding of an open target comes in the same request first). */
+  rename?(from: string, to: string, request?: number): Promise<void>;
   link?(existing: string, path: string): Promise<void>;
   symlink?(target: string, path: string): Promise<void>;
   readlink?(path: string): Promise<string>;

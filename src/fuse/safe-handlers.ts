@@ -140,7 +140,7 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.rename) {
     const rename = h.rename.bind(h);
-    ops.rename = (from: string, to: string, reply: Reply) => run('rename', from, reply, () => rename(from, to), done);
+    ops.rename = (from: string, to: string, reply: Reply, request?: number) => run('rename', from, reply, () => rename(from, to, request), done);
   }
   if (h.link) {
     const link = h.link.bind(h);

@@ -273,20 +273,6 @@ def remove_tree(root):
             time.sleep(0.01)
 
 
-def renames_open_file_onto_itself(reference, op):
-    """A rename of one name of a file over another name of it while the file is open: libfuse 2 first hides the open
-    target (renames it to .fuse_hidden*), then renames the source over it, where POSIX does nothing. Known and listed
-    in the README (a libfuse 2 limit); skipped on both trees."""
-    if op['op'] != 'rename':
-        return False
-    try:
-        source, target = os.lstat(reference.path(op['from'])), os.lstat(reference.path(op['to']))
-    except OSError:
-        return False
-    same = (source.st_dev, source.st_ino) == (target.st_dev, target.st_ino)
-    return same and any(os.fstat(fd).st_ino == target.st_ino for fd in reference.fds.values())
-
-
 def stats_open_file_below_unsearchable(reference, op):
     """A stat, by its path, of a file open through that path below a directory the identity may no longer search:
     FUSE asks for it as for the open file, which kidfs answers (listed in the README); skipped on both trees."""
@@ -320,7 +306,7 @@ def main():
                 tree.close_all()
                 remove_tree(tree.run)
         else:
-            known = renames_open_file_onto_itself(reference, op) or stats_open_file_below_unsearchable(reference, op)
+            known = stats_open_file_below_unsearchable(reference, op)
             if not op.get('skip') and not known:
                 closed = mount.paths.get(op['slot']) if op['op'] == 'close' else None
                 reply['mount'] = result(mount, op)

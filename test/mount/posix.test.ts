@@ -58,13 +58,14 @@ print(sorted(n for n in os.listdir('.') if n in ('same', 'other')), os.stat('sam
   t.equal(lstatSync(onServer('other')).nlink, 2, 'both names stay on the server');
 });
 
-t.test('known difference (libfuse 2): the same rename while the target is open hides the target and moves the source', async (t) => {
-  // libfuse 2 renames an open target to .fuse_hidden* before the rename reaches kidfs: the source name is gone after.
+t.test('the same rename while the file is open does nothing either (libfuse 2 hides the open target first: put back)', async (t) => {
   t.equal(python(t, `fd = os.open('open-same', os.O_RDONLY | os.O_CREAT, 0o644)
 os.link('open-same', 'open-other')
 os.rename('open-other', 'open-same')
-print(os.path.exists('open-other'), os.fstat(fd).st_size, open('open-same').read() == '')`), 'False 0 True',
-  'the open fd and the target name still work; the source name is gone (POSIX keeps it)');
+print(os.path.exists('open-other'), os.stat('open-same').st_nlink, os.fstat(fd).st_nlink, os.stat('open-other').st_ino == os.fstat(fd).st_ino)
+os.close(fd)`), 'True 2 2 True', 'both names stay, one file, nlink 2 through every name and the fd');
+  t.ok(await waitUntil(() => !readdirSync(server.dir).some((name) => name.startsWith('.fuse_hidden'))), 'nothing hidden is left after the close');
+  t.equal(lstatSync(onServer('open-other')).nlink, 2, 'both names stay on the server');
 });
 
 t.test('truncate past the largest file size fails with EFBIG, as on a local file system', async (t) => {
@@ -158,4 +159,28 @@ with mmap.mmap(fd, 0) as m:
 os.write(fd, b'def')
 os.close(fd)
 print(open('log').read())`), 'Xbcdef');
+});
+
+t.test('a rename the server refuses, over a file open on the mount, leaves that file in place', async (t) => {
+  // libfuse 2 hides the open target before the rename reaches kidfs; the refused rename must put it back.
+  const out = python(t, `os.mkdir('locked')
+open('locked/x', 'w').write('x')
+os.chmod('locked', 0o555)
+fd = os.open('kept', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'precious')
+try:
+    os.rename('locked/x', 'kept')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(os.fstat(fd).st_size, os.fstat(fd).st_nlink, os.stat('kept').st_ino == os.fstat(fd).st_ino)
+os.close(fd)`);
+  t.equal(out, 'EACCES\n8 1 True', 'refused; the open file still has its one name');
+  const hiddenGone = await waitUntil(() => !readdirSync(server.dir).some((name) => name.startsWith('.fuse_hidden')));
+  t.ok(hiddenGone, 'no hidden name is left on the server after the close');
+  t.equal(python(t, "print(open('kept').read(), 'kept' in os.listdir('.'), os.stat('kept').st_nlink)"), 'precious True 1', 'the file and its data are still there');
+  t.ok(lstatSync(onServer('kept')).isFile(), 'on the server too');
+  t.equal(python(t, `fd = os.open('kept', os.O_RDONLY)
+os.unlink('kept')
+print(os.fstat(fd).st_size, 'kept' in os.listdir('.'))
+os.close(fd)`), '8 False', 'it can still be unlinked while open, as any file');
 });
