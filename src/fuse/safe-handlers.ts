@@ -140,7 +140,9 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.rename) {
     const rename = h.rename.bind(h);
-    ops.rename = (from: string, to: string, reply: Reply, request?: number) => run('rename', from, reply, () => rename(from, to, request), done);
+    // The kernel numbers requests from 1: 0 would mean the binding could not tell (then no request is matched).
+    ops.rename = (from: string, to: string, reply: Reply, request?: number) =>
+      run('rename', from, reply, () => rename(from, to, request ? request : undefined), done);
   }
   if (h.link) {
     const link = h.link.bind(h);
