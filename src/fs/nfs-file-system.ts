@@ -396,6 +396,7 @@ export class NfsFileSystem {
     }
     this.files.countHiddenName(hiding.handle, -1);
     this.attrs.delete(hiding.handle);
+    this.moveOpenPaths(hiding.hiddenPath, hiding.path);
     this.hides.undone(hiding);
     this.resolver.handles.delete([...hidden.parent, hidden.name]);
   }
