@@ -4,10 +4,10 @@
 // the page held; a position outside it (seekdir back, or after the server changed its cookie verifier) is reached by
 // listing again from the start.
 import { Errno, NfsError } from '../nfs/errno.ts';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import { NFS3_VERFSIZE, Nfs3Status, type DirEntryPlus, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { EBADF, FsError } from './fs-error.ts';
+import type { NfsOperations } from './nfs-operations.ts';
 
 /** READDIRPLUS sizes of one page: a few hundred entries with their attributes (ganesha reads dircount as entries). */
 const PAGE_COUNTS = { dircount: 8 * 1024, maxcount: 64 * 1024 };
@@ -39,7 +39,7 @@ export class DirectoryStreams {
   private nextNumber = 1;
 
   constructor(
-    private readonly client: Nfs3Client,
+    private readonly client: NfsOperations,
     private readonly credential: Credential,
   ) {}
 

@@ -2,7 +2,6 @@
 // the NFS export as one identity. Failures are thrown as errors that carry an errno (errnoOfFailure).
 import { constants } from 'node:fs';
 import { Errno, errnoName } from '../nfs/errno.ts';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import { Access3, Ftype3, type Fattr3, type FileHandle, type MknodWhat, type Sattr3, type SetTime } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { accessForMode, accessForOpen } from './access-bits.ts';
@@ -19,6 +18,7 @@ import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
 import { pathComponents, splitParent } from './path-names.ts';
 import { PathResolver } from './path-resolver.ts';
+import type { NfsOperations } from './nfs-operations.ts';
 
 /** A time for utimens: leave it, the server's clock, or this time. */
 export type TimeSetting = 'omit' | 'now' | Timespec;
@@ -85,7 +85,7 @@ function nfsTime(t: TimeSetting): SetTime | undefined {
 export class NfsFileSystem {
   readonly stats = new FsStats();
   readonly credential: Credential;
-  private readonly client: Nfs3Client;
+  private readonly client: NfsOperations;
   private readonly rootHandle: FileHandle;
   private readonly options: ResolvedOptions;
   private readonly attrs: AttrCache;

@@ -1,7 +1,7 @@
 // The open files of one mount: fd numbers, and per file (per handle, shared by its fds) the write-back, the size as
 // this mount knows it and a data generation; per fd the flags, read-ahead and which write errors it has been told.
 import { constants } from 'node:fs';
-import { READ_REPLY_SLACK, type Nfs3Client } from '../nfs/nfs3-client.ts';
+import { READ_REPLY_SLACK } from '../nfs/nfs3-client.ts';
 import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { isReadable, isWritable } from './access-bits.ts';
@@ -10,6 +10,7 @@ import { BufferPool } from './buffer-pool.ts';
 import { EBADF, FsError } from './fs-error.ts';
 import type { ResolvedOptions } from './fs-options.ts';
 import type { FsStats } from './fs-stats.ts';
+import type { NfsOperations } from './nfs-operations.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { WriteBack, type WriteSink } from './write-back.ts';
 
@@ -62,7 +63,7 @@ export class OpenFiles {
   private readonly replyBuffers: BufferPool;
 
   constructor(
-    private readonly client: Nfs3Client,
+    private readonly client: NfsOperations,
     private readonly credential: Credential,
     private readonly attrs: AttrCache,
     private readonly stats: FsStats,
@@ -301,7 +302,7 @@ export class OpenFiles {
     };
   }
 
-  /** One READ of at most `count` bytes (at most rtmax), into `into` when given (see Nfs3Client.read). */
+  /** One READ of at most `count` bytes (at most rtmax), into `into` when given (see NfsOperations.read). */
   private async readOnce(handle: FileHandle, position: number, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean }> {
     const reply = await this.client.read(this.credential, handle, BigInt(position), count, { into });
     this.stats.readRpcs++;
