@@ -3,9 +3,10 @@
 // the position after it, which is where the kernel asks to continue. Positions map to the server's cookies through
 // the page held; a position outside it (seekdir back, or after the server changed its cookie verifier) is reached by
 // listing again from the start.
-import { Errno, NfsError } from '../nfs/errno.ts';
+import { isNfsStatus } from '../nfs/nfs-error.ts';
 import { NFS3_VERFSIZE, Nfs3Status, type DirEntryPlus, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
+import { Errno } from './errno.ts';
 import { EBADF, FsError } from './fs-error.ts';
 import type { NfsOperations } from './nfs-operations.ts';
 
@@ -81,7 +82,7 @@ export class DirectoryStreams {
         );
       } catch (err) {
         // The server no longer knows the cookie (its directory changed under a new verifier): start over.
-        if (!(last && err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_BAD_COOKIE)) throw err;
+        if (!(last && isNfsStatus(err, Nfs3Status.NFS3ERR_BAD_COOKIE))) throw err;
         dir.page = { start: 0, entries: [], eof: false, verifier: Buffer.alloc(NFS3_VERFSIZE) };
         continue;
       }

@@ -1,14 +1,14 @@
 // The file system a kidfs mount presents: POSIX-like operations by path (and by fd for open files), each sent to
-// the NFS export as one identity. Failures are thrown as errors that carry an errno (errnoOfFailure).
+// the NFS export as one identity. Every failure is an FsError, which carries the errno the application gets.
 import { constants } from 'node:fs';
-import { Errno, errnoName } from '../nfs/errno.ts';
 import { Access3, Ftype3, type Fattr3, type FileHandle, type MknodWhat, type Sattr3, type SetTime } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { accessForMode, accessForOpen } from './access-bits.ts';
 import { AttrCache } from './attr-cache.ts';
 import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
 import { DirectoryStreams, type ListedEntry } from './directory-streams.ts';
-import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
+import { Errno } from './errno.ts';
+import { FsError, fsErrorOf, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
 import type { MountMemoryBudget } from './memory-budget.ts';
@@ -490,15 +490,16 @@ export class NfsFileSystem {
 
   // ---- helpers ----
 
-  /** Counts and runs an operation, after its turn at the identity's operation rate (`limited`) when it has one. */
+  /** Counts and runs an operation, after its turn at the identity's operation rate (`limited`) when it has one; fails with an FsError. */
   private async run<T>(name: string, operation: () => Promise<T>, limited = true): Promise<T> {
     this.stats.op(name);
     if (limited) await this.options.qos?.operation();
     try {
       return await operation();
     } catch (err) {
-      this.stats.error(err instanceof FsError ? err.code : errnoName(errnoOfFailure(err)));
-      throw err;
+      const failure = fsErrorOf(err);
+      this.stats.error(failure.code);
+      throw failure;
     }
   }
 
@@ -532,7 +533,7 @@ export class NfsFileSystem {
     this.attrs.set(handle, result.attributes);
     if ((result.access & bits) !== bits) {
       const missing = Object.entries(Access3).filter(([, bit]) => bits & bit && !(result.access & bit)).map(([name]) => name);
-      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`);
+      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`, { byServer: true });
     }
     return result.attributes;
   }

@@ -2,7 +2,7 @@
 // once, without waiting for each. Every chunk's data stays until a COMMIT covers it with the verifier its WRITE got: a
 // different verifier means the server restarted and may have lost it, so it is sent again. Nothing is reported stable
 // that the server has not committed.
-import { Errno } from '../nfs/errno.ts';
+import { Errno } from './errno.ts';
 import { StableHow } from '../nfs/nfs3-types.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import type { MemoryHolder } from './memory-budget.ts';
