@@ -40,7 +40,7 @@ interface OpenFile {
   readonly writable: boolean;
   readonly append: boolean;
   readonly readAhead: ReadAhead;
-  /** The inode's write-back errorSeq this fd has reported up to. */
+  /** The inode's write-back failures this fd has reported up to. */
   errorsReported: number;
 }
 
@@ -129,7 +129,7 @@ export class OpenFiles {
       writable: isWritable(flags),
       append: (flags & constants.O_APPEND) !== 0,
       readAhead,
-      errorsReported: inode.writeBack?.errorSeq ?? 0,
+      errorsReported: inode.writeBack?.failures ?? 0,
     });
     return fd;
   }
@@ -274,9 +274,9 @@ export class OpenFiles {
 
   private reportWriteError(file: OpenFile): void {
     const writeBack = file.inode.writeBack;
-    if (!writeBack || writeBack.errorSeq === file.errorsReported) return;
-    file.errorsReported = writeBack.errorSeq;
-    throw writeBack.lastError;
+    if (!writeBack || writeBack.failures === file.errorsReported) return;
+    file.errorsReported = writeBack.failures;
+    throw writeBack.lastFailure;
   }
 
   private writeLimits() {
