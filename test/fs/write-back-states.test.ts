@@ -3,8 +3,11 @@
 // COMMIT, COMMITs that fail while the application keeps writing, and a WRITE error reported once to each fd.
 // test/fs/write-back.test.ts and recovery.test.ts take the common paths against a real ganesha.
 import t from 'tap';
+import { BufferPool } from '../../src/fs/buffer-pool.ts';
 import { Errno } from '../../src/fs/errno.ts';
+import { FsStats } from '../../src/fs/fs-stats.ts';
 import { NfsFileSystem } from '../../src/fs/nfs-file-system.ts';
+import { WriteBack, type WriteSink } from '../../src/fs/write-back.ts';
 import { NfsError } from '../../src/nfs/nfs-error.ts';
 import { Nfs3Status, StableHow } from '../../src/nfs/nfs3-types.ts';
 import { FakeNfs } from '../helpers/fake-nfs.ts';
@@ -139,4 +142,35 @@ t.test('a failed WRITE is reported once to each fd open at the time, and not to 
   await fs.flush(third);
   t.pass('an fd opened after the failure was reported is not told');
   for (const fd of [first, second, third]) await fs.release(fd);
+});
+
+t.test('the file is committing during a COMMIT and replaying while it sends chunks again; new writes wait for the replay', async (t) => {
+  const seen: string[] = [];
+  let verifier = Buffer.from('boot-0');
+  let late: Promise<void> | undefined;
+  const sink: WriteSink = {
+    write: async (offset, data) => {
+      seen.push(`WRITE ${offset / CHUNK} ${writeBack.state}`);
+      // The application writes on while the replay runs: its chunk must not go out before the replay is done.
+      if (writeBack.state === 'replaying') late ??= writeBack.write(2 * CHUNK, payload(1));
+      return { count: data.length, committed: StableHow.UNSTABLE, verifier };
+    },
+    commit: async () => {
+      seen.push(`COMMIT ${writeBack.state}`);
+      if (seen.length === 2) verifier = Buffer.from('boot-1'); // the server restarted before this COMMIT
+      return verifier;
+    },
+  };
+  const limits = { chunkBytes: CHUNK, maxInFlight: 4, maxUncommittedBytes: 16 * CHUNK, commitRetries: 1 };
+  const writeBack = new WriteBack(sink, limits, new FsStats(), new BufferPool(CHUNK, 4));
+  await writeBack.write(0, payload(1));
+  t.equal(writeBack.state, 'writing');
+  await writeBack.commit();
+  await late;
+  await writeBack.commit();
+  t.same(seen, [
+    'WRITE 0 writing', 'COMMIT committing', 'WRITE 0 replaying', 'COMMIT committing', 'WRITE 2 committing', 'COMMIT committing',
+  ]);
+  t.equal(writeBack.state, 'writing');
+  t.equal(writeBack.holding, 0, 'everything committed');
 });
