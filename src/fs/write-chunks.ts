@@ -8,8 +8,8 @@
 // held: the application's bytes gather in it (at most one chunk at a time). inFlight: its WRITEs are sent and not all
 // answered. unstable: the server took it all as UNSTABLE under `verifier` ('mixed' when its pieces got different
 // ones). stable: the server took it all to stable storage (FILE_SYNC). A COMMIT releases unstable and stable chunks
-// together; a failed WRITE drops its chunk (failed). A chunk's buffer goes back to the pool when it is released; a
-// failed or discarded chunk's WRITE may still sit in a socket's queue, so that buffer never goes back.
+// together; a failed WRITE drops its chunk (failed). A chunk's buffer goes back to the pool when it is released; the
+// buffer of a failed chunk, or of one discarded while in flight, never does: its WRITE may still sit in a socket's queue.
 import type { BufferPool } from './buffer-pool.ts';
 import type { FsStats } from './fs-stats.ts';
 
