@@ -1,5 +1,5 @@
 // Why an RPC call failed, as typed errors with a stable `code`; a wrapped failure is kept as `cause`. The file-system
-// layer turns them into errnos (src/fs/nfs-errno.ts); people read their messages.
+// layer turns them into errnos (fsErrorOf in src/fs/fs-error.ts); people read their messages.
 
 export type RpcErrorCode =
   | 'RPC_AUTH' | 'RPC_VERSION_MISMATCH' | 'RPC_ACCEPT' | 'RPC_TIMEOUT' | 'RPC_PROTOCOL' | 'RPC_CONNECTION' | 'RPC_PROGRAM_NOT_REGISTERED';
