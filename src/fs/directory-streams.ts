@@ -3,11 +3,12 @@
 // the position after it, which is where the kernel asks to continue. Positions map to the server's cookies through
 // the page held; a position outside it (seekdir back, or after the server changed its cookie verifier) is reached by
 // listing again from the start.
-import { Errno, NfsError } from '../nfs/errno.ts';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { isNfsStatus } from '../nfs/nfs-error.ts';
 import { NFS3_VERFSIZE, Nfs3Status, type DirEntryPlus, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
+import { Errno } from './errno.ts';
 import { EBADF, FsError } from './fs-error.ts';
+import type { NfsOperations } from './nfs-operations.ts';
 
 /** READDIRPLUS sizes of one page: a few hundred entries with their attributes (ganesha reads dircount as entries). */
 const PAGE_COUNTS = { dircount: 8 * 1024, maxcount: 64 * 1024 };
@@ -39,7 +40,7 @@ export class DirectoryStreams {
   private nextNumber = 1;
 
   constructor(
-    private readonly client: Nfs3Client,
+    private readonly client: NfsOperations,
     private readonly credential: Credential,
   ) {}
 
@@ -81,7 +82,7 @@ export class DirectoryStreams {
         );
       } catch (err) {
         // The server no longer knows the cookie (its directory changed under a new verifier): start over.
-        if (!(last && err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_BAD_COOKIE)) throw err;
+        if (!(last && isNfsStatus(err, Nfs3Status.NFS3ERR_BAD_COOKIE))) throw err;
         dir.page = { start: 0, entries: [], eof: false, verifier: Buffer.alloc(NFS3_VERFSIZE) };
         continue;
       }

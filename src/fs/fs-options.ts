@@ -1,7 +1,7 @@
 // How a kidfs file system behaves: caches, write-back and read-ahead sizes, the ownership view. Checked once, at construction.
-import type { NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { MountMemoryBudget } from './memory-budget.ts';
+import type { NfsExportView } from './nfs-operations.ts';
 import type { QosShare } from './rate-limit.ts';
 
 /** What to do with chown/chgrp to an owner this mount cannot act as: refuse with EPERM, or report success and change nothing. */
@@ -9,7 +9,7 @@ export type ChownPolicy = 'deny' | 'ignore';
 
 export interface FileSystemOptions {
   /** The export to present: its client (shareable by many file systems), root handle and FSINFO limits. */
-  readonly export: Pick<NfsExport, 'client' | 'rootHandle' | 'fsinfo'>;
+  readonly export: NfsExportView;
   /** Who every call acts as on the server. Never uid 0. */
   readonly credential: Credential;
   /** How long cached attributes are used before asking the server again (default 1000; 0: always ask). */

@@ -1,15 +1,14 @@
 // The file system a kidfs mount presents: POSIX-like operations by path (and by fd for open files), each sent to
-// the NFS export as one identity. Failures are thrown as errors that carry an errno (errnoOfFailure).
+// the NFS export as one identity. Every failure is an FsError, which carries the errno the application gets.
 import { constants } from 'node:fs';
-import { Errno, errnoName } from '../nfs/errno.ts';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import { Access3, Ftype3, type Fattr3, type FileHandle, type MknodWhat, type Sattr3, type SetTime } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { accessForMode, accessForOpen } from './access-bits.ts';
 import { AttrCache } from './attr-cache.ts';
 import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
 import { DirectoryStreams, type ListedEntry } from './directory-streams.ts';
-import { errnoOfFailure, FsError, hasErrno } from './fs-error.ts';
+import { Errno } from './errno.ts';
+import { FsError, fsErrorOf, hasErrno } from './fs-error.ts';
 import { resolveOptions, type FileSystemOptions, type ResolvedOptions } from './fs-options.ts';
 import { FsStats } from './fs-stats.ts';
 import type { MountMemoryBudget } from './memory-budget.ts';
@@ -20,6 +19,7 @@ import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
 import { pathComponents, splitParent } from './path-names.ts';
 import { PathResolver } from './path-resolver.ts';
+import type { NfsOperations } from './nfs-operations.ts';
 
 /** A time for utimens: leave it, the server's clock, or this time. */
 export type TimeSetting = 'omit' | 'now' | Timespec;
@@ -86,7 +86,7 @@ function nfsTime(t: TimeSetting): SetTime | undefined {
 export class NfsFileSystem {
   readonly stats = new FsStats();
   readonly credential: Credential;
-  private readonly client: Nfs3Client;
+  private readonly client: NfsOperations;
   private readonly rootHandle: FileHandle;
   private readonly options: ResolvedOptions;
   private readonly attrs: AttrCache;
@@ -390,8 +390,9 @@ export class NfsFileSystem {
     } catch (err) {
       if (renameError === undefined) throw err;
       throw new FsError(
-        errnoOfFailure(renameError),
+        fsErrorOf(renameError).errno,
         `rename over ${hiding.path} failed (${String(renameError)}), and ${hiding.path} could not be put back from ${hiding.hiddenPath}, where it stays: ${String(err)}`,
+        { cause: renameError },
       );
     }
     this.files.countHiddenName(hiding.handle, -1);
@@ -538,15 +539,16 @@ export class NfsFileSystem {
 
   // ---- helpers ----
 
-  /** Counts and runs an operation, after its turn at the identity's operation rate (`limited`) when it has one. */
+  /** Counts and runs an operation, after its turn at the identity's operation rate (`limited`) when it has one; fails with an FsError. */
   private async run<T>(name: string, operation: () => Promise<T>, limited = true): Promise<T> {
     this.stats.op(name);
     if (limited) await this.options.qos?.operation();
     try {
       return await operation();
     } catch (err) {
-      this.stats.error(err instanceof FsError ? err.code : errnoName(errnoOfFailure(err)));
-      throw err;
+      const failure = fsErrorOf(err);
+      this.stats.error(failure.code);
+      throw failure;
     }
   }
 
@@ -580,7 +582,7 @@ export class NfsFileSystem {
     this.attrs.set(handle, result.attributes);
     if ((result.access & bits) !== bits) {
       const missing = Object.entries(Access3).filter(([, bit]) => bits & bit && !(result.access & bit)).map(([name]) => name);
-      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`);
+      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`, { byServer: true });
     }
     return result.attributes;
   }

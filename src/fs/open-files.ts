@@ -1,17 +1,19 @@
 // The open files of one mount: fd numbers, and per file (per handle, shared by its fds) the write-back, the size as
 // this mount knows it and a data generation; per fd the flags, read-ahead and which write errors it has been told.
+// The READs go through FileReads, the WRITEs and COMMITs through FileWrites.
 import { constants } from 'node:fs';
-import { READ_REPLY_SLACK, type Nfs3Client } from '../nfs/nfs3-client.ts';
 import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { isReadable, isWritable } from './access-bits.ts';
 import type { AttrCache } from './attr-cache.ts';
-import { BufferPool } from './buffer-pool.ts';
+import { FileReads } from './file-reads.ts';
+import { FileWrites } from './file-writes.ts';
 import { EBADF, FsError } from './fs-error.ts';
 import type { ResolvedOptions } from './fs-options.ts';
 import type { FsStats } from './fs-stats.ts';
-import { ReadAhead } from './read-ahead.ts';
-import { WriteBack, type WriteSink } from './write-back.ts';
+import type { NfsOperations } from './nfs-operations.ts';
+import type { ReadAhead } from './read-ahead.ts';
+import type { WriteBack } from './write-back.ts';
 
 /** A first write into an empty file smaller than this is sent at once (see write()). */
 const EAGER_FIRST_WRITE_BYTES = 64 * 1024;
@@ -39,7 +41,7 @@ interface OpenFile {
   readonly writable: boolean;
   readonly append: boolean;
   readonly readAhead: ReadAhead;
-  /** The inode's write-back errorSeq this fd has reported up to. */
+  /** The inode's write-back failures this fd has reported up to. */
   errorsReported: number;
 }
 
@@ -56,24 +58,19 @@ export class OpenFiles {
   /** Closed fd numbers, reused first: FUSE carries them as 32-bit numbers. */
   private readonly freeFds: number[] = [];
   private nextFd = 1;
-  /** Write chunks for every file, as many as one file may hold uncommitted. */
-  private readonly chunks: BufferPool;
-  /** Buffers read-ahead READ replies go into; a sequential reader holds its window and up to 3 more. */
-  private readonly replyBuffers: BufferPool;
+  private readonly reads: FileReads;
+  private readonly writes: FileWrites;
 
   constructor(
-    private readonly client: Nfs3Client,
+    private readonly client: NfsOperations,
     private readonly credential: Credential,
-    private readonly attrs: AttrCache,
+    attrs: AttrCache,
     private readonly stats: FsStats,
-    private readonly options: ResolvedOptions,
+    options: ResolvedOptions,
   ) {
-    const budget = options.memory;
-    this.chunks = new BufferPool(options.writeChunkBytes, Math.ceil(options.maxUncommittedBytes / options.writeChunkBytes), { budget });
-    this.replyBuffers = new BufferPool(options.readAheadBytes + READ_REPLY_SLACK, options.readAheadWindow + 3, {
-      onAllocate: () => stats.readBuffersAllocated++,
-      budget,
-    });
+    // Write chunks' pool first: the memory budget asks its holders in the order they came.
+    this.writes = new FileWrites(client, credential, attrs, stats, options);
+    this.reads = new FileReads(client, credential, attrs, stats, options);
   }
 
   /** Open fds. */
@@ -90,7 +87,7 @@ export class OpenFiles {
 
   /** Buffers held for read-ahead (blocks fetched ahead of readers, and idle ones kept for reuse). */
   get readAheadBytesHeld(): number {
-    return this.replyBuffers.held;
+    return this.reads.readAheadBytesHeld;
   }
 
   /** Written data held in write-back (gathered, in flight, or not yet committed), over every open file. */
@@ -114,21 +111,13 @@ export class OpenFiles {
     inode.size = inode.writeBack?.holding ? Math.max(inode.size, serverSize) : serverSize;
     inode.refs++;
     const fd = this.freeFds.pop() ?? this.nextFd++;
-    const { readAheadBytes: blockBytes, readAheadWindow: window, memory } = this.options;
-    const readAhead = new ReadAhead(
-      { blockBytes, window },
-      this.replyBuffers,
-      (offset, length, into) => this.readBlock(handle, offset, length, into),
-      () => memory.readAheadSkipped++,
-    );
-    memory.addHolder(readAhead);
     this.files.set(fd, {
       inode,
       readable: isReadable(flags),
       writable: isWritable(flags),
       append: (flags & constants.O_APPEND) !== 0,
-      readAhead,
-      errorsReported: inode.writeBack?.errorSeq ?? 0,
+      readAhead: this.reads.readAhead(handle),
+      errorsReported: inode.writeBack?.failures ?? 0,
     });
     return fd;
   }
@@ -161,7 +150,7 @@ export class OpenFiles {
     // Data this mount wrote must be visible: send what overlaps the range first.
     await inode.writeBack?.drain(position, target.length);
     const ahead = inode.writeBack?.dirty ? undefined : await file.readAhead.read(target, position, inode.generation, inode.size);
-    let n = ahead ?? (await this.readInto(inode.handle, target, position));
+    let n = ahead ?? (await this.reads.readInto(inode.handle, target, position));
     const holeEnd = Math.min(target.length, knownSize - position);
     if (n < holeEnd) {
       Buffer.from(target.buffer, target.byteOffset, target.length).fill(0, n, holeEnd);
@@ -177,10 +166,7 @@ export class OpenFiles {
     if (!file.writable) throw new FsError(EBADF, `fd ${fd} is not open for writing`);
     this.reportWriteError(file);
     const { inode } = file;
-    if (!inode.writeBack) {
-      inode.writeBack = new WriteBack(this.sink(inode.handle), this.writeLimits(), this.stats, this.chunks);
-      this.options.memory.addHolder(inode.writeBack);
-    }
+    inode.writeBack ??= this.writes.writeBack(inode.handle);
     const offset = file.append && !atPosition ? inode.size : position;
     const wasEmpty = inode.size === 0;
     inode.size = Math.max(inode.size, offset + data.length);
@@ -208,15 +194,11 @@ export class OpenFiles {
     } finally {
       this.files.delete(fd);
       this.freeFds.push(fd);
-      file.readAhead.drop();
-      this.options.memory.removeHolder(file.readAhead);
+      this.reads.drop(file.readAhead);
       const { inode } = file;
       if (--inode.refs === 0) {
         this.inodes.delete(inode.handle.toString('hex'));
-        if (inode.writeBack) {
-          this.options.memory.removeHolder(inode.writeBack);
-          inode.writeBack.discard();
-        }
+        if (inode.writeBack) this.writes.drop(inode.writeBack);
         if (inode.hiddenAs) await this.client.remove(this.credential, inode.hiddenAs.dir, inode.hiddenAs.name).catch(() => undefined);
       }
     }
@@ -273,65 +255,8 @@ export class OpenFiles {
 
   private reportWriteError(file: OpenFile): void {
     const writeBack = file.inode.writeBack;
-    if (!writeBack || writeBack.errorSeq === file.errorsReported) return;
-    file.errorsReported = writeBack.errorSeq;
-    throw writeBack.lastError;
-  }
-
-  private writeLimits() {
-    const o = this.options;
-    return { chunkBytes: o.writeChunkBytes, maxInFlight: o.writesInFlight, maxUncommittedBytes: o.maxUncommittedBytes, commitRetries: o.commitRetries };
-  }
-
-  private sink(handle: FileHandle): WriteSink {
-    return {
-      write: async (offset, data, stable) => {
-        this.stats.writeRpcs++;
-        this.stats.writeRpcBytes += data.length;
-        const reply = await this.client.write(this.credential, handle, BigInt(offset), data, stable);
-        this.attrs.set(handle, reply.wcc.after);
-        return reply;
-      },
-      commit: async () => {
-        this.stats.commits++;
-        const reply = await this.client.commit(this.credential, handle);
-        this.attrs.set(handle, reply.wcc.after);
-        return reply.verifier;
-      },
-    };
-  }
-
-  /** One READ of at most `count` bytes (at most rtmax), into `into` when given (see Nfs3Client.read). */
-  private async readOnce(handle: FileHandle, position: number, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean }> {
-    const reply = await this.client.read(this.credential, handle, BigInt(position), count, { into });
-    this.stats.readRpcs++;
-    this.stats.readRpcBytes += reply.count;
-    this.attrs.set(handle, reply.attributes);
-    return { data: reply.data.subarray(0, count), eof: reply.eof || reply.count === 0 };
-  }
-
-  /** READs until `target` is full or the file ends (or `target` is detached: Buffer#copy then copies nothing). */
-  private async readInto(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
-    let filled = 0;
-    while (filled < target.length) {
-      const { data, eof } = await this.readOnce(handle, position + filled, Math.min(target.length - filled, this.options.readAheadBytes));
-      filled += data.copy(target, filled);
-      if (eof) break;
-    }
-    return filled;
-  }
-
-  /**
-   * A read-ahead block: a view of `into` (a pooled buffer the READ reply is read into). A short block is copied out,
-   * so that the pooled buffer goes back at once: the end of the file, or a server that sent less than asked (the rest
-   * is READ into the copy).
-   */
-  private async readBlock(handle: FileHandle, offset: number, length: number, into: Buffer): Promise<Buffer> {
-    const first = await this.readOnce(handle, offset, length, into);
-    if (first.data.length === length) return first.data;
-    if (first.eof) return Buffer.from(first.data);
-    const whole = Buffer.allocUnsafe(length);
-    const got = first.data.copy(whole);
-    return whole.subarray(0, got + (await this.readInto(handle, whole.subarray(got), offset + got)));
+    if (!writeBack || writeBack.failures === file.errorsReported) return;
+    file.errorsReported = writeBack.failures;
+    throw writeBack.lastFailure;
   }
 }

@@ -1,7 +1,7 @@
 // The ownership a mount presents, and what chown/chgrp through it may do. On the server every file the mount makes
 // belongs to the identity; the view can show those files as owned by a uid/gid of the container's choosing (software
 // such as PostgreSQL refuses a data directory it does not own), and chown maps back through the same view.
-import { Errno } from '../nfs/errno.ts';
+import { Errno } from './errno.ts';
 import type { Fattr3 } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import type { Owner } from './file-stat.ts';

@@ -1,5 +1,5 @@
 // The paths the FUSE adapter hands over ('/', '/a/b'), split into the names LOOKUP takes.
-import { Errno } from '../nfs/errno.ts';
+import { Errno } from './errno.ts';
 import { FsError } from './fs-error.ts';
 
 /** '/a/b' -> ['a', 'b']; '/' -> []. */

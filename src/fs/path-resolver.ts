@@ -1,6 +1,5 @@
 // Path -> handle: the cached prefix, then one LOOKUP per missing name. A handle the server calls STALE makes the
 // operation look its paths up again from the root, once.
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import type { AttrCache } from './attr-cache.ts';
@@ -8,6 +7,7 @@ import { isStale } from './fs-error.ts';
 import type { FsStats } from './fs-stats.ts';
 import type { HandleCache } from './handle-cache.ts';
 import type { LibfuseHides } from './libfuse-hides.ts';
+import type { NfsOperations } from './nfs-operations.ts';
 
 export interface Resolved {
   readonly handle: FileHandle;
@@ -17,7 +17,7 @@ export interface Resolved {
 
 export class PathResolver {
   constructor(
-    private readonly client: Nfs3Client,
+    private readonly client: NfsOperations,
     private readonly credential: Credential,
     readonly handles: HandleCache,
     private readonly attrs: AttrCache,

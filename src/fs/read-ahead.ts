@@ -17,41 +17,72 @@ export interface ReadAheadLimits {
 /** READs up to `length` bytes at `offset` (fewer only at the end of the file) into `into`, or into a buffer of its own. */
 export type FetchBlock = (offset: number, length: number, into: Buffer) => Promise<Buffer>;
 
+/**
+ * A block's life, one transition function each:
+ *
+ *   fetching ──settled──> cached ──evict──> evicted ──(last reader done)──> returned
+ *      │ evict                                 ^
+ *      v                                       │
+ *   fetchingEvicted ──settled──────────────────┘
+ *
+ * fetching: its READ writes the pooled buffer. cached: the data is a view of the buffer and new readers may come.
+ * evicted: out of the read-ahead, readers already copying finish. returned: the buffer is back in the pool. A block
+ * whose READ failed, or whose data was copied out of the buffer, is returned as soon as its READ settles.
+ */
+export type BlockState = 'fetching' | 'fetchingEvicted' | 'cached' | 'evicted' | 'returned';
+
 /** One block and the pooled buffer its READ goes into, given back once nothing can touch it any more. */
 class Block {
   /** Reads copying out of the block now. */
-  readers = 0;
-  /** No longer in the read-ahead: no new reader comes. */
-  evicted = false;
+  private readers = 0;
+  private current: BlockState = 'fetching';
   /** The block's bytes; shorter at the end of the file. */
   readonly data: Promise<Buffer>;
-  /** Undefined once given back. */
-  private buffer?: Buffer;
-  private settled = false;
-  /** The data is a view of `buffer` (else the READ failed, or its data was copied out). */
-  private holdsData = false;
 
   constructor(
     readonly generation: number,
     private readonly pool: BufferPool,
-    buffer: Buffer,
+    private readonly buffer: Buffer,
     fetch: (into: Buffer) => Promise<Buffer>,
   ) {
-    this.buffer = buffer;
     this.data = fetch(buffer);
-    const settle = (holdsData: boolean) => {
-      this.settled = true;
-      this.holdsData = holdsData;
-      this.giveBackWhenUnused();
-    };
-    this.data.then((data) => settle(data.buffer === buffer.buffer), () => settle(false));
+    this.data.then((data) => this.settled(data.buffer === buffer.buffer), () => this.settled(false));
   }
 
-  /** The READ has settled (the client no longer writes the buffer), and nobody reads from it or will. */
-  giveBackWhenUnused(): void {
-    if (!this.buffer || !this.settled || (this.holdsData && (!this.evicted || this.readers > 0))) return;
+  get state(): BlockState {
+    return this.current;
+  }
+
+  /** fetching -> cached, fetchingEvicted -> evicted; -> returned when the data is not in the buffer (or nobody reads it). */
+  settled(holdsData: boolean): void {
+    if (!holdsData) return this.giveBack();
+    this.current = this.current === 'fetchingEvicted' ? 'evicted' : 'cached';
+    if (this.current === 'evicted' && this.readers === 0) this.giveBack();
+  }
+
+  /** Out of the read-ahead: fetching -> fetchingEvicted, cached -> evicted (-> returned with no reader left). */
+  evict(): void {
+    if (this.current === 'fetching') this.current = 'fetchingEvicted';
+    else if (this.current === 'cached') {
+      this.current = 'evicted';
+      if (this.readers === 0) this.giveBack();
+    }
+  }
+
+  readerCame(): void {
+    this.readers++;
+  }
+
+  /** evicted -> returned when it was the last reader. */
+  readerDone(): void {
+    this.readers--;
+    if (this.current === 'evicted' && this.readers === 0) this.giveBack();
+  }
+
+  /** -> returned: the READ has settled (the client no longer writes the buffer), and nobody reads from it or will. */
+  private giveBack(): void {
+    this.current = 'returned';
     this.pool.give(this.buffer);
-    this.buffer = undefined;
   }
 }
 
@@ -116,7 +147,7 @@ export class ReadAhead implements MemoryHolder {
     const needed: Block[] = [];
     for (let index = first; index <= last; index++) {
       const block = this.blocks.get(index)!;
-      block.readers++;
+      block.readerCame();
       needed.push(block);
     }
     try {
@@ -131,10 +162,7 @@ export class ReadAhead implements MemoryHolder {
       }
       return filled;
     } finally {
-      for (const block of needed) {
-        block.readers--;
-        block.giveBackWhenUnused();
-      }
+      for (const block of needed) block.readerDone();
     }
   }
 
@@ -150,7 +178,6 @@ export class ReadAhead implements MemoryHolder {
 
   private evict(index: number, block: Block): void {
     this.blocks.delete(index);
-    block.evicted = true;
-    block.giveBackWhenUnused();
+    block.evict();
   }
 }

@@ -1,9 +1,10 @@
-// The FUSE face of an NfsFileSystem: each FUSE operation becomes one file-system call, each failure the errno
-// src/nfs/errno.ts assigns it (carried as `code`, which safe-handlers answers). Nothing else is decided here.
-import { errnoName, Errno, NfsError } from '../nfs/errno.ts';
+// The FUSE face of an NfsFileSystem: each FUSE operation becomes one file-system call, each failure the errno the
+// file-system layer gave it (FsError), handed on as a number (FuseError). Nothing else is decided here.
 import type { FileStat, Timespec } from '../fs/file-stat.ts';
-import { errnoOfFailure, FsError } from '../fs/fs-error.ts';
+import { Errno } from '../fs/errno.ts';
+import { fsErrorOf } from '../fs/fs-error.ts';
 import type { NfsFileSystem, TimeSetting } from '../fs/nfs-file-system.ts';
+import { FuseError } from './fuse-error.ts';
 import type { Attributes, FileTime, FuseHandlers, TimeChange } from './handlers.ts';
 
 /** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
@@ -34,14 +35,14 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
       if (start) observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
       return result;
     } catch (err) {
-      const error = asErrnoError(op, path, err, log);
+      const failure = fsErrorOf(err);
+      if (LOGGED.has(failure.errno)) log(`${op} ${path}: ${failure.code}: ${failure.message}`);
       if (start) {
-        const errno = errnoOfFailure(err);
-        // The server's answer: an NFS status, or its ACCESS reply (FsError EACCES); kidfs's own policy refusals are not.
-        const deniedByServer = DENIALS.has(errno) && (err instanceof NfsError || (err instanceof FsError && errno === Errno.EACCES));
-        observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9, errno: errnoName(errno), deniedByServer });
+        // The server's answer (an NFS status, or its ACCESS reply); kidfs's own policy refusals are not.
+        const deniedByServer = DENIALS.has(failure.errno) && failure.byServer;
+        observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9, errno: failure.code, deniedByServer });
       }
-      throw error;
+      throw new FuseError(failure.errno, failure.code, failure.message, { cause: failure });
     }
   };
   return {
@@ -86,17 +87,6 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     symlink: (target, path) => call('symlink', path, () => fs.symlink(target, path)),
     readlink: (path) => call('readlink', path, () => fs.readlink(path)),
   };
-}
-
-/** An error whose `code` names the errno for `err`, keeping its message; logged when an admin should know. */
-function asErrnoError(op: string, path: string, err: unknown, log: (line: string) => void): Error {
-  const errno = errnoOfFailure(err);
-  const code = errnoName(errno);
-  const message = err instanceof Error ? err.message : String(err);
-  if (LOGGED.has(errno)) log(`${op} ${path}: ${code}: ${message}`);
-  // NfsError and FsError carry their errno's name already (a LOOKUP of a name not there fails so for every create).
-  if (err instanceof Error && (err as { code?: unknown }).code === code) return err;
-  return Object.assign(new Error(message), { code });
 }
 
 const fileTime = (t: Timespec): FileTime => ({ sec: t.seconds, nsec: t.nseconds });

@@ -1,6 +1,7 @@
 // What a file system served through src/fuse implements: promise-returning handlers, one per
-// FUSE operation. A handler answers by resolving; it fails with an error whose `code` names an
-// errno ('ENOENT', 'EACCES', ... as Node's own fs errors do), which the program then gets.
+// FUSE operation. A handler answers by resolving; it fails with a FuseError carrying an errno
+// number, or an error whose `code` names an errno ('ENOENT', 'EACCES', ... as Node's own fs
+// errors do), which the program then gets.
 // Any other error or throw becomes EIO and is logged; a handler never has to catch to keep the
 // mount alive. Paths are absolute inside the mount ("/", "/dir/file"). A missing handler makes
 // the operation ENOSYS (libfuse's answer), except getattr, which is required.

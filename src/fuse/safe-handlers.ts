@@ -6,6 +6,7 @@
 // buffer themselves: once detached it has length 0, and a late fill copies nothing.
 import { constants } from 'node:os';
 import type { NativeOp, NativeOps } from './binding.ts';
+import { FuseError } from './fuse-error.ts';
 import { OperationDeadlines } from './op-deadlines.ts';
 import type { Attributes, DirEntry, FileTime, FuseHandlers, Handle, StatFs, TimeChange } from './handlers.ts';
 
@@ -202,8 +203,12 @@ function sendReply(op: string, path: string, reply: Reply, args: unknown[], log:
   }
 }
 
-/** The errno a failed handler answers: its error's `code` when that names one, else EIO (logged). */
+/**
+ * The errno a failed handler answers: a FuseError's number; the errno a Node-style error's `code` names (as Node's own
+ * fs errors carry it); else EIO (logged).
+ */
 function errnoFor(op: string, path: string, error: unknown, log: (line: string) => void): number {
+  if (error instanceof FuseError) return error.errno;
   const code = (error as { code?: unknown } | null)?.code;
   const errno = typeof code === 'string' ? (constants.errno as Record<string, number | undefined>)[code] : undefined;
   if (errno !== undefined) return errno;

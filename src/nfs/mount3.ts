@@ -2,7 +2,7 @@
 import { XdrError, type XdrReader } from './xdr.ts';
 import type { CallCredential, CallOptions, RpcTransport } from './rpc-transport.ts';
 import { RpcProtocolError } from './rpc-errors.ts';
-import { MountError, MountStatus } from './errno.ts';
+import { MountError, MountStatus } from './mount-error.ts';
 import { decodeHandle } from './nfs3-attr-codec.ts';
 import type { FileHandle } from './nfs3-types.ts';
 
@@ -59,7 +59,7 @@ export class Mount3Client {
     try {
       return decode(reply);
     } catch (err) {
-      if (err instanceof XdrError) throw new RpcProtocolError(`malformed MOUNT ${name} reply from ${this.serverName}: ${err.message}`);
+      if (err instanceof XdrError) throw new RpcProtocolError(`malformed MOUNT ${name} reply from ${this.serverName}: ${err.message}`, { cause: err });
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 // Connects to one NFS export: ports (from the URL or the portmapper), MNT for the root handle, FSINFO for the limits.
 import { RpcConnectionPool, type TransportFactory } from './connection-pool.ts';
+import { ExportFlavorError } from './mount-error.ts';
 import { AuthFlavor, Mount3Client, MOUNT_PROGRAM, MOUNT_V3, type MountResult } from './mount3.ts';
 import { Nfs3Client } from './nfs3-client.ts';
 import { NFS_PROGRAM, NFS_V3, type FileHandle, type FsinfoResult } from './nfs3-types.ts';
@@ -65,7 +66,7 @@ export async function connectExport(target: string | NfsUrl, options: ConnectExp
   }
   // kidfs sends every file operation as AUTH_SYS: an export that does not take it cannot serve kidfs.
   if (mounted.authFlavors.length > 0 && !mounted.authFlavors.includes(AuthFlavor.AUTH_SYS)) {
-    throw new Error(
+    throw new ExportFlavorError(
       `${formatNfsUrl(url)} does not accept AUTH_SYS (it offers flavors ${mounted.authFlavors.join(', ')}): ` +
         'allow sec=sys on the export',
     );

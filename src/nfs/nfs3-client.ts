@@ -1,11 +1,11 @@
 // The NFSv3 procedures (RFC 1813) over an RpcTransport. Identity is an argument of every call: one client and one
 // connection carry the calls of every pod. Failures: NfsError for an nfsstat3 error, RpcError subclasses from the
-// transport, RpcProtocolError for a reply that does not decode.
+// transport, RpcProtocolError for a reply that does not decode, NfsProtocolError for a listing that loops.
 import { XdrError, type XdrReader, type XdrWriter } from './xdr.ts';
 import type { CallCredential, CallOptions, RpcTransport } from './rpc-transport.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RpcProtocolError, RpcTimeoutError } from './rpc-errors.ts';
-import { NfsError } from './errno.ts';
+import { isNfsStatus, NfsError, NfsProtocolError } from './nfs-error.ts';
 import { decodeFattr, decodeWcc, encodeDirOp, encodeHandle } from './nfs3-attr-codec.ts';
 import * as codec from './nfs3-codec.ts';
 import {
@@ -127,7 +127,7 @@ export class Nfs3Client {
         status = reply.uint32();
         if (status === Nfs3Status.NFS3_OK) return decodeOk(reply);
       } catch (err) {
-        if (err instanceof XdrError) throw new RpcProtocolError(`malformed NFSv3 ${proc} reply: ${err.message}`);
+        if (err instanceof XdrError) throw new RpcProtocolError(`malformed NFSv3 ${proc} reply: ${err.message}`, { cause: err });
         throw err;
       }
       if (status !== Nfs3Status.NFS3ERR_JUKEBOX) throw new NfsError(status, proc, cred, detail);
@@ -341,11 +341,11 @@ async function progressingRound<E extends DirEntry>(
     try {
       result = await round(counts);
     } catch (err) {
-      if (!(err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_TOOSMALL) || emptyRounds >= MAX_EMPTY_ROUNDS) throw err;
+      if (!isNfsStatus(err, Nfs3Status.NFS3ERR_TOOSMALL) || emptyRounds >= MAX_EMPTY_ROUNDS) throw err;
     }
     if (result && (result.eof || result.entries.length > 0)) return { result, counts };
     if (result && emptyRounds >= MAX_EMPTY_ROUNDS) {
-      throw new Error(
+      throw new NfsProtocolError(
         `${proc} makes no progress: the server returned no entries and no eof at cookie ${cookie} ` +
           `${emptyRounds + 1} times, the last with dircount ${counts.dircount} and maxcount ${counts.maxcount}`,
       );
@@ -375,7 +375,7 @@ async function listDirectory<E extends DirEntry>(
     if (result.eof) return { entries, dirAttributes };
     const last = result.entries.at(-1)!;
     if (cookiesSeen.has(last.cookie)) {
-      throw new Error(`${proc} loops: the server returned cookie ${last.cookie} a second time, the directory listing would not end`);
+      throw new NfsProtocolError(`${proc} loops: the server returned cookie ${last.cookie} a second time, the directory listing would not end`);
     }
     cookiesSeen.add(last.cookie);
     cookie = last.cookie;

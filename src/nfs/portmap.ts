@@ -12,6 +12,7 @@ const IPPROTO_TCP = 6;
 /** The portmapper answered, but has no TCP registration for the program and version asked for. */
 export class ProgramNotRegisteredError extends RpcError {
   override name = 'ProgramNotRegisteredError';
+  readonly code = 'RPC_PROGRAM_NOT_REGISTERED';
 }
 
 /** The TCP port of `program` `version` on `host`, asked of its portmapper (port 111). */
@@ -25,7 +26,7 @@ export async function getPort(host: string, program: number, version: number, op
     try {
       port = results.uint32();
     } catch (err) {
-      throw new RpcProtocolError(`the portmapper on ${client.server} sent a GETPORT reply without a port: ${(err as Error).message}`);
+      throw new RpcProtocolError(`the portmapper on ${client.server} sent a GETPORT reply without a port: ${(err as Error).message}`, { cause: err });
     }
     if (port === 0) {
       throw new ProgramNotRegisteredError(
@@ -33,7 +34,7 @@ export async function getPort(host: string, program: number, version: number, op
           ' (over TCP): is the server running, or does it need an explicit port?',
       );
     }
-    if (port > 65535) throw new RpcError(`the portmapper on ${client.server} answered port ${port}, which is not a TCP port`);
+    if (port > 65535) throw new RpcProtocolError(`the portmapper on ${client.server} answered port ${port}, which is not a TCP port`);
     return port;
   } finally {
     await client.close();

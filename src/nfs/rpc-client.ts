@@ -336,7 +336,10 @@ export class RpcClient implements RpcTransport {
     if (this.stats) this.stats.timeouts++;
     const down = this.socket ? '' : `; the connection is down (${this.lastConnectionError?.message ?? 'connecting'})`;
     call.reject(
-      new RpcTimeoutError(`${describeCall(program, version, procedure)} to ${this.server} got no reply within ${call.timeoutMs} ms${down}`),
+      new RpcTimeoutError(
+        `${describeCall(program, version, procedure)} to ${this.server} got no reply within ${call.timeoutMs} ms${down}`,
+        this.socket ? undefined : { cause: this.lastConnectionError },
+      ),
     );
   }
 

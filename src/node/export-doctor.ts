@@ -3,7 +3,7 @@
 // acting as whoever it claims: root squashed (for every client but the provisioner's), privileged source ports
 // required, and the export's root writable only by root. Each finding says what was seen and what to change.
 import { randomBytes } from 'node:crypto';
-import { NfsError } from '../nfs/errno.ts';
+import { NfsError } from '../nfs/nfs-error.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { Nfs3Status } from '../nfs/nfs3-types.ts';

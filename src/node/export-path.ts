@@ -1,7 +1,7 @@
 // Directories under an export, named by a relative path (subDir), and how to reach them over NFS without
 // ever leaving the export: no `..`, no absolute paths, and no symlink on the server is followed.
 import type { Nfs3Client } from '../nfs/nfs3-client.ts';
-import { NfsError } from '../nfs/errno.ts';
+import { NfsError } from '../nfs/nfs-error.ts';
 import { Ftype3, Nfs3Status, type Fattr3, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { CallCredential } from '../nfs/rpc-transport.ts';
 import { invalidField, NodeError } from './node-error.ts';

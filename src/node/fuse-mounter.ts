@@ -10,7 +10,7 @@ import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
 import type { RpcStats } from '../nfs/rpc-stats.ts';
 import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
 import { mountFuse, type FuseMount } from '../fuse/mount.ts';
-import { NfsError } from '../nfs/errno.ts';
+import { NfsError } from '../nfs/nfs-error.ts';
 import { Nfs3Status } from '../nfs/nfs3-types.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';

@@ -69,6 +69,6 @@ t.test('a committed chunk goes back to the pool; one whose WRITE failed never do
   const bad = new WriteBack(sink(true), limits, new FsStats(), pool);
   await bad.write(0, Buffer.alloc(2 * chunk, 7));
   await bad.commit().catch(() => undefined);
-  t.equal(bad.errorSeq, 2, 'both WRITEs failed');
+  t.equal(bad.failures, 2, 'both WRITEs failed');
   t.equal(given.length, 0, 'no buffer of a failed WRITE was given back');
 });

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { constants, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, statfsSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errno } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
 import { EBADF } from '../../src/fs/fs-error.ts';
 import type { Timespec } from '../../src/fs/file-stat.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { chownSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errno } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
 import type { NfsFileSystem } from '../../src/fs/nfs-file-system.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';
 import { listAll, makeFs, rejectsWithErrno } from '../helpers/fs-fixture.ts';

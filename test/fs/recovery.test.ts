@@ -3,7 +3,7 @@
 import t from 'tap';
 import { constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errno } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';
 import { makeFs, rejectsWithErrno } from '../helpers/fs-fixture.ts';
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { chmodSync, chownSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errno } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
 import { StableHow } from '../../src/nfs/nfs3-types.ts';
 import type { NfsFileSystem } from '../../src/fs/nfs-file-system.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';

@@ -6,7 +6,7 @@ import { constants, createReadStream, mkdirSync, readFileSync, rmSync } from 'no
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Errno } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
 import { errnoOfFailure } from '../../src/fs/fs-error.ts';
 import type { NfsFileSystem } from '../../src/fs/nfs-file-system.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';

@@ -4,7 +4,8 @@ import type { Test } from 'tap';
 import { startLoopbackNfs, type LoopbackNfs, type LoopbackNfsOptions } from '../../scripts/loopback-nfs.ts';
 import { connectExport, type ConnectExportOptions, type NfsExport } from '../../src/nfs/nfs-export.ts';
 import type { Credential } from '../../src/nfs/rpc-transport.ts';
-import { NfsError, errnoOf } from '../../src/nfs/errno.ts';
+import { NfsError } from '../../src/nfs/nfs-error.ts';
+import { errnoOfFailure } from '../../src/fs/fs-error.ts';
 
 export interface NfsFixture {
   readonly server: LoopbackNfs;
@@ -24,7 +25,7 @@ export async function startNfsFixture(t: Test, options: LoopbackNfsOptions = {},
   return { server, exp };
 }
 
-/** Asserts that `promise` rejects with an NfsError of `statusName` that maps to `errno`; returns the error. */
+/** Asserts that `promise` rejects with an NfsError of `statusName` that the fs layer maps to `errno`; returns the error. */
 export async function rejectsWithStatus(t: Test, promise: Promise<unknown>, statusName: string, errno: number, what = statusName): Promise<NfsError> {
   const err = await promise.then(
     () => undefined,
@@ -32,6 +33,6 @@ export async function rejectsWithStatus(t: Test, promise: Promise<unknown>, stat
   );
   t.type(err, NfsError, `${what}: rejected with an NfsError`);
   t.equal((err as NfsError | undefined)?.statusName, statusName, `${what}: ${statusName}`);
-  t.equal(errnoOf(err), errno, `${what}: errno ${errno}`);
+  t.equal(errnoOfFailure(err), errno, `${what}: errno ${errno}`);
   return err as NfsError;
 }

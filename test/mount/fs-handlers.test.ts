@@ -1,5 +1,5 @@
 // The FUSE handlers over an NfsFileSystem, called directly (no kernel) against a real ganesha: attributes and
-// times converted both ways, every failure answered with the errno src/nfs/errno.ts gives it, transport trouble logged.
+// times converted both ways, every failure answered with the errno the fs layer gives it (src/fs/fs-error.ts), transport trouble logged.
 import t from 'tap';
 import { chownSync, constants, statSync, writeFileSync } from 'node:fs';
 import { fsHandlers } from '../../src/fuse/fs-handlers.ts';

@@ -1,7 +1,9 @@
 // MOUNT v3 and connectExport against ganesha: root handle, export list, refusals, privileged ports, shared connections.
 import t from 'tap';
 import { statSync } from 'node:fs';
-import { Errno, MountError, errnoOf } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
+import { errnoOfFailure } from '../../src/fs/fs-error.ts';
+import { MountError } from '../../src/nfs/mount-error.ts';
 import { RpcConnectionPool, createRpcClient, type TransportTarget } from '../../src/nfs/connection-pool.ts';
 import { AuthFlavor, Mount3Client } from '../../src/nfs/mount3.ts';
 import { connectExport } from '../../src/nfs/nfs-export.ts';
@@ -35,7 +37,7 @@ t.test('MOUNT v3: MNT, EXPORT, UMNT and refusals', async (t) => {
 
   const err = await mount.mnt(null, '/no/such/export').catch((e: unknown) => e);
   t.type(err, MountError);
-  t.equal(errnoOf(err), Errno.EACCES, 'ganesha answers MNT3ERR_ACCES for a path it does not export');
+  t.equal(errnoOfFailure(err), Errno.EACCES, 'ganesha answers MNT3ERR_ACCES for a path it does not export');
   t.equal(
     (err as MountError).message,
     `mounting /no/such/export from 127.0.0.1:${server.mountPort} failed: ` +
@@ -49,7 +51,7 @@ t.test('an export that wants a privileged source port', async (t) => {
   t.teardown(() => strict.stop());
   const refused = await connectExport(strict.url).catch((e: unknown) => e);
   t.type(refused, RpcAuthError, `from an ordinary port: ${(refused as Error).message}`);
-  t.equal(errnoOf(refused), Errno.EACCES);
+  t.equal(errnoOfFailure(refused), Errno.EACCES);
   const ok = await connectExport(strict.url, { privilegedPort: true });
   t.teardown(() => ok.close());
   t.equal((await ok.client.getattr(ROOT, ok.rootHandle)).fileid, statSync(strict.dir, { bigint: true }).ino, 'from a port below 1024 it works');

@@ -1,7 +1,9 @@
 // How the client copes with replies ganesha never sends: a missing handle, a truncated reply, an unknown status,
 // a server that answers JUKEBOX.
 import t from 'tap';
-import { Errno, NfsError, errnoOf } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
+import { errnoOfFailure } from '../../src/fs/fs-error.ts';
+import { NfsError } from '../../src/nfs/nfs-error.ts';
 import { Nfs3Proc, Nfs3Status } from '../../src/nfs/nfs3-types.ts';
 import { RpcProtocolError, RpcTimeoutError } from '../../src/nfs/rpc-errors.ts';
 import { fakeNfsClient } from '../helpers/fake-rpc-server.ts';
@@ -26,7 +28,7 @@ t.test('a truncated reply is an RpcProtocolError naming the procedure', async (t
   const err = await client.getattr(alice, Buffer.from('h')).catch((e: unknown) => e);
   t.type(err, RpcProtocolError);
   t.match((err as Error).message, /^malformed NFSv3 GETATTR reply: truncated XDR/);
-  t.equal(errnoOf(err), Errno.EIO);
+  t.equal(errnoOfFailure(err), Errno.EIO);
 });
 
 t.test('a status RFC 1813 does not define is an NfsError mapped to EIO', async (t) => {
@@ -36,7 +38,7 @@ t.test('a status RFC 1813 does not define is an NfsError mapped to EIO', async (
   const err = await client.lookup(alice, Buffer.from('h'), 'x').catch((e: unknown) => e);
   t.type(err, NfsError);
   t.equal((err as Error).message, 'nfsstat3 4242: unknown status for uid 2001 (LOOKUP x)');
-  t.equal(errnoOf(err), Errno.EIO);
+  t.equal(errnoOfFailure(err), Errno.EIO);
 });
 
 t.test('JUKEBOX (busy, ask again later) is asked again, waiting longer each time, until the server answers', async (t) => {
@@ -61,7 +63,7 @@ t.test('a server that answers JUKEBOX for longer than the call may take fails it
   const err = await client.getattr(alice, Buffer.from('h')).catch((e: unknown) => e);
   t.type(err, RpcTimeoutError);
   t.equal((err as Error).message, 'NFSv3 GETATTR: the server answered JUKEBOX (busy, ask again later) for 1000 ms');
-  t.equal(errnoOf(err), Errno.ETIMEDOUT);
+  t.equal(errnoOfFailure(err), Errno.ETIMEDOUT);
   t.ok(Date.now() - started < 2000, 'given up after about the call timeout');
   t.ok(fake.calls.length >= 4, `asked ${fake.calls.length} times meanwhile`);
 });

@@ -3,7 +3,9 @@
 import t from 'tap';
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errno, NfsError, errnoOf } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
+import { errnoOfFailure } from '../../src/fs/fs-error.ts';
+import { NfsError } from '../../src/nfs/nfs-error.ts';
 import { StableHow } from '../../src/nfs/nfs3-types.ts';
 import { ROOT, cred, rejectsWithStatus, startNfsFixture } from '../helpers/nfs-fixture.ts';
 
@@ -29,7 +31,7 @@ t.test('a 0700 directory of one uid refuses another', async (t) => {
   const err = await client.lookup(bob, secretDir.handle, 'secret').catch((e: unknown) => e);
   t.type(err, NfsError);
   t.equal((err as NfsError).message, 'NFS3ERR_ACCES: permission denied for uid 2002 (LOOKUP secret)');
-  t.equal(errnoOf(err), Errno.EACCES);
+  t.equal(errnoOfFailure(err), Errno.EACCES);
   t.ok(await client.lookup(alice, secretDir.handle, 'secret'), 'the owner gets in');
   await rejectsWithStatus(t, client.create(bob, secretDir.handle, 'intruder', { mode: 'guarded' }), 'NFS3ERR_ACCES', Errno.EACCES, 'CREATE');
   await rejectsWithStatus(t, client.readdirplusAll(bob, secretDir.handle), 'NFS3ERR_ACCES', Errno.EACCES, 'READDIRPLUS');
@@ -72,7 +74,7 @@ t.test('one connection carries many identities interleaved', async (t) => {
       }),
       client.lookup(person, privateDir.handle, 'inside').then(
         () => ({ kind: 'lookup' as const, i, errno: 0 }),
-        (err: unknown) => ({ kind: 'lookup' as const, i, errno: errnoOf(err) }),
+        (err: unknown) => ({ kind: 'lookup' as const, i, errno: errnoOfFailure(err) }),
       ),
       client.lookup(alice, privateDir.handle, 'inside').then(() => ({ kind: 'alice' as const, i })),
     ]),

@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import { linkSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errno } from '../../src/nfs/errno.ts';
+import { Errno } from '../../src/fs/errno.ts';
 import { Access3, Fsf3, Ftype3, StableHow, type Fattr3 } from '../../src/nfs/nfs3-types.ts';
 import { ROOT, cred, rejectsWithStatus, startNfsFixture } from '../helpers/nfs-fixture.ts';
 

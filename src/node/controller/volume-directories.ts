@@ -5,7 +5,7 @@
 // provisioner's and writable by no one else, and a directory is only treated as a volume when its marker
 // (volume-markers.ts) says kidfs made it for that volume.
 import { RpcConnectionPool } from '../../nfs/connection-pool.ts';
-import { NfsError } from '../../nfs/errno.ts';
+import { NfsError } from '../../nfs/nfs-error.ts';
 import { connectExport, type NfsExport } from '../../nfs/nfs-export.ts';
 import { formatNfsUrl } from '../../nfs/nfs-url.ts';
 import type { Nfs3Client } from '../../nfs/nfs3-client.ts';

@@ -3,7 +3,7 @@
 // would see it). A directory is a kidfs volume only when its marker says so: CreateVolume adopts nothing
 // else and DeleteVolume removes nothing else. The marker also keeps what the volume was created with (CSI:
 // the same name with another capacity is ALREADY_EXISTS).
-import { NfsError } from '../../nfs/errno.ts';
+import { NfsError } from '../../nfs/nfs-error.ts';
 import type { Nfs3Client } from '../../nfs/nfs3-client.ts';
 import { Ftype3, Nfs3Status, StableHow } from '../../nfs/nfs3-types.ts';
 import type { Credential } from '../../nfs/rpc-transport.ts';

@@ -2,7 +2,7 @@
 // by the identity or group its parameters name; deleted, archived or kept per onDelete.
 import type { GroupTable } from '../../config/sections/groups-section.ts';
 import type { Identity, ServiceAccountRef } from '../../identity/identity.ts';
-import { NfsError } from '../../nfs/errno.ts';
+import { NfsError } from '../../nfs/nfs-error.ts';
 import { Nfs3Status } from '../../nfs/nfs3-types.ts';
 import { readProvisionParameters } from '../controller/provision-parameters.ts';
 import type { VolumeDirectories } from '../controller/volume-directories.ts';

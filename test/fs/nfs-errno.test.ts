@@ -1,6 +1,10 @@
 import { constants } from 'node:os';
 import t from 'tap';
-import { Errno, MountError, NfsError, errnoName, errnoOf, errnoOfNfs3Status, nfs3StatusName } from '../../src/nfs/errno.ts';
+import { Errno, errnoName } from '../../src/fs/errno.ts';
+import { errnoOfFailure, FsError, fsErrorOf } from '../../src/fs/fs-error.ts';
+import { errnoOfNfs3Status } from '../../src/fs/nfs-errno.ts';
+import { MountError } from '../../src/nfs/mount-error.ts';
+import { NfsError, NfsProtocolError, nfs3StatusName } from '../../src/nfs/nfs-error.ts';
 import { Nfs3Status } from '../../src/nfs/nfs3-types.ts';
 import {
   RpcAcceptError,
@@ -71,26 +75,28 @@ t.test('NfsError says what failed, for whom, in one line', async (t) => {
   const cred = { uid: 2002, gid: 3002, gids: [] };
   const err = new NfsError(Nfs3Status.NFS3ERR_ACCES, 'LOOKUP', cred, 'secret');
   t.equal(err.message, 'NFS3ERR_ACCES: permission denied for uid 2002 (LOOKUP secret)');
-  t.equal(err.errno, 13);
-  t.equal(err.code, 'EACCES');
+  t.equal(errnoOfFailure(err), 13);
+  t.equal(fsErrorOf(err).code, 'EACCES');
+  t.equal(err.code, 'NFS3ERR_ACCES', 'the NFS layer\'s code is the status name');
   t.equal(err.statusName, 'NFS3ERR_ACCES');
   t.equal(err.status, 13);
   t.equal(err.procedure, 'LOOKUP');
   t.equal(new NfsError(70, 'GETATTR', null).message, 'NFS3ERR_STALE: stale file handle for AUTH_NONE (GETATTR)');
   t.equal(new NfsError(4242, 'READ', null).message, 'nfsstat3 4242: unknown status for AUTH_NONE (READ)');
-  t.equal(new NfsError(4242, 'READ', null).errno, Errno.EIO);
+  t.equal(errnoOfFailure(new NfsError(4242, 'READ', null)), Errno.EIO);
 });
 
 t.test('MountError names the export, the server and what to check', async (t) => {
   const err = new MountError(2, '/nope', '127.0.0.1:635');
   t.equal(err.message, 'mounting /nope from 127.0.0.1:635 failed: MNT3ERR_NOENT: no such export on the server (check the path against its export list)');
-  t.equal(err.errno, Errno.ENOENT);
-  t.equal(new MountError(13, '/x', 's').errno, Errno.EACCES);
+  t.equal(errnoOfFailure(err), Errno.ENOENT);
+  t.equal(err.code, 'MNT3ERR_NOENT');
+  t.equal(errnoOfFailure(new MountError(13, '/x', 's')), Errno.EACCES);
   t.match(new MountError(99, '/x', 's').message, /mountstat3 99: unknown status/);
-  t.equal(new MountError(99, '/x', 's').errno, Errno.EIO);
+  t.equal(errnoOfFailure(new MountError(99, '/x', 's')), Errno.EIO);
 });
 
-t.test('errnoOf maps every failure of the NFS layer', async (t) => {
+t.test('errnoOfFailure maps every failure of the NFS layer', async (t) => {
   const cases: [string, unknown, number][] = [
     ['NfsError', new NfsError(Nfs3Status.NFS3ERR_NOTEMPTY, 'RMDIR', null, 'd'), 39],
     ['MountError', new MountError(13, '/x', 's'), 13],
@@ -101,9 +107,27 @@ t.test('errnoOf maps every failure of the NFS layer', async (t) => {
     ['RpcAcceptError', new RpcAcceptError('GARBAGE_ARGS', 'bad args'), 5],
     ['RpcVersionMismatchError', new RpcVersionMismatchError(3, 3, 'v'), 5],
     ['XdrError', new XdrError('truncated'), 5],
+    ['NfsProtocolError', new NfsProtocolError('loops'), 5],
     ['Error', new Error('anything'), 5],
     ['a string', 'not an error', 5],
     ['undefined', undefined, 5],
   ];
-  for (const [what, err, errno] of cases) t.equal(errnoOf(err), errno, what);
+  for (const [what, err, errno] of cases) t.equal(errnoOfFailure(err), errno, what);
+});
+
+t.test('an FsError keeps what it stands for; a failure nobody classified says what it was', async (t) => {
+  const status = new NfsError(Nfs3Status.NFS3ERR_NOSPC, 'WRITE', null);
+  const mapped = fsErrorOf(status);
+  t.type(mapped, FsError);
+  t.equal(mapped.cause, status, 'the NFS error is the cause');
+  t.equal(mapped.message, status.message, 'and its message is kept');
+  t.ok(mapped.byServer, 'the server answered it');
+  t.notOk(fsErrorOf(new RpcAuthError('AUTH_BADCRED', 'refused')).byServer, 'a refused credential is the transport\'s');
+  t.equal(fsErrorOf(mapped), mapped, 'an FsError stays itself');
+  const bug = new TypeError('x is undefined');
+  const unexpected = fsErrorOf(bug);
+  t.equal(unexpected.errno, Errno.EIO);
+  t.equal(unexpected.message, 'unexpected TypeError: x is undefined', 'the message names it (the FUSE adapter logs every EIO)');
+  t.equal(unexpected.cause, bug);
+  t.equal(fsErrorOf(new RpcTimeoutError('late')).message, 'late', 'a known failure keeps its message');
 });
