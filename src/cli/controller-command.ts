@@ -1,7 +1,7 @@
 // `kidfs controller`: starts the CSI controller with the provisioner's credential, serves until SIGTERM.
 import { loadConfig } from '../config/load-config.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
-import { ControllerDaemon } from '../node/controller-daemon.ts';
+import { ControllerDaemon } from '../controller/controller-daemon.ts';
 import { createAudit } from '../log/audit.ts';
 import { createLogger, lineLog } from '../log/logger.ts';
 import { countingAudit } from '../metrics/daemon-metrics.ts';

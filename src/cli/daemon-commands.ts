@@ -6,7 +6,7 @@ import { isAbsolute, normalize } from 'node:path';
 import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { parseDuration } from '../config/values.ts';
 import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
+import { DEFAULT_CONTROL_SOCKET } from '../control-socket/control-client.ts';
 import { DEFAULT_KUBELET_DIR } from '../node/pod-ref.ts';
 import { configOption } from './config-option.ts';
 import { metricsOption } from './metrics-option.ts';

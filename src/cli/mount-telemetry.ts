@@ -2,7 +2,7 @@
 // record), its audit records (mount, unmount, permission denials) and, when asked for, its metrics on /metrics.
 import type { KidfsConfig } from '../config/load-config.ts';
 import type { ListenAddress } from '../config/sections/metrics-section.ts';
-import type { OpOutcome } from '../fuse/fs-handlers.ts';
+import type { OpOutcome } from '../mount/fs-handlers.ts';
 import type { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import type { Identity } from '../identity/identity.ts';
 import { createAudit, type AuditEvent, type AuditFields } from '../log/audit.ts';

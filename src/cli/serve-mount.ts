@@ -3,16 +3,16 @@
 // the server. An internal error unmounts too: the mount never outlives its process as a dead end that hangs callers.
 import { loadConfig } from '../config/load-config.ts';
 import { parseNamespacedName } from '../config/kube-names.ts';
-import { openKidfsMount, type KidfsMount } from '../fuse/kidfs-mount.ts';
+import { openKidfsMount, type KidfsMount } from '../mount/open-mount.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
-import { processStartTime, recordPath, removeRecord, writeRecord } from './mount-records.ts';
-import { serveMountSocket } from './mount-socket.ts';
+import { processStartTime, recordPath, removeRecord, writeRecord } from './standalone-records.ts';
+import { serveMountSocket } from './standalone-socket.ts';
 import { mountTelemetry } from './mount-telemetry.ts';
 import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { createLogger, lineLog } from '../log/logger.ts';
-import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
+import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
 
 export interface MountRequest {
   readonly url: string;

@@ -4,23 +4,23 @@
 import type { MountConfig } from '../config/sections/mount-section.ts';
 import { ProcessMemoryBudget } from '../fs/memory-budget.ts';
 import { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import { fsHandlers, type OpOutcome } from '../fuse/fs-handlers.ts';
+import { fsHandlers, type OpOutcome } from '../mount/fs-handlers.ts';
 import { NO_AUDIT, type Audit, type AuditFields, type DenialRecorder } from '../log/audit.ts';
 import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
 import type { RpcStats } from '../nfs/rpc-stats.ts';
-import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
-import { mountFuse, type FuseMount } from '../fuse/mount.ts';
+import { fileSystemSettings, fuseMountOptions } from '../mount/open-mount.ts';
+import { mountFuse, type FuseMount } from '../fuse/fuse-mount.ts';
 import { NfsError } from '../nfs/errno.ts';
 import { Nfs3Status } from '../nfs/nfs3-types.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
-import { detachableHandlers, type DetachableHandlers } from './detachable-handlers.ts';
-import { IdentityRates, type QosLease } from './identity-rates.ts';
-import { walkSubDir, type Directory } from './export-path.ts';
-import { ExportConnections, type ExportLease } from './export-connections.ts';
-import { isMountPoint, KIDFS_FSTYPE, mountAt } from './mount-table.ts';
+import { detachableHandlers, type DetachableHandlers } from '../mount/detachable-handlers.ts';
+import { IdentityRates, type QosLease } from '../mount/identity-rates.ts';
+import { walkSubDir, type Directory } from '../fs/export-directories.ts';
+import { ExportConnections, type ExportLease } from '../mount/export-connections.ts';
+import { isMountPoint, KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
 import type { MountSpec, Mounter, MountUsage } from './mounter.ts';
-import { NodeError } from './node-error.ts';
+import { NodeError } from '../csi/node-error.ts';
 
 export interface FuseMounterOptions {
   /** [mount]: owner view, chown policy, cache and NFS timeouts, node-wide read-only, privileged port. */

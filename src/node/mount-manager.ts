@@ -7,10 +7,10 @@ import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import type { MountRecord, MountRecords } from './mount-records.ts';
-import { lazyUnmount, targetState } from './mount-table.ts';
+import type { MountRecord, MountRecords } from './publish-records.ts';
+import { lazyUnmount, targetState } from '../mount/mount-table.ts';
 import type { Mounter, MountUsage } from './mounter.ts';
-import { asNodeError, NodeError } from './node-error.ts';
+import { asNodeError, NodeError } from '../csi/node-error.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
 export interface MountManagerOptions {

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoopbackNfs } from '../../scripts/loopback-nfs.ts';
-import { controlRequest } from '../../src/node/control/control-client.ts';
+import { controlRequest } from '../../src/control-socket/control-client.ts';
 import type { MountStatus } from '../../src/node/mount-manager.ts';
 import { connectCsi, type CsiClient } from './csi-client.ts';
 import { KIDFS, kidfsEnv, run, USER_1000 } from './kidfs-mount.ts';

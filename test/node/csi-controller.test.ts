@@ -8,8 +8,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, sym
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { IdentityResolver } from '../../src/identity/identity-resolver.ts';
-import { ControllerDaemon } from '../../src/node/controller-daemon.ts';
-import { KIDFS_VERSION } from '../../src/node/version.ts';
+import { ControllerDaemon } from '../../src/controller/controller-daemon.ts';
+import { KIDFS_VERSION } from '../../src/version.ts';
 import { startLoopbackNfs } from '../../scripts/loopback-nfs.ts';
 import { connectCsi } from '../helpers/csi-client.ts';
 import { makeTempDir } from '../helpers/kidfs-test-config.ts';

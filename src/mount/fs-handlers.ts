@@ -4,7 +4,7 @@ import { errnoName, Errno, NfsError } from '../nfs/errno.ts';
 import type { FileStat, Timespec } from '../fs/file-stat.ts';
 import { errnoOfFailure, FsError } from '../fs/fs-error.ts';
 import type { NfsFileSystem, TimeSetting } from '../fs/nfs-file-system.ts';
-import type { Attributes, FileTime, FuseHandlers, TimeChange } from './handlers.ts';
+import type { Attributes, FileTime, FuseHandlers, TimeChange } from '../fuse/handlers.ts';
 
 /** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
 const LOGGED = new Set<number>([Errno.EIO, Errno.ETIMEDOUT, Errno.EREMOTEIO]);

@@ -9,8 +9,8 @@ import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import type { RpcStats } from '../nfs/rpc-stats.ts';
 import { fsHandlers, type OpOutcome } from './fs-handlers.ts';
-import { mountFuse, type FuseMount } from './mount.ts';
-import type { MountOptions } from './mount-options.ts';
+import { mountFuse, type FuseMount } from '../fuse/fuse-mount.ts';
+import type { MountOptions } from '../fuse/mount-options.ts';
 
 export interface KidfsMountRequest {
   /** `nfs://host[:port]/path[?nfsport=N&mountport=M]` */

@@ -12,15 +12,15 @@
 //   group                  gid, or a [groups] name, of the directory (default: the owner's primary gid)
 //   qosBytesPerSecond,     QoS of the volume's mounts, as [mount] qos-bytes-per-second / qos-ops-per-second;
 //   qosOpsPerSecond        passed on to the PV's volume attributes
-import { parseNamespacedName } from '../../config/kube-names.ts';
-import type { GroupTable } from '../../config/sections/groups-section.ts';
-import { ValueProblem } from '../../config/values.ts';
-import type { ServiceAccountRef } from '../../identity/identity.ts';
-import type { NfsUrl } from '../../nfs/nfs-url.ts';
+import { parseNamespacedName } from '../config/kube-names.ts';
+import type { GroupTable } from '../config/sections/groups-section.ts';
+import { ValueProblem } from '../config/values.ts';
+import type { ServiceAccountRef } from '../identity/identity.ts';
+import type { NfsUrl } from '../nfs/nfs-url.ts';
 import { PV_NAME_KEY, PVC_NAME_KEY, PVC_NAMESPACE_KEY } from '../csi/csi-keys.ts';
-import { checkSubDir } from '../export-path.ts';
-import { invalidField } from '../node-error.ts';
-import { readVolumeSource } from '../volume-source.ts';
+import { checkSubDir } from '../fs/export-directories.ts';
+import { invalidField } from '../csi/node-error.ts';
+import { readVolumeSource } from '../csi/volume-source.ts';
 import { ON_DELETE, type OnDelete } from './volume-id.ts';
 
 export interface ProvisionParameters {

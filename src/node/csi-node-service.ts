@@ -1,11 +1,11 @@
 // CSI Node: publish and unpublish per-pod mounts through the mount manager. No staging (every publish is
 // its own FUSE mount with its own identity), no volume stats.
-import type { MountManager } from '../mount-manager.ts';
-import { invalidField } from '../node-error.ts';
-import { checkTargetPath } from '../publish-request.ts';
-import type { NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './csi-proto.ts';
+import type { MountManager } from './mount-manager.ts';
+import { invalidField } from '../csi/node-error.ts';
+import { checkTargetPath } from './publish-request.ts';
+import type { NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from '../csi/csi-proto.ts';
 import { publishRequestFromCsi, type CsiPublishRules } from './csi-publish-request.ts';
-import type { UnaryMethods } from './grpc-handler.ts';
+import type { UnaryMethods } from '../csi/grpc-handler.ts';
 
 export interface NodeServiceOptions {
   readonly manager: MountManager;

@@ -1,6 +1,6 @@
 // Keys Kubernetes puts into CSI requests (kubelet's podInfoOnMount and tokenRequests, external-provisioner's
 // --extra-create-metadata), as kubelet and the sidecars spell them.
-import type { PodKeys } from '../pod-ref.ts';
+import type { PodKeys } from '../node/pod-ref.ts';
 
 export const CSI_POD_KEYS: PodKeys = {
   namespace: 'csi.storage.k8s.io/pod.namespace',

@@ -4,7 +4,7 @@ import t from 'tap';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { FuseHandlers } from '../../src/fuse/handlers.ts';
-import { detachableHandlers } from '../../src/node/detachable-handlers.ts';
+import { detachableHandlers } from '../../src/mount/detachable-handlers.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -9,8 +9,8 @@ import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import { Nfs3Status } from '../nfs/nfs3-types.ts';
 import { RpcAuthError } from '../nfs/rpc-errors.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
-import { checkTrusted } from './export-path.ts';
-import { NodeError } from './node-error.ts';
+import { checkTrusted } from '../fs/export-directories.ts';
+import { NodeError } from '../csi/node-error.ts';
 
 export interface Finding {
   /** ok: as it should be; warning: a tenant could use it; unknown: kidfs cannot tell from a node. */

@@ -1,9 +1,9 @@
 // Volume ids of provisioned volumes: `<export URL>#<subDir>#<onDelete>`, e.g.
 // `nfs://nfs.example/exports/k8s#pvc-5f2c...#delete`. DeleteVolume gets nothing but the id, so the id says
 // where the directory is and what to do with it; the id is checked as strictly as a request.
-import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../../nfs/nfs-url.ts';
-import { checkSubDir } from '../export-path.ts';
-import { invalidField } from '../node-error.ts';
+import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
+import { checkSubDir } from '../fs/export-directories.ts';
+import { invalidField } from '../csi/node-error.ts';
 
 export const ON_DELETE = ['delete', 'retain', 'archive'] as const;
 export type OnDelete = (typeof ON_DELETE)[number];

@@ -2,7 +2,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { asNodeError, invalidField } from '../node-error.ts';
+import { asNodeError, invalidField } from '../csi/node-error.ts';
 import { lineSplitter, type ControlRequest, type ControlResponse, type NodeStatus } from './control-protocol.ts';
 
 export interface ControlHandler {

@@ -1,8 +1,8 @@
 // The FlexVolume driver kubelet runs (kubelet-plugins/volume/exec/kidfs.io~kidfs/kidfs): `init`,
 // `mount <dir> <json>`, `unmount <dir>`; it answers with one JSON object on stdout. It holds no mount
 // itself: mount and unmount are asked of the node daemon over its control socket.
-import { controlRequest } from '../control/control-client.ts';
-import { asNodeError } from '../node-error.ts';
+import { controlRequest } from '../control-socket/control-client.ts';
+import { asNodeError } from '../csi/node-error.ts';
 
 export interface FlexAnswer {
   readonly status: 'Success' | 'Failure' | 'Not supported';

@@ -1,6 +1,6 @@
 // Asks the node daemon one thing over its control socket (the CLI, the FlexVolume driver).
 import { createConnection } from 'node:net';
-import { NodeError } from '../node-error.ts';
+import { NodeError } from '../csi/node-error.ts';
 import { lineSplitter, type ControlRequest, type ControlResponse, type NodeStatus } from './control-protocol.ts';
 
 /** Where `kidfs node` listens unless told otherwise. */

@@ -3,12 +3,12 @@
 // would see it). A directory is a kidfs volume only when its marker says so: CreateVolume adopts nothing
 // else and DeleteVolume removes nothing else. The marker also keeps what the volume was created with (CSI:
 // the same name with another capacity is ALREADY_EXISTS).
-import { NfsError } from '../../nfs/errno.ts';
-import type { Nfs3Client } from '../../nfs/nfs3-client.ts';
-import { Ftype3, Nfs3Status, StableHow } from '../../nfs/nfs3-types.ts';
-import type { Credential } from '../../nfs/rpc-transport.ts';
-import { checkTrusted, lookupDirectory, type Directory } from '../export-path.ts';
-import { NodeError } from '../node-error.ts';
+import { NfsError } from '../nfs/errno.ts';
+import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { Ftype3, Nfs3Status, StableHow } from '../nfs/nfs3-types.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+import { checkTrusted, lookupDirectory, type Directory } from './export-directories.ts';
+import { NodeError } from '../csi/node-error.ts';
 
 /** The markers of the volumes in a directory live in this directory of it; no volume may take the name. */
 export const MARKERS_DIR = '.kidfs-volumes';

@@ -1,6 +1,6 @@
 // VolumeCapability checks: kidfs volumes are mounted file systems, usable in every access mode (an NFS
 // export is shared by nature); reader-only modes mount read-only.
-import { invalidField } from '../node-error.ts';
+import { invalidField } from './node-error.ts';
 import type { VolumeCapability } from './csi-proto.ts';
 
 export interface MountCapability {

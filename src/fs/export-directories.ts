@@ -4,7 +4,7 @@ import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import { NfsError } from '../nfs/errno.ts';
 import { Ftype3, Nfs3Status, type Fattr3, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { CallCredential } from '../nfs/rpc-transport.ts';
-import { invalidField, NodeError } from './node-error.ts';
+import { invalidField, NodeError } from '../csi/node-error.ts';
 
 /** Longest subDir kidfs takes (NFS names are at most 255 bytes each; the whole path stays reasonable). */
 const MAX_SUBDIR = 1024;

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { lineSplitter } from '../node/control/control-protocol.ts';
-import { mountRecordDir } from './mount-records.ts';
+import { lineSplitter } from '../control-socket/control-protocol.ts';
+import { mountRecordDir } from './standalone-records.ts';
 
 /** What a running mount holds right now. */
 export interface MountUse {

@@ -4,16 +4,16 @@
 // no symlink on the server is followed. Every directory on the way to a volume must be root's or the
 // provisioner's and writable by no one else, and a directory is only treated as a volume when its marker
 // (volume-markers.ts) says kidfs made it for that volume.
-import { RpcConnectionPool } from '../../nfs/connection-pool.ts';
-import { NfsError } from '../../nfs/errno.ts';
-import { connectExport, type NfsExport } from '../../nfs/nfs-export.ts';
-import { formatNfsUrl } from '../../nfs/nfs-url.ts';
-import type { Nfs3Client } from '../../nfs/nfs3-client.ts';
-import { Ftype3, Nfs3Status, type FileHandle } from '../../nfs/nfs3-types.ts';
-import type { Credential } from '../../nfs/rpc-transport.ts';
-import { lookupDirectory, walkSubDir, type Directory } from '../export-path.ts';
-import { NodeError } from '../node-error.ts';
-import type { VolumeRef } from './volume-id.ts';
+import { RpcConnectionPool } from '../nfs/connection-pool.ts';
+import { NfsError } from '../nfs/errno.ts';
+import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
+import { formatNfsUrl } from '../nfs/nfs-url.ts';
+import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { Ftype3, Nfs3Status, type FileHandle } from '../nfs/nfs3-types.ts';
+import type { Credential } from '../nfs/rpc-transport.ts';
+import { lookupDirectory, walkSubDir, type Directory } from './export-directories.ts';
+import { NodeError } from '../csi/node-error.ts';
+import type { VolumeRef } from '../controller/volume-id.ts';
 import { MARKERS_DIR, VolumeMarkers, type VolumeMarker } from './volume-markers.ts';
 
 export interface DirectoryOwner {

@@ -8,8 +8,8 @@
 //
 //   {"id":1,"ok":true}                        {"id":3,"ok":true,"status":{"node":"...","mounts":[...]}}
 //   {"id":2,"ok":false,"code":"INVALID_ARGUMENT","error":"one line for people"}
-import type { MountStatus } from '../mount-manager.ts';
-import type { NodeErrorCode } from '../node-error.ts';
+import type { MountStatus } from '../node/mount-manager.ts';
+import type { NodeErrorCode } from '../csi/node-error.ts';
 
 export type ControlRequest =
   | { readonly id: number; readonly op: 'mount'; readonly target: string; readonly options: Readonly<Record<string, string>> }

@@ -1,13 +1,13 @@
 // NodePublishVolumeRequest -> PublishRequest: every field checked, every refusal naming the field as the
 // CSI spec and kubelet spell it.
-import type { NfsUrl } from '../../nfs/nfs-url.ts';
-import { invalidField } from '../node-error.ts';
-import { checkTargetOfPod, readPodRef } from '../pod-ref.ts';
-import { checkTargetPath, type PodToken, type PublishRequest } from '../publish-request.ts';
-import { readVolumeSource } from '../volume-source.ts';
-import { CSI_POD_KEYS, EPHEMERAL_KEY, TOKENS_KEY } from './csi-keys.ts';
-import type { NodePublishVolumeRequest, StringMap } from './csi-proto.ts';
-import { checkMountCapability } from './volume-capability.ts';
+import type { NfsUrl } from '../nfs/nfs-url.ts';
+import { invalidField } from '../csi/node-error.ts';
+import { checkTargetOfPod, readPodRef } from './pod-ref.ts';
+import { checkTargetPath, type PodToken, type PublishRequest } from './publish-request.ts';
+import { readVolumeSource } from '../csi/volume-source.ts';
+import { CSI_POD_KEYS, EPHEMERAL_KEY, TOKENS_KEY } from '../csi/csi-keys.ts';
+import type { NodePublishVolumeRequest, StringMap } from '../csi/csi-proto.ts';
+import { checkMountCapability } from '../csi/volume-capability.ts';
 
 export interface CsiPublishRules {
   /** Exports that pod-defined (inline ephemeral) volumes may use; none: such volumes are refused. */

@@ -1,16 +1,16 @@
 // CSI Controller for dynamic provisioning: one directory per volume under the StorageClass's export, owned
 // by the identity or group its parameters name; deleted, archived or kept per onDelete.
-import type { GroupTable } from '../../config/sections/groups-section.ts';
-import type { Identity, ServiceAccountRef } from '../../identity/identity.ts';
-import { NfsError } from '../../nfs/errno.ts';
-import { Nfs3Status } from '../../nfs/nfs3-types.ts';
-import { readProvisionParameters } from '../controller/provision-parameters.ts';
-import type { VolumeDirectories } from '../controller/volume-directories.ts';
-import { formatVolumeId, parseVolumeId, type VolumeRef } from '../controller/volume-id.ts';
-import { invalidField, NodeError } from '../node-error.ts';
-import type { CreateVolumeRequest, DeleteVolumeRequest, ValidateVolumeCapabilitiesRequest, VolumeCapability } from './csi-proto.ts';
-import type { UnaryMethods } from './grpc-handler.ts';
-import { capabilityProblem } from './volume-capability.ts';
+import type { GroupTable } from '../config/sections/groups-section.ts';
+import type { Identity, ServiceAccountRef } from '../identity/identity.ts';
+import { NfsError } from '../nfs/errno.ts';
+import { Nfs3Status } from '../nfs/nfs3-types.ts';
+import { readProvisionParameters } from './provision-parameters.ts';
+import type { VolumeDirectories } from '../fs/volume-directories.ts';
+import { formatVolumeId, parseVolumeId, type VolumeRef } from './volume-id.ts';
+import { invalidField, NodeError } from '../csi/node-error.ts';
+import type { CreateVolumeRequest, DeleteVolumeRequest, ValidateVolumeCapabilitiesRequest, VolumeCapability } from '../csi/csi-proto.ts';
+import type { UnaryMethods } from '../csi/grpc-handler.ts';
+import { capabilityProblem } from '../csi/volume-capability.ts';
 
 export interface ControllerServiceOptions {
   readonly directories: VolumeDirectories;

@@ -4,11 +4,11 @@
 // export the admin allowed (kidfs node --pod-export) and a subDir in it. FlexVolume carries no bound token, and
 // kubelet lets the pod author's options override its kubernetes.io/pod.* keys: the mount directory, which the
 // author cannot choose, must be the claimed pod's.
-import type { NfsUrl } from '../../nfs/nfs-url.ts';
-import { invalidField } from '../node-error.ts';
-import { checkTargetOfPod, readPodRef, type PodKeys } from '../pod-ref.ts';
-import { checkTargetPath, type PublishRequest } from '../publish-request.ts';
-import { readVolumeSource } from '../volume-source.ts';
+import type { NfsUrl } from '../nfs/nfs-url.ts';
+import { invalidField } from '../csi/node-error.ts';
+import { checkTargetOfPod, readPodRef, type PodKeys } from './pod-ref.ts';
+import { checkTargetPath, type PublishRequest } from './publish-request.ts';
+import { readVolumeSource } from '../csi/volume-source.ts';
 
 export const FLEX_POD_KEYS: PodKeys = {
   namespace: 'kubernetes.io/pod.namespace',
