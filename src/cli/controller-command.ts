@@ -7,7 +7,8 @@ import { createLogger, lineLog } from '../log/logger.ts';
 import { countingAudit } from '../metrics/daemon-metrics.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createRegistry } from '../metrics/registry.ts';
-import { waitForStopSignal, type ControllerFlags } from './daemon-commands.ts';
+import type { ControllerFlags } from './daemon-flags.ts';
+import { waitForStopSignal } from './stop-signal.ts';
 
 export async function runController(flags: ControllerFlags): Promise<void> {
   const config = loadConfig(flags.config);

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { controlRequest, DEFAULT_CONTROL_SOCKET } from '../control-socket/control-client.ts';
 import type { NodeStatus } from '../control-socket/control-protocol.ts';
-import type { MountUsage } from '../node/mounter.ts';
+import type { MountUsage } from '../mount/mount-usage.ts';
 import { NodeError } from '../csi/node-error.ts';
 import { standaloneMounts, type StandaloneMount } from './standalone-mounts.ts';
 

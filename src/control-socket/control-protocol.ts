@@ -8,13 +8,34 @@
 //
 //   {"id":1,"ok":true}                        {"id":3,"ok":true,"status":{"node":"...","mounts":[...]}}
 //   {"id":2,"ok":false,"code":"INVALID_ARGUMENT","error":"one line for people"}
-import type { MountStatus } from '../node/mount-manager.ts';
 import type { NodeErrorCode } from '../csi/node-error.ts';
+import type { Identity } from '../identity/identity.ts';
+import type { MountUsage } from '../mount/mount-usage.ts';
 
 export type ControlRequest =
   | { readonly id: number; readonly op: 'mount'; readonly target: string; readonly options: Readonly<Record<string, string>> }
   | { readonly id: number; readonly op: 'unmount'; readonly target: string }
   | { readonly id: number; readonly op: 'status' };
+
+/** One mount of the node daemon, as `kidfs status` shows it. */
+export interface MountStatus {
+  readonly target: string;
+  readonly volumeId: string;
+  /** nfs://server/share (with ports when given) and the subDir under it. */
+  readonly export: string;
+  readonly subDir: string;
+  readonly pod?: { readonly namespace: string; readonly name: string; readonly uid: string; readonly serviceAccount: string };
+  readonly identity: Pick<Identity, 'uid' | 'gid' | 'groups' | 'name' | 'source'>;
+  readonly readOnly: boolean;
+  readonly ephemeral: boolean;
+  readonly via: 'csi' | 'flexvolume';
+  readonly publishedAt: string;
+  readonly state: 'mounted' | 'not mounted';
+  /** Why it is not mounted, when a recovery failed. */
+  readonly problem?: string;
+  /** Memory and QoS use, while this daemon serves it. */
+  readonly usage?: MountUsage;
+}
 
 export interface NodeStatus {
   readonly node: string;

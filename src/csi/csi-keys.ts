@@ -1,13 +1,13 @@
 // Keys Kubernetes puts into CSI requests (kubelet's podInfoOnMount and tokenRequests, external-provisioner's
 // --extra-create-metadata), as kubelet and the sidecars spell them.
-import type { PodKeys } from '../node/pod-ref.ts';
 
-export const CSI_POD_KEYS: PodKeys = {
+/** Where podInfoOnMount puts the pod (the node daemon's PodKeys). */
+export const CSI_POD_KEYS = {
   namespace: 'csi.storage.k8s.io/pod.namespace',
   name: 'csi.storage.k8s.io/pod.name',
   uid: 'csi.storage.k8s.io/pod.uid',
   serviceAccount: 'csi.storage.k8s.io/serviceAccount.name',
-};
+} as const;
 
 /** JSON {"<audience>": {"token": "...", "expirationTimestamp": "..."}}, in secrets or volume_context. */
 export const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';

@@ -19,7 +19,8 @@ import { IdentityRates, type QosLease } from '../mount/identity-rates.ts';
 import { walkSubDir, type Directory } from '../fs/export-directories.ts';
 import { ExportConnections, type ExportLease } from '../mount/export-connections.ts';
 import { isMountPoint, KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
-import type { MountSpec, Mounter, MountUsage } from './mounter.ts';
+import type { MountUsage } from '../mount/mount-usage.ts';
+import type { MountSpec, Mounter } from './mounter.ts';
 import { NodeError } from '../csi/node-error.ts';
 
 export interface FuseMounterOptions {

@@ -2,6 +2,7 @@
 // (CSI, FlexVolume, the CLI). It verifies the pod's identity before mounting, keeps one record per target
 // in the state directory, makes publish idempotent, and brings mounts back after a restart.
 import { mkdir, rmdir } from 'node:fs/promises';
+import type { MountStatus } from '../control-socket/control-protocol.ts';
 import { IdentityError, type Identity, type PodInfo } from '../identity/identity.ts';
 import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
@@ -9,7 +10,7 @@ import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { MountRecord, MountRecords } from './publish-records.ts';
 import { lazyUnmount, targetState } from '../mount/mount-table.ts';
-import type { Mounter, MountUsage } from './mounter.ts';
+import type { Mounter } from './mounter.ts';
 import { asNodeError, NodeError } from '../csi/node-error.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
@@ -45,25 +46,6 @@ function requestFields(request: PublishRequest, identity?: Identity): AuditField
  * a new token, which was verified and recorded. remounted: the recorded mount was not alive and was made again.
  */
 export type PublishOutcome = 'mounted' | 'unchanged' | 'refreshed' | 'remounted';
-
-export interface MountStatus {
-  readonly target: string;
-  readonly volumeId: string;
-  /** nfs://server/share (with ports when given) and the subDir under it. */
-  readonly export: string;
-  readonly subDir: string;
-  readonly pod?: { readonly namespace: string; readonly name: string; readonly uid: string; readonly serviceAccount: string };
-  readonly identity: Pick<Identity, 'uid' | 'gid' | 'groups' | 'name' | 'source'>;
-  readonly readOnly: boolean;
-  readonly ephemeral: boolean;
-  readonly via: PublishRequest['via'];
-  readonly publishedAt: string;
-  readonly state: 'mounted' | 'not mounted';
-  /** Why it is not mounted, when a recovery failed. */
-  readonly problem?: string;
-  /** Memory and QoS use, while this daemon serves it. */
-  readonly usage?: MountUsage;
-}
 
 export interface RecoveryFailure {
   readonly target: string;

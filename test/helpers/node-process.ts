@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import type { LoopbackNfs } from '../../scripts/loopback-nfs.ts';
 import { controlRequest } from '../../src/control-socket/control-client.ts';
-import type { MountStatus } from '../../src/node/mount-manager.ts';
+import type { MountStatus } from '../../src/control-socket/control-protocol.ts';
 import { connectCsi, type CsiClient } from './csi-client.ts';
 import { KIDFS, kidfsEnv, run, USER_1000 } from './kidfs-mount.ts';
 import { makeTempDir } from './kidfs-test-config.ts';
