@@ -3,7 +3,8 @@
 // the server. An internal error unmounts too: the mount never outlives its process as a dead end that hangs callers.
 import { loadConfig } from '../config/load-config.ts';
 import { parseNamespacedName } from '../config/kube-names.ts';
-import { openKidfsMount, type KidfsMount } from '../mount/open-mount.ts';
+import { MountHost } from '../mount/mount-host.ts';
+import type { KidfsMount } from '../mount/open-mount.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
@@ -43,7 +44,7 @@ const PATIENCE_MS = 5000;
  */
 export async function serveMount(request: MountRequest, ready: (line: string) => void, waiting: (line: string) => void): Promise<number> {
   const config = loadConfig(request.config);
-  parseNfsUrl(request.url);
+  const url = parseNfsUrl(request.url);
   const identity = await new IdentityResolver(config, { log: () => {} }).resolveServiceAccount(parseAccount(request.identity));
   const existing = await mountAt(request.target);
   if (existing) {
@@ -56,21 +57,20 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
   log = telemetry.log;
   const lifetime = new Lifetime();
   const readOnly = request.readOnly || config.mount.readOnly;
-  const { host } = parseNfsUrl(request.url);
   const patience = setTimeout(() => waiting(
-    `waiting for the NFS server ${host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
+    `waiting for the NFS server ${url.host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
       `each call gives up after ${config.mount.nfsTimeoutMs / 1000} s ([mount] nfs-timeout)`,
   ), PATIENCE_MS);
-  const mount = await openKidfsMount({
-    url: request.url,
+  // This process serves this one mount: its memory budget is the smaller of the two [mount] gives.
+  const host = new MountHost(config.mount, { shareConnections: false, ...(telemetry.rpcStats ? { rpcStats: telemetry.rpcStats } : {}) });
+  const mount = await host.open({
     mountpoint: request.target,
-    credential: { uid: identity.uid, gid: identity.gid, gids: identity.groups },
-    name: `${identity.name}@${mountName(request.url)}`,
-    settings: config.mount,
+    export: url,
+    subDir: '',
+    identity,
     readOnly,
     log,
     observe: telemetry.observe,
-    ...(telemetry.rpcStats ? { rpcStats: telemetry.rpcStats } : {}),
   }).catch((err: Error) => {
     telemetry.audit('refusal', { reason: err.message });
     throw err;
@@ -87,7 +87,7 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     const metrics = await telemetry.serving(mount.fs);
     if (metrics) log(`serving metrics on http://${metrics.host}:${metrics.port}/metrics`);
   } catch (err) {
-    await mount.close({ force: true }).catch(() => undefined);
+    await mount.commitAndUnmount({ force: true }).catch(() => undefined);
     await telemetry.close();
     throw err;
   }
@@ -121,11 +121,11 @@ async function shutdown(mount: KidfsMount, reason: string, lifetime: Lifetime): 
   let code: number;
   if (reason === VANISHED) {
     log('unmounted from outside, and no file is open any more: exiting');
-    await mount.export.close();
+    await mount.close();
     code = 0;
   } else {
     log(`${reason}: committing open files and unmounting`);
-    const clean = mount.close({ force: lifetime.forced }).then(
+    const clean = mount.commitAndUnmount({ force: lifetime.forced }).then(
       () => (lifetime.forced ? 1 : 0),
       (err: Error) => {
         log(`some data may not be on the server: ${err.message}`);
@@ -145,12 +145,6 @@ function parseAccount(text: string) {
   } catch (err) {
     throw new Error(`--identity: ${(err as Error).message}: write --identity <namespace>/<serviceaccount>`);
   }
-}
-
-/** host:/path of the export, for the mount table. */
-function mountName(url: string): string {
-  const { host, path } = parseNfsUrl(url);
-  return `${host}:${path}`;
 }
 
 function readyLine(request: MountRequest, identity: Identity, readOnly: boolean): string {
@@ -204,7 +198,7 @@ class Lifetime {
     } else if (this.mount && !this.forced) {
       this.forced = true;
       log(`${reason} again: unmounting without waiting for the server to commit open files`);
-      void this.mount.close({ force: true }).catch(() => undefined).then(this.resolveForceClosed);
+      void this.mount.commitAndUnmount({ force: true }).catch(() => undefined).then(this.resolveForceClosed);
     }
   }
 }

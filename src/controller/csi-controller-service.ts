@@ -2,11 +2,9 @@
 // by the identity or group its parameters name; deleted, archived or kept per onDelete.
 import type { GroupTable } from '../config/sections/groups-section.ts';
 import type { Identity, ServiceAccountRef } from '../identity/identity.ts';
-import { NfsError } from '../nfs/errno.ts';
-import { Nfs3Status } from '../nfs/nfs3-types.ts';
 import { readProvisionParameters } from './provision-parameters.ts';
-import type { VolumeDirectories } from '../fs/volume-directories.ts';
-import { formatVolumeId, parseVolumeId, type VolumeRef } from './volume-id.ts';
+import type { VolumeDirectories, VolumeRef } from '../fs/volume-directories.ts';
+import { formatVolumeId, parseVolumeId } from './volume-id.ts';
 import { invalidField, NodeError } from '../csi/node-error.ts';
 import type { CreateVolumeRequest, DeleteVolumeRequest, ValidateVolumeCapabilitiesRequest, VolumeCapability } from '../csi/csi-proto.ts';
 import type { UnaryMethods } from '../csi/grpc-handler.ts';
@@ -40,7 +38,7 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
       const owner = { uid: identity?.uid ?? options.provisionerUid, gid: parameters.gid ?? identity!.gid, mode: parameters.mode };
       const ref: VolumeRef = { export: parameters.export, subDir: parameters.subDir, onDelete: parameters.onDelete };
       const capacity = { requiredBytes: request.capacity_range?.required_bytes || '0', limitBytes: request.capacity_range?.limit_bytes || '0' };
-      const outcome = await onServer(() => directories.create(ref, owner, { volume: name, ...capacity }));
+      const outcome = await directories.create(ref, owner, { volume: name, ...capacity });
       const volumeId = formatVolumeId(ref);
       log(`CreateVolume ${name}: ${outcome} ${volumeId} (uid ${owner.uid}, gid ${owner.gid}, mode ${owner.mode.toString(8)})`);
       return {
@@ -59,7 +57,7 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
         log(`DeleteVolume ${request.volume_id}: absent (${ref})`);
         return {};
       }
-      const outcome = await onServer(() => directories.delete(ref));
+      const outcome = await directories.delete(ref);
       log(`DeleteVolume ${request.volume_id}: ${outcome}`);
       return {};
     },
@@ -68,7 +66,7 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
       if (request.volume_capabilities.length === 0) throw invalidField('volume_capabilities', 'is required');
       const ref = volumeRefOrProblem(request.volume_id);
       if (typeof ref === 'string') throw new NodeError('NOT_FOUND', `volume ${request.volume_id} does not exist: ${ref}`);
-      if (!(await onServer(() => directories.exists(ref)))) throw new NodeError('NOT_FOUND', `volume ${request.volume_id} does not exist`);
+      if (!(await directories.exists(ref))) throw new NodeError('NOT_FOUND', `volume ${request.volume_id} does not exist`);
       const problems = request.volume_capabilities
         .map((c, i) => [i, capabilityProblem(c)] as const)
         .filter(([, problem]) => problem !== undefined)
@@ -98,17 +96,4 @@ function checkCapabilities(capabilities: VolumeCapability[], field: string): voi
     const problem = capabilityProblem(capability);
     if (problem) throw invalidField(`${field}[${i}]`, problem);
   });
-}
-
-/** The server refusing the provisioner's credential is a deployment problem with a known fix: say it. */
-async function onServer<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof NfsError && (err.status === Nfs3Status.NFS3ERR_ACCES || err.status === Nfs3Status.NFS3ERR_PERM)) {
-      throw new NodeError('PERMISSION_DENIED',
-        `${err.message}: the provisioner must act as root on the export (ganesha: Squash = No_Root_Squash for the controller's address)`);
-    }
-    throw err;
-  }
 }

@@ -18,7 +18,7 @@ import { ValueProblem } from '../config/values.ts';
 import type { ServiceAccountRef } from '../identity/identity.ts';
 import type { NfsUrl } from '../nfs/nfs-url.ts';
 import { PV_NAME_KEY, PVC_NAME_KEY, PVC_NAMESPACE_KEY } from '../csi/csi-keys.ts';
-import { checkSubDir } from '../fs/export-directories.ts';
+import { checkSubDir } from '../csi/sub-dir.ts';
 import { invalidField } from '../csi/node-error.ts';
 import { readVolumeSource } from '../csi/volume-source.ts';
 import { ON_DELETE, type OnDelete } from './volume-id.ts';

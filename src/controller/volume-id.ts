@@ -2,18 +2,13 @@
 // `nfs://nfs.example/exports/k8s#pvc-5f2c...#delete`. DeleteVolume gets nothing but the id, so the id says
 // where the directory is and what to do with it; the id is checked as strictly as a request.
 import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { checkSubDir } from '../fs/export-directories.ts';
+import { checkSubDir } from '../csi/sub-dir.ts';
 import { invalidField } from '../csi/node-error.ts';
+import type { VolumeRef } from '../fs/volume-directories.ts';
 
 export const ON_DELETE = ['delete', 'retain', 'archive'] as const;
 export type OnDelete = (typeof ON_DELETE)[number];
 
-export interface VolumeRef {
-  readonly export: NfsUrl;
-  /** Never '' (a volume is never the export itself). */
-  readonly subDir: string;
-  readonly onDelete: OnDelete;
-}
 
 export function formatVolumeId(ref: VolumeRef): string {
   return `${formatNfsUrl(ref.export)}#${ref.subDir}#${ref.onDelete}`;

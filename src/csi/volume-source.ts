@@ -5,7 +5,7 @@
 import type { QosLimits } from '../config/sections/mount-section.ts';
 import { parseByteRate, parseOpRate, ValueProblem } from '../config/values.ts';
 import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { checkSubDir } from '../fs/export-directories.ts';
+import { checkSubDir } from './sub-dir.ts';
 import { invalidField, NodeError } from './node-error.ts';
 
 export interface VolumeSource {

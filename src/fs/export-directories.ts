@@ -1,32 +1,12 @@
-// Directories under an export, named by a relative path (subDir), and how to reach them over NFS without
-// ever leaving the export: no `..`, no absolute paths, and no symlink on the server is followed.
+// Directories under an export, named by a relative path (subDir, checked by src/csi/sub-dir.ts), and how to reach
+// them over NFS without ever leaving the export: no symlink on the server is followed, and the directories on the way
+// can be required to be ones no tenant can change. Refusals are FsErrors: ENOTDIR for a symlink or anything else that
+// is not a directory, EPERM for a directory kidfs does not trust.
 import type { Nfs3Client } from '../nfs/nfs3-client.ts';
-import { NfsError } from '../nfs/errno.ts';
 import { Ftype3, Nfs3Status, type Fattr3, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { CallCredential } from '../nfs/rpc-transport.ts';
-import { invalidField, NodeError } from '../csi/node-error.ts';
-
-/** Longest subDir kidfs takes (NFS names are at most 255 bytes each; the whole path stays reasonable). */
-const MAX_SUBDIR = 1024;
-
-/**
- * A subDir as written in a request -> its segments joined by '/' ('' for the export itself).
- * Refuses what could leave the export or confuse a volume id: absolute paths, `..`, `.`, empty segments,
- * NUL, control characters and `#`.
- */
-export function checkSubDir(value: string, field: string): string {
-  if (value === '' || value === '/') return '';
-  if (value.startsWith('/')) throw invalidField(field, `${JSON.stringify(value)} is absolute: write a path relative to the export`);
-  if (value.length > MAX_SUBDIR) throw invalidField(field, `is longer than ${MAX_SUBDIR} characters`);
-  if (/[\x00-\x1f\x7f#]/.test(value)) throw invalidField(field, `${JSON.stringify(value)} contains a control character or #`);
-  const segments = value.replace(/\/$/, '').split('/');
-  for (const segment of segments) {
-    if (segment === '..') throw invalidField(field, `${JSON.stringify(value)} leaves the export (..)`);
-    if (segment === '' || segment === '.') throw invalidField(field, `${JSON.stringify(value)} has an empty or . segment`);
-    if (Buffer.byteLength(segment) > 255) throw invalidField(field, `segment ${JSON.stringify(segment.slice(0, 20))}... is longer than 255 bytes`);
-  }
-  return segments.join('/');
-}
+import { Errno, NfsError } from '../nfs/errno.ts';
+import { FsError } from './fs-error.ts';
 
 export interface Directory {
   readonly handle: FileHandle;
@@ -52,7 +32,7 @@ export function checkTrusted(dir: Directory, path: string, owners: readonly numb
   const { uid, gid, mode } = dir.attributes;
   const otherWritable = (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && gid !== 0);
   if (owners.includes(uid) && !otherWritable) return;
-  throw new NodeError('FAILED_PRECONDITION',
+  throw new FsError(Errno.EPERM,
     `${path === '' ? 'the export\'s root directory' : path} on the server is owned by uid ${uid}, group ${gid}, mode ${(mode & 0o7777).toString(8).padStart(4, '0')}: ` +
     `kidfs reaches volumes only through directories owned by ${owners.map((o) => `uid ${o}`).join(' or ')} that no one else can write`);
 }
@@ -60,7 +40,7 @@ export function checkTrusted(dir: Directory, path: string, owners: readonly numb
 /**
  * Looks up each segment of `subDir` from `root`; every segment must be a directory (a symlink is refused,
  * never followed). Resolves undefined when a segment does not exist (unless `create`). `subDir` must have
- * passed checkSubDir.
+ * passed checkSubDir (src/csi/sub-dir.ts).
  */
 export async function walkSubDir(
   client: Nfs3Client, cred: CallCredential, root: Directory, subDir: string, options: WalkOptions = {},
@@ -83,7 +63,7 @@ export async function walkSubDir(
   return current;
 }
 
-/** LOOKUP of one name: the directory, undefined when absent, NodeError when it is anything but a directory. */
+/** LOOKUP of one name: the directory, undefined when absent, FsError ENOTDIR when it is anything but a directory. */
 export async function lookupDirectory(
   client: Nfs3Client, cred: CallCredential, dir: FileHandle, name: string, path: string,
 ): Promise<Directory | undefined> {
@@ -96,9 +76,9 @@ export async function lookupDirectory(
   }
   const attributes = found.attributes ?? (await client.getattr(cred, found.handle));
   if (attributes.type === Ftype3.LNK) {
-    throw new NodeError('FAILED_PRECONDITION', `${path} is a symlink on the server: kidfs does not follow symlinks under an export`);
+    throw new FsError(Errno.ENOTDIR, `${path} is a symlink on the server: kidfs does not follow symlinks under an export`);
   }
-  if (attributes.type !== Ftype3.DIR) throw new NodeError('FAILED_PRECONDITION', `${path} exists on the server and is not a directory`);
+  if (attributes.type !== Ftype3.DIR) throw new FsError(Errno.ENOTDIR, `${path} exists on the server and is not a directory`);
   return { handle: found.handle, attributes };
 }
 

@@ -3,18 +3,27 @@
 // address: kidfs's provisioner, never a pod). Nothing outside the export is reached: subDirs are checked and
 // no symlink on the server is followed. Every directory on the way to a volume must be root's or the
 // provisioner's and writable by no one else, and a directory is only treated as a volume when its marker
-// (volume-markers.ts) says kidfs made it for that volume.
+// (volume-markers.ts) says kidfs made it for that volume. Refusals are FsErrors: EEXIST for a directory that is another
+// volume's or not kidfs's, EINVAL for a subDir using kidfs's own name, EACCES when the server refuses the provisioner,
+// EREMOTEIO when the export cannot be reached; the walk's ENOTDIR and EPERM (export-directories.ts) pass through.
 import { RpcConnectionPool } from '../nfs/connection-pool.ts';
-import { NfsError } from '../nfs/errno.ts';
+import { Errno, NfsError } from '../nfs/errno.ts';
 import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
-import { formatNfsUrl } from '../nfs/nfs-url.ts';
+import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import { Ftype3, Nfs3Status, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { lookupDirectory, walkSubDir, type Directory } from './export-directories.ts';
-import { NodeError } from '../csi/node-error.ts';
-import type { VolumeRef } from '../controller/volume-id.ts';
+import { FsError } from './fs-error.ts';
 import { MARKERS_DIR, VolumeMarkers, type VolumeMarker } from './volume-markers.ts';
+
+/** Where a volume's directory is, and what DeleteVolume does with it. */
+export interface VolumeRef {
+  readonly export: NfsUrl;
+  /** Never '' (a volume is never the export itself). */
+  readonly subDir: string;
+  readonly onDelete: 'delete' | 'retain' | 'archive';
+}
 
 export interface DirectoryOwner {
   readonly uid: number;
@@ -49,25 +58,42 @@ export class VolumeDirectories {
    * Makes the directory for `marker.volume`, or accepts the one kidfs made for the same volume with the same
    * owner, group and capacity; anything else in its place is ALREADY_EXISTS.
    */
-  async create(ref: VolumeRef, owner: DirectoryOwner, marker: VolumeMarker): Promise<'created' | 'exists'> {
-    if (ref.subDir.split('/').includes(MARKERS_DIR)) throw new NodeError('INVALID_ARGUMENT', `${describe(ref)}: ${MARKERS_DIR} is kidfs's own name`);
+  create(ref: VolumeRef, owner: DirectoryOwner, marker: VolumeMarker): Promise<'created' | 'exists'> {
+    return asProvisioner(() => this.make(ref, owner, marker));
+  }
+
+  /** Whether kidfs made this volume and its directory exists (a refusal when something else is in its place). */
+  exists(ref: VolumeRef): Promise<boolean> {
+    return asProvisioner(() => this.find(ref));
+  }
+
+  /**
+   * Applies the volume's onDelete to a directory kidfs made for a volume. One without a marker is no kidfs
+   * volume ('absent', left alone); one that is gone already is fine.
+   */
+  delete(ref: VolumeRef): Promise<'deleted' | 'archived' | 'retained' | 'absent'> {
+    return asProvisioner(() => this.remove(ref));
+  }
+
+  private async make(ref: VolumeRef, owner: DirectoryOwner, marker: VolumeMarker): Promise<'created' | 'exists'> {
+    if (ref.subDir.split('/').includes(MARKERS_DIR)) throw new FsError(Errno.EINVAL, `${describe(ref)}: ${MARKERS_DIR} is kidfs's own name`);
     const { client, markers, parent, parentPath, leaf } = await this.locate(ref, true);
     const recorded = await markers.read(parent!, leaf, markersPath(parentPath));
     const existing = await lookupDirectory(client, this.credential, parent!.handle, leaf, ref.subDir);
     if (recorded && recorded.volume !== marker.volume) {
-      throw new NodeError('ALREADY_EXISTS', `${describe(ref)} belongs to volume ${JSON.stringify(recorded.volume)}, not ${JSON.stringify(marker.volume)}: choose a subDir that is unique per volume`);
+      throw new FsError(Errno.EEXIST, `${describe(ref)} belongs to volume ${JSON.stringify(recorded.volume)}, not ${JSON.stringify(marker.volume)}: choose a subDir that is unique per volume`);
     }
     if (existing && !recorded) {
-      throw new NodeError('ALREADY_EXISTS', `${describe(ref)} exists but kidfs did not make it for a volume (no marker in ${markersPath(parentPath)}): kidfs adopts only directories it made`);
+      throw new FsError(Errno.EEXIST, `${describe(ref)} exists but kidfs did not make it for a volume (no marker in ${markersPath(parentPath)}): kidfs adopts only directories it made`);
     }
     if (recorded && (recorded.requiredBytes !== marker.requiredBytes || recorded.limitBytes !== marker.limitBytes)) {
-      throw new NodeError('ALREADY_EXISTS',
+      throw new FsError(Errno.EEXIST,
         `volume ${JSON.stringify(marker.volume)} was created with capacity_range ${recorded.requiredBytes}/${recorded.limitBytes} (required/limit bytes); this request asks ${marker.requiredBytes}/${marker.limitBytes}`);
     }
     if (existing) {
       const { uid, gid } = existing.attributes;
       if (uid !== owner.uid || gid !== owner.gid) {
-        throw new NodeError('ALREADY_EXISTS',
+        throw new FsError(Errno.EEXIST,
           `${describe(ref)} exists with owner ${uid} and group ${gid}; this request wants ${owner.uid} and ${owner.gid}`);
       }
       return 'exists';
@@ -80,7 +106,7 @@ export class VolumeDirectories {
       made = { handle: result.handle, attributes: result.attributes ?? (await client.getattr(this.credential, result.handle)) };
     } catch (err) {
       // Someone made it meanwhile (a retried CreateVolume): the same checks as above.
-      if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return this.create(ref, owner, marker);
+      if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return this.make(ref, owner, marker);
       throw err;
     }
     const { attributes } = made;
@@ -91,18 +117,13 @@ export class VolumeDirectories {
     return 'created';
   }
 
-  /** Whether kidfs made this volume and its directory exists (FAILED_PRECONDITION when something else is in its place). */
-  async exists(ref: VolumeRef): Promise<boolean> {
+  private async find(ref: VolumeRef): Promise<boolean> {
     const { client, markers, parent, parentPath, leaf } = await this.locate(ref, false);
     if (!parent || !(await markers.read(parent, leaf, markersPath(parentPath)))) return false;
     return (await lookupDirectory(client, this.credential, parent.handle, leaf, ref.subDir)) !== undefined;
   }
 
-  /**
-   * Applies the volume's onDelete to a directory kidfs made for a volume. One without a marker is no kidfs
-   * volume ('absent', left alone); one that is gone already is fine.
-   */
-  async delete(ref: VolumeRef): Promise<'deleted' | 'archived' | 'retained' | 'absent'> {
+  private async remove(ref: VolumeRef): Promise<'deleted' | 'archived' | 'retained' | 'absent'> {
     const { client, markers, parent, parentPath, leaf } = await this.locate(ref, false);
     if (!parent || !(await markers.read(parent, leaf, markersPath(parentPath)))) return 'absent';
     if (ref.onDelete === 'retain') return 'retained';
@@ -150,7 +171,7 @@ export class VolumeDirectories {
       exp.catch(() => this.exports.delete(key));
     }
     return exp.catch((err: Error) => {
-      throw new NodeError('UNAVAILABLE', `cannot reach the export ${key}: ${err.message}`);
+      throw new FsError(Errno.EREMOTEIO, `cannot reach the export ${key}: ${err.message}`);
     });
   }
 
@@ -182,6 +203,19 @@ export class VolumeDirectories {
         await client.remove(this.credential, dir, entry.name);
       }
     }
+  }
+}
+
+/** The server refusing the provisioner's credential is a deployment problem with a known fix: say it. */
+async function asProvisioner<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof NfsError && (err.status === Nfs3Status.NFS3ERR_ACCES || err.status === Nfs3Status.NFS3ERR_PERM)) {
+      throw new FsError(Errno.EACCES,
+        `${err.message}: the provisioner must act as root on the export (ganesha: Squash = No_Root_Squash for the controller's address)`);
+    }
+    throw err;
   }
 }
 

@@ -2,13 +2,13 @@
 // `.kidfs-volumes` directory beside it (never inside it, where the volume's owner could change it and its pods
 // would see it). A directory is a kidfs volume only when its marker says so: CreateVolume adopts nothing
 // else and DeleteVolume removes nothing else. The marker also keeps what the volume was created with (CSI:
-// the same name with another capacity is ALREADY_EXISTS).
-import { NfsError } from '../nfs/errno.ts';
+// the same name with another capacity is ALREADY_EXISTS). A marker kidfs did not write is refused (FsError EPERM).
+import { Errno, NfsError } from '../nfs/errno.ts';
 import type { Nfs3Client } from '../nfs/nfs3-client.ts';
 import { Ftype3, Nfs3Status, StableHow } from '../nfs/nfs3-types.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { checkTrusted, lookupDirectory, type Directory } from './export-directories.ts';
-import { NodeError } from '../csi/node-error.ts';
+import { FsError } from './fs-error.ts';
 
 /** The markers of the volumes in a directory live in this directory of it; no volume may take the name. */
 export const MARKERS_DIR = '.kidfs-volumes';
@@ -44,7 +44,7 @@ export class VolumeMarkers {
     }
     const attributes = found.attributes ?? (await this.client.getattr(this.credential, found.handle));
     if (attributes.type !== Ftype3.REG || !this.owners.includes(attributes.uid)) {
-      throw new NodeError('FAILED_PRECONDITION', `${path}/${leaf} is not a marker kidfs wrote (a regular file of the provisioner's)`);
+      throw new FsError(Errno.EPERM, `${path}/${leaf} is not a marker kidfs wrote (a regular file of the provisioner's)`);
     }
     const { data } = await this.client.read(this.credential, found.handle, 0n, MAX_MARKER);
     return parseMarker(data.toString('utf8'), `${path}/${leaf}`);
@@ -94,7 +94,7 @@ function parseMarker(text: string, path: string): VolumeMarker {
   const marker = value as Partial<VolumeMarker> | undefined;
   const isCount = (v: unknown) => typeof v === 'string' && /^\d+$/.test(v);
   if (!marker || typeof marker.volume !== 'string' || !isCount(marker.requiredBytes) || !isCount(marker.limitBytes)) {
-    throw new NodeError('FAILED_PRECONDITION', `${path} is not a kidfs volume marker (expected {"volume", "requiredBytes", "limitBytes"})`);
+    throw new FsError(Errno.EPERM, `${path} is not a kidfs volume marker (expected {"volume", "requiredBytes", "limitBytes"})`);
   }
   return { volume: marker.volume, requiredBytes: marker.requiredBytes!, limitBytes: marker.limitBytes! };
 }

@@ -10,7 +10,7 @@ import { Nfs3Status } from '../nfs/nfs3-types.ts';
 import { RpcAuthError } from '../nfs/rpc-errors.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { checkTrusted } from '../fs/export-directories.ts';
-import { NodeError } from '../csi/node-error.ts';
+import { FsError } from '../fs/fs-error.ts';
 
 export interface Finding {
   /** ok: as it should be; warning: a tenant could use it; unknown: kidfs cannot tell from a node. */
@@ -90,7 +90,7 @@ async function exportRoot(exp: NfsExport): Promise<Finding> {
   try {
     checkTrusted({ handle: exp.rootHandle, attributes }, '', [0]);
   } catch (err) {
-    if (!(err instanceof NodeError)) throw err;
+    if (!(err instanceof FsError)) throw err;
     return { level: 'warning', text: `${err.message}; the provisioner refuses to make volumes there` };
   }
   return { level: 'ok', text: 'the export\'s root belongs to root and no one else can write it' };

@@ -1,5 +1,5 @@
-// The one place the mount manager touches FUSE: it decides what to mount, for whom, and keeps the records;
-// a Mounter makes and removes the mounts this process serves. The real one (FUSE + fs + nfs) is made by
+// The one place the mount manager touches mounts: it decides what to mount, for whom, and keeps the records;
+// a Mounter makes and removes the mounts this process serves. The real one (src/mount) is made by
 // createFuseMounter in fuse-mounter.ts; tests inject their own.
 import type { QosLimits } from '../config/sections/mount-section.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -13,7 +13,7 @@ export interface MountSpec {
   readonly export: NfsUrl;
   /**
    * Directory under the export to present, relative ('' = the export itself), already checked by checkSubDir.
-   * The mounter reaches it with walkSubDir (export-path.ts), so no symlink on the server leads outside the export.
+   * The mounter reaches it with walkSubDir (src/fs/export-directories.ts), so no symlink on the server leads outside the export.
    */
   readonly subDir: string;
   readonly readOnly: boolean;

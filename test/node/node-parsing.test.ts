@@ -7,7 +7,7 @@ import { parseNfsUrl } from '../../src/nfs/nfs-url.ts';
 import { writeFileAtomic } from '../../src/node/atomic-file.ts';
 import { formatVolumeId, parseVolumeId } from '../../src/controller/volume-id.ts';
 import { unixSocketPath } from '../../src/csi/endpoint.ts';
-import { checkSubDir } from '../../src/fs/export-directories.ts';
+import { checkSubDir } from '../../src/csi/sub-dir.ts';
 import { KeyedLock } from '../../src/node/keyed-lock.ts';
 import { NodeError } from '../../src/csi/node-error.ts';
 import { mountFlagPorts, readVolumeSource } from '../../src/csi/volume-source.ts';
