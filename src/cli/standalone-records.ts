@@ -11,7 +11,7 @@ export const MOUNT_RECORD_DIR = '/run/kidfs/mounts';
 /** Where records are kept: MOUNT_RECORD_DIR, or $KIDFS_MOUNT_RECORDS (a CLI in a container with /run/kidfs elsewhere, tests). */
 export const mountRecordDir = (): string => process.env['KIDFS_MOUNT_RECORDS'] || MOUNT_RECORD_DIR;
 
-export interface MountRecord {
+export interface StandaloneRecord {
   readonly target: string;
   readonly pid: number;
   /** /proc/<pid>/stat start time (clock ticks since boot): with the pid, names one process for good. */
@@ -61,13 +61,13 @@ export function processStartTime(pid: number): string | undefined {
  * init, on its own schedule (seconds in some containers, never under a PID 1 that does not reap). A zombie leader
  * whose other threads are still exiting still runs.
  */
-export function isRunning(record: Pick<MountRecord, 'pid' | 'startTime'>): boolean {
+export function isRunning(record: Pick<StandaloneRecord, 'pid' | 'startTime'>): boolean {
   const fields = statFields(record.pid);
   if (fields?.[19] !== record.startTime) return false;
   return !(fields[0] === 'Z' && fields[17] === '1'); // state, num_threads
 }
 
-export async function writeRecord(record: MountRecord): Promise<void> {
+export async function writeRecord(record: StandaloneRecord): Promise<void> {
   await mkdir(mountRecordDir(), { recursive: true, mode: 0o755 });
   const path = recordPath(record.target);
   await writeFile(`${path}.${record.pid}.tmp`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
@@ -75,9 +75,9 @@ export async function writeRecord(record: MountRecord): Promise<void> {
 }
 
 /** The record for `target`, or undefined when there is none (or it cannot be read: it then means nothing). */
-export async function readRecord(target: string): Promise<MountRecord | undefined> {
+export async function readRecord(target: string): Promise<StandaloneRecord | undefined> {
   try {
-    const record = JSON.parse(await readFile(recordPath(target), 'utf8')) as MountRecord;
+    const record = JSON.parse(await readFile(recordPath(target), 'utf8')) as StandaloneRecord;
     return record.target === target && Number.isInteger(record.pid) ? record : undefined;
   } catch {
     return undefined;
@@ -85,16 +85,16 @@ export async function readRecord(target: string): Promise<MountRecord | undefine
 }
 
 /** Every record kept, in target order (those that cannot be read are left out). */
-export async function readAllRecords(): Promise<MountRecord[]> {
+export async function readAllRecords(): Promise<StandaloneRecord[]> {
   const names = await readdir(mountRecordDir()).catch(() => [] as string[]);
   const records = await Promise.all(names.filter((name) => name.endsWith('.json')).map(async (name) => {
     try {
-      return JSON.parse(await readFile(join(mountRecordDir(), name), 'utf8')) as MountRecord;
+      return JSON.parse(await readFile(join(mountRecordDir(), name), 'utf8')) as StandaloneRecord;
     } catch {
       return undefined;
     }
   }));
-  return records.filter((r): r is MountRecord => typeof r?.target === 'string' && Number.isInteger(r.pid))
+  return records.filter((r): r is StandaloneRecord => typeof r?.target === 'string' && Number.isInteger(r.pid))
     .sort((a, b) => a.target.localeCompare(b.target));
 }
 

@@ -5,7 +5,7 @@ import type { GroupTable } from '../config/sections/groups-section.ts';
 import type { Identity, ServiceAccountRef } from '../identity/identity.ts';
 import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
-import type { UnaryMethods } from '../csi/grpc-handler.ts';
+import type { UnaryMethods } from '../csi/unary-service.ts';
 import { asNodeError } from '../csi/node-error.ts';
 import { VolumeDirectories } from '../fs/volume-directories.ts';
 import { controllerService } from './csi-controller-service.ts';

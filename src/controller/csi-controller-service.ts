@@ -7,7 +7,7 @@ import type { VolumeDirectories, VolumeRef } from '../fs/volume-directories.ts';
 import { formatVolumeId, parseVolumeId } from './volume-id.ts';
 import { invalidField, NodeError } from '../csi/node-error.ts';
 import type { CreateVolumeRequest, DeleteVolumeRequest, ValidateVolumeCapabilitiesRequest, VolumeCapability } from '../csi/csi-proto.ts';
-import type { UnaryMethods } from '../csi/grpc-handler.ts';
+import type { UnaryMethods } from '../csi/unary-service.ts';
 import { capabilityProblem } from '../csi/volume-capability.ts';
 
 export interface ControllerServiceOptions {

@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { csiServices, type CsiServices } from './csi-proto.ts';
 import { unixSocketPath } from './endpoint.ts';
-import { unaryService, type UnaryMethods } from './grpc-handler.ts';
+import { unaryService, type UnaryMethods } from './unary-service.ts';
 
 export interface CsiServer {
   readonly socketPath: string;

@@ -1,6 +1,6 @@
 // CSI Identity: who this plugin is, which services it offers, and whether it is ready.
 import { KIDFS_VERSION } from '../version.ts';
-import type { UnaryMethods } from './grpc-handler.ts';
+import type { UnaryMethods } from './unary-service.ts';
 
 export interface IdentityServiceOptions {
   readonly driverName: string;

@@ -1,6 +1,6 @@
 // FUSE handlers that can be cut off from the file system behind them. fuse-native keeps the handlers object
-// of a mount for the life of the process, even after unmounting; the daemon mounts and unmounts all the time,
-// so it hands fuse-native this stand-in and drops the file system (caches, open files, connection) on detach.
+// of a mount for the life of the process, even after unmounting (the node daemon mounts and unmounts all the time),
+// so every kidfs mount hands fuse-native this stand-in and drops the file system (caches, open files, connection) on detach.
 import type { FuseHandlers } from '../fuse/handlers.ts';
 
 export interface DetachableHandlers {

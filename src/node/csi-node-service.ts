@@ -5,7 +5,7 @@ import { invalidField } from '../csi/node-error.ts';
 import { checkTargetPath } from './publish-request.ts';
 import type { NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from '../csi/csi-proto.ts';
 import { publishRequestFromCsi, type CsiPublishRules } from './csi-publish-request.ts';
-import type { UnaryMethods } from '../csi/grpc-handler.ts';
+import type { UnaryMethods } from '../csi/unary-service.ts';
 
 export interface NodeServiceOptions {
   readonly manager: MountManager;

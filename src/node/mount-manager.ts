@@ -8,14 +8,14 @@ import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import type { MountRecord, MountRecords } from './publish-records.ts';
+import type { PublishRecord, PublishRecords } from './publish-records.ts';
 import { lazyUnmount, targetState } from '../mount/mount-table.ts';
 import type { Mounter } from './mounter.ts';
 import { asNodeError, NodeError } from '../csi/node-error.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
 export interface MountManagerOptions {
-  readonly records: MountRecords;
+  readonly records: PublishRecords;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
   /** Who may own the directories on the way to a PersistentVolume's directory: root and the provisioner. */
@@ -68,7 +68,7 @@ export class MountManager {
   private readonly log: (line: string) => void;
   private readonly audit: Audit;
 
-  private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, MountRecord>) {
+  private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, PublishRecord>) {
     this.log = options.log ?? ((line) => process.stderr.write(`kidfs node: ${line}\n`));
     this.audit = options.audit ?? NO_AUDIT;
   }
@@ -246,7 +246,7 @@ export class MountManager {
     return list.sort((a, b) => a.target.localeCompare(b.target));
   }
 
-  private async recoverOne(record: MountRecord): Promise<'alive' | 'cleaned' | 'remounted'> {
+  private async recoverOne(record: PublishRecord): Promise<'alive' | 'cleaned' | 'remounted'> {
     const { target, pod } = record.request;
     if (await this.options.mounter.isAlive(target)) return 'alive';
     const exportRefused = this.options.exportRefusal(record.request);
@@ -269,7 +269,7 @@ export class MountManager {
   }
 
   /** Why a live mount must end now; undefined while it is still what a publish would make. Throws when it cannot tell. */
-  private async noLongerValid(record: MountRecord): Promise<string | undefined> {
+  private async noLongerValid(record: PublishRecord): Promise<string | undefined> {
     const { request } = record;
     const exportRefused = this.options.exportRefusal(request);
     if (exportRefused !== undefined) return exportRefused;
@@ -298,7 +298,7 @@ export class MountManager {
   }
 
   /** Verifies the identity, makes the target ready, mounts, records. `previous`: the record being replaced. */
-  private async mountAndRecord(request: PublishRequest, previous: MountRecord | undefined): Promise<void> {
+  private async mountAndRecord(request: PublishRequest, previous: PublishRecord | undefined): Promise<void> {
     const identity = await this.options.identities.resolve(podInfo(request));
     await this.prepareTarget(request.target, previous !== undefined);
     const { target, subDir, readOnly, volumeId, qos } = request;
@@ -340,7 +340,7 @@ export class MountManager {
     }
   }
 
-  private async save(record: MountRecord): Promise<void> {
+  private async save(record: PublishRecord): Promise<void> {
     await this.options.records.save(record);
     this.records.set(record.request.target, record);
   }

@@ -1,5 +1,5 @@
-// The state directory: one JSON record per mount (target, volume, pod, token, identity), written
-// atomically, so a restarted daemon knows what it served and for whom. Root-only (0700 / 0600): records
+// The node daemon's state directory: one JSON record per published mount (target, volume, pod, token, identity),
+// written atomically, so a restarted daemon knows what it served and for whom. Root-only (0700 / 0600): records
 // hold the pods' bound tokens for kidfs's audience.
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import type { Identity } from '../identity/identity.ts';
 import { isTemporaryFile, removeFileDurably, writeFileAtomic } from './atomic-file.ts';
 import type { PublishRequest } from './publish-request.ts';
 
-export interface MountRecord {
+export interface PublishRecord {
   readonly version: 1;
   readonly request: PublishRequest;
   /** The identity the mount was (last) made with. */
@@ -17,23 +17,23 @@ export interface MountRecord {
   readonly publishedAt: string;
 }
 
-export class MountRecords {
+export class PublishRecords {
   private constructor(readonly dir: string) {}
 
   /** Opens (creating) `<stateDir>/mounts`, mode 0700. */
-  static async open(stateDir: string): Promise<MountRecords> {
+  static async open(stateDir: string): Promise<PublishRecords> {
     const dir = join(stateDir, 'mounts');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
-    return new MountRecords(dir);
+    return new PublishRecords(dir);
   }
 
   /**
    * Every readable record. Left-over temporary files of an interrupted write are removed; a record that
    * cannot be read is renamed to `<file>.unreadable` and reported through `log`, so it is looked at once.
    */
-  async loadAll(log: (line: string) => void): Promise<MountRecord[]> {
-    const records: MountRecord[] = [];
+  async loadAll(log: (line: string) => void): Promise<PublishRecord[]> {
+    const records: PublishRecord[] = [];
     for (const name of (await readdir(this.dir)).sort()) {
       const path = join(this.dir, name);
       if (isTemporaryFile(name)) {
@@ -51,7 +51,7 @@ export class MountRecords {
     return records;
   }
 
-  save(record: MountRecord): Promise<void> {
+  save(record: PublishRecord): Promise<void> {
     return writeFileAtomic(this.pathOf(record.request.target), `${JSON.stringify(record, null, 2)}\n`);
   }
 
@@ -65,8 +65,8 @@ export class MountRecords {
   }
 }
 
-function parseRecord(text: string): MountRecord {
-  const record = JSON.parse(text) as MountRecord;
+function parseRecord(text: string): PublishRecord {
+  const record = JSON.parse(text) as PublishRecord;
   const request = record?.request;
   if (record?.version !== 1) throw new Error(`version ${JSON.stringify(record?.version)} is not 1`);
   if (typeof request?.target !== 'string' || typeof request.volumeId !== 'string' || typeof request.export?.host !== 'string' ||

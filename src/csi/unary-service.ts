@@ -1,4 +1,4 @@
-// Unary gRPC handlers from async functions: a NodeError becomes the gRPC status of the same name with its
+// A unary gRPC service from async functions: a NodeError (asNodeError) becomes the gRPC status of the same name with its
 // message; anything else INTERNAL. Every failure is logged in one line with the method name.
 import { status, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asNodeError, type NodeErrorCode } from './node-error.ts';
