@@ -10,7 +10,7 @@ import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
 import { processStartTime, recordPath, removeRecord, writeRecord } from './standalone-records.ts';
 import { serveMountSocket } from './standalone-socket.ts';
-import { mountTelemetry } from './mount-telemetry.ts';
+import { standaloneTelemetry } from './standalone-telemetry.ts';
 import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { createLogger, lineLog } from '../log/logger.ts';
 import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
@@ -32,7 +32,7 @@ export interface MountRequest {
 /** How often the process checks that its mount is still in the mount table (someone may umount it). */
 const MOUNT_CHECK_MS = 5000;
 
-/** The process's log; once the mount's identity is known, its records carry it (mountTelemetry). */
+/** The process's log; once the mount's identity is known, its records carry it (standaloneTelemetry). */
 let log = lineLog(createLogger('mount'));
 
 /** After this long without the server's answers, the person waiting is told what for. */
@@ -51,7 +51,7 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     throw new Error(`${request.target} is already a mount point (${existing.fstype} ${existing.source}): unmount it first or choose another directory`);
   }
 
-  const telemetry = mountTelemetry({
+  const telemetry = standaloneTelemetry({
     config, url: request.url, target: request.target, account: request.identity, identity, metricsListen: request.metricsListen,
   });
   log = telemetry.log;

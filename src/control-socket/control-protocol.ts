@@ -18,7 +18,7 @@ export type ControlRequest =
   | { readonly id: number; readonly op: 'status' };
 
 /** One mount of the node daemon, as `kidfs status` shows it. */
-export interface MountStatus {
+export interface NodeMountStatus {
   readonly target: string;
   readonly volumeId: string;
   /** nfs://server/share (with ports when given) and the subDir under it. */
@@ -39,7 +39,7 @@ export interface MountStatus {
 
 export interface NodeStatus {
   readonly node: string;
-  readonly mounts: readonly MountStatus[];
+  readonly mounts: readonly NodeMountStatus[];
 }
 
 export type ControlResponse =

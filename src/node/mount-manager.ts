@@ -2,7 +2,7 @@
 // (CSI, FlexVolume, the CLI). It verifies the pod's identity before mounting, keeps one record per target
 // in the state directory, makes publish idempotent, and brings mounts back after a restart.
 import { mkdir, rmdir } from 'node:fs/promises';
-import type { MountStatus } from '../control-socket/control-protocol.ts';
+import type { NodeMountStatus } from '../control-socket/control-protocol.ts';
 import { IdentityError, type Identity, type PodInfo } from '../identity/identity.ts';
 import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
@@ -229,8 +229,8 @@ export class MountManager {
     return summary;
   }
 
-  async status(): Promise<MountStatus[]> {
-    const list: MountStatus[] = [];
+  async status(): Promise<NodeMountStatus[]> {
+    const list: NodeMountStatus[] = [];
     for (const { request, identity, publishedAt } of this.records.values()) {
       const alive = await this.options.mounter.isAlive(request.target);
       const problem = alive ? undefined : this.problems.get(request.target);

@@ -13,7 +13,7 @@ import { createRegistry } from '../metrics/registry.ts';
 import { registerRpcMetrics } from '../metrics/rpc-metrics.ts';
 import { RpcStats } from '../nfs/rpc-stats.ts';
 
-export interface MountTelemetry {
+export interface StandaloneTelemetry {
   readonly log: (line: string) => void;
   /** Counts its traffic when metrics are served. */
   readonly rpcStats?: RpcStats;
@@ -25,7 +25,7 @@ export interface MountTelemetry {
   close(): Promise<void>;
 }
 
-export interface MountTelemetryRequest {
+export interface StandaloneTelemetryRequest {
   readonly config: KidfsConfig;
   readonly url: string;
   readonly target: string;
@@ -35,7 +35,7 @@ export interface MountTelemetryRequest {
   readonly metricsListen: ListenAddress | undefined;
 }
 
-export function mountTelemetry(request: MountTelemetryRequest): MountTelemetry {
+export function standaloneTelemetry(request: StandaloneTelemetryRequest): StandaloneTelemetry {
   const { config, identity } = request;
   const [namespace = '', serviceAccount = ''] = request.account.split('/');
   const fields: AuditFields = {
