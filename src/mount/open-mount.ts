@@ -10,7 +10,6 @@ import { NfsFileSystem } from '../fs/nfs-file-system.ts';
 import { mountFuse, type FuseMount } from '../fuse/fuse-mount.ts';
 import type { Identity } from '../identity/identity.ts';
 import { Errno } from '../nfs/errno.ts';
-import type { NfsExport } from '../nfs/nfs-export.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
 import type { Credential } from '../nfs/rpc-transport.ts';
 import { detachableHandlers, type DetachableHandlers } from './detachable-handlers.ts';
@@ -86,8 +85,12 @@ export async function openMount(request: MountRequest, settings: MountConfig, sh
   let fuse: FuseMount;
   let gate: DetachableHandlers;
   try {
-    const exp: Pick<NfsExport, 'client' | 'rootHandle' | 'fsinfo'> = { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo };
-    fs = new NfsFileSystem({ export: exp, credential, ...fileSystemSettings(settings, memory), qos: qos?.share });
+    fs = new NfsFileSystem({
+      export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
+      credential,
+      ...fileSystemSettings(settings, memory),
+      qos: qos?.share,
+    });
     // fuse-native keeps a mount's handlers for the life of the process: the gate lets the file system go.
     gate = detachableHandlers(fsHandlers(fs, request.log, request.observe));
     fuse = await mountFuse({
