@@ -1,13 +1,14 @@
 // `kidfs controller`: starts the CSI controller with the provisioner's credential, serves until SIGTERM.
 import { loadConfig } from '../config/load-config.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
-import { ControllerDaemon } from '../node/controller-daemon.ts';
+import { ControllerDaemon } from '../controller/controller-daemon.ts';
 import { createAudit } from '../log/audit.ts';
 import { createLogger, lineLog } from '../log/logger.ts';
 import { countingAudit } from '../metrics/daemon-metrics.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createRegistry } from '../metrics/registry.ts';
-import { waitForStopSignal, type ControllerFlags } from './daemon-commands.ts';
+import type { ControllerFlags } from './daemon-flags.ts';
+import { waitForStopSignal } from './stop-signal.ts';
 
 export async function runController(flags: ControllerFlags): Promise<void> {
   const config = loadConfig(flags.config);

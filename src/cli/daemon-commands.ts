@@ -3,41 +3,17 @@
 // brings gRPC and the Kubernetes client, start-up time every other kidfs command would pay.
 import { Option, type Command } from 'commander';
 import { isAbsolute, normalize } from 'node:path';
-import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { parseDuration } from '../config/values.ts';
 import { parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
+import { DEFAULT_CONTROL_SOCKET } from '../control-socket/control-client.ts';
 import { DEFAULT_KUBELET_DIR } from '../node/pod-ref.ts';
 import { configOption } from './config-option.ts';
+import type { ControllerFlags, NodeFlags } from './daemon-flags.ts';
 import { metricsOption } from './metrics-option.ts';
 
 /** The CSI driver name kidfs registers under (CSIDriver metadata.name, StorageClass provisioner). */
 export const DEFAULT_DRIVER_NAME = 'kidfs.io';
 export const DEFAULT_ENDPOINT = 'unix:///csi/csi.sock';
-
-export interface NodeFlags {
-  readonly config: string;
-  readonly endpoint: string;
-  readonly nodeid?: string;
-  readonly driverName: string;
-  readonly stateDir: string;
-  readonly controlSocket: string;
-  readonly podExport: NfsUrl[];
-  readonly reconcileInterval: number;
-  readonly reverifyInterval: number;
-  readonly kubeletDir: string;
-  readonly provisionerUid: number;
-  readonly metricsListen?: ListenAddress;
-}
-
-export interface ControllerFlags {
-  readonly config: string;
-  readonly endpoint: string;
-  readonly driverName: string;
-  readonly provisionerUid: number;
-  readonly provisionerGid: number;
-  readonly metricsListen?: ListenAddress;
-}
 
 function absoluteDir(value: string): string {
   if (!isAbsolute(value) || normalize(value) !== value || value.length > 1 && value.endsWith('/')) {
@@ -90,17 +66,4 @@ export function registerDaemonCommands(program: Command): void {
       const { runController } = await import('./controller-command.ts');
       await runController(flags);
     });
-}
-
-/** Resolves on the first SIGTERM or SIGINT (Kubernetes stops pods with SIGTERM). */
-export function waitForStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve(signal);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
 }

@@ -12,7 +12,7 @@ export function registerDoctorCommand(program: Command): void {
     .argument('<nfs-url>', 'the export, as a volume names it: nfs://server/path[?nfsport=N&mountport=M]')
     .addOption(configOption())
     .action(async (url: string, options: { config: string }) => {
-      const { examineExport } = await import('../node/export-doctor.ts');
+      const { examineExport } = await import('../mount/export-doctor.ts');
       const config = loadConfig(options.config);
       const findings = await examineExport(parseNfsUrl(url), { privilegedPort: config.mount.privilegedPort, timeoutMs: config.mount.nfsTimeoutMs });
       for (const { level, text } of findings) process.stdout.write(`${level}: ${text}\n`);

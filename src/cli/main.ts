@@ -1,7 +1,7 @@
 // The `kidfs` command: parses arguments and hands each subcommand to its module.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.ts';
-import { KIDFS_VERSION } from '../node/version.ts';
+import { KIDFS_VERSION } from '../version.ts';
 
 const program = new Command('kidfs')
   .description('Per-pod FUSE mounts that act on shared NFS storage under each pod\'s cluster-wide identity')

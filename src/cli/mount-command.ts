@@ -6,7 +6,7 @@ import { reportProgress, reportStatus, runDetached } from './background.ts';
 import { configOption } from './config-option.ts';
 import { metricsOption } from './metrics-option.ts';
 import { formatListenAddress, type ListenAddress } from '../config/sections/metrics-section.ts';
-import { logPath, MOUNT_RECORD_DIR } from './mount-records.ts';
+import { logPath, MOUNT_RECORD_DIR } from './standalone-records.ts';
 import type { MountRequest } from './serve-mount.ts';
 
 interface MountOptions {

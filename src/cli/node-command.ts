@@ -13,7 +13,8 @@ import { MountMetrics } from '../metrics/mount-metrics.ts';
 import { createRegistry } from '../metrics/registry.ts';
 import { registerRpcMetrics } from '../metrics/rpc-metrics.ts';
 import { RpcStats } from '../nfs/rpc-stats.ts';
-import { waitForStopSignal, type NodeFlags } from './daemon-commands.ts';
+import type { NodeFlags } from './daemon-flags.ts';
+import { waitForStopSignal } from './stop-signal.ts';
 
 export async function runNode(flags: NodeFlags): Promise<void> {
   const config = loadConfig(flags.config);

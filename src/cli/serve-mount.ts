@@ -3,16 +3,17 @@
 // the server. An internal error unmounts too: the mount never outlives its process as a dead end that hangs callers.
 import { loadConfig } from '../config/load-config.ts';
 import { parseNamespacedName } from '../config/kube-names.ts';
-import { openKidfsMount, type KidfsMount } from '../fuse/kidfs-mount.ts';
+import { MountHost } from '../mount/mount-host.ts';
+import type { KidfsMount } from '../mount/open-mount.ts';
 import { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Identity } from '../identity/identity.ts';
 import { parseNfsUrl } from '../nfs/nfs-url.ts';
-import { processStartTime, recordPath, removeRecord, writeRecord } from './mount-records.ts';
-import { serveMountSocket } from './mount-socket.ts';
-import { mountTelemetry } from './mount-telemetry.ts';
+import { processStartTime, recordPath, removeRecord, writeRecord } from './standalone-records.ts';
+import { serveMountSocket } from './standalone-socket.ts';
+import { standaloneTelemetry } from './standalone-telemetry.ts';
 import type { ListenAddress } from '../config/sections/metrics-section.ts';
 import { createLogger, lineLog } from '../log/logger.ts';
-import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
+import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
 
 export interface MountRequest {
   readonly url: string;
@@ -31,7 +32,7 @@ export interface MountRequest {
 /** How often the process checks that its mount is still in the mount table (someone may umount it). */
 const MOUNT_CHECK_MS = 5000;
 
-/** The process's log; once the mount's identity is known, its records carry it (mountTelemetry). */
+/** The process's log; once the mount's identity is known, its records carry it (standaloneTelemetry). */
 let log = lineLog(createLogger('mount'));
 
 /** After this long without the server's answers, the person waiting is told what for. */
@@ -43,34 +44,33 @@ const PATIENCE_MS = 5000;
  */
 export async function serveMount(request: MountRequest, ready: (line: string) => void, waiting: (line: string) => void): Promise<number> {
   const config = loadConfig(request.config);
-  parseNfsUrl(request.url);
+  const url = parseNfsUrl(request.url);
   const identity = await new IdentityResolver(config, { log: () => {} }).resolveServiceAccount(parseAccount(request.identity));
   const existing = await mountAt(request.target);
   if (existing) {
     throw new Error(`${request.target} is already a mount point (${existing.fstype} ${existing.source}): unmount it first or choose another directory`);
   }
 
-  const telemetry = mountTelemetry({
+  const telemetry = standaloneTelemetry({
     config, url: request.url, target: request.target, account: request.identity, identity, metricsListen: request.metricsListen,
   });
   log = telemetry.log;
   const lifetime = new Lifetime();
   const readOnly = request.readOnly || config.mount.readOnly;
-  const { host } = parseNfsUrl(request.url);
   const patience = setTimeout(() => waiting(
-    `waiting for the NFS server ${host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
+    `waiting for the NFS server ${url.host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
       `each call gives up after ${config.mount.nfsTimeoutMs / 1000} s ([mount] nfs-timeout)`,
   ), PATIENCE_MS);
-  const mount = await openKidfsMount({
-    url: request.url,
+  // This process serves this one mount: its memory budget is the smaller of the two [mount] gives.
+  const host = new MountHost(config.mount, { shareConnections: false, ...(telemetry.rpcStats ? { rpcStats: telemetry.rpcStats } : {}) });
+  const mount = await host.open({
     mountpoint: request.target,
-    credential: { uid: identity.uid, gid: identity.gid, gids: identity.groups },
-    name: `${identity.name}@${mountName(request.url)}`,
-    settings: config.mount,
+    export: url,
+    subDir: '',
+    identity,
     readOnly,
     log,
     observe: telemetry.observe,
-    ...(telemetry.rpcStats ? { rpcStats: telemetry.rpcStats } : {}),
   }).catch((err: Error) => {
     telemetry.audit('refusal', { reason: err.message });
     throw err;
@@ -87,7 +87,7 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
     const metrics = await telemetry.serving(mount.fs);
     if (metrics) log(`serving metrics on http://${metrics.host}:${metrics.port}/metrics`);
   } catch (err) {
-    await mount.close({ force: true }).catch(() => undefined);
+    await mount.commitAndUnmount({ force: true }).catch(() => undefined);
     await telemetry.close();
     throw err;
   }
@@ -121,11 +121,11 @@ async function shutdown(mount: KidfsMount, reason: string, lifetime: Lifetime): 
   let code: number;
   if (reason === VANISHED) {
     log('unmounted from outside, and no file is open any more: exiting');
-    await mount.export.close();
+    await mount.close();
     code = 0;
   } else {
     log(`${reason}: committing open files and unmounting`);
-    const clean = mount.close({ force: lifetime.forced }).then(
+    const clean = mount.commitAndUnmount({ force: lifetime.forced }).then(
       () => (lifetime.forced ? 1 : 0),
       (err: Error) => {
         log(`some data may not be on the server: ${err.message}`);
@@ -145,12 +145,6 @@ function parseAccount(text: string) {
   } catch (err) {
     throw new Error(`--identity: ${(err as Error).message}: write --identity <namespace>/<serviceaccount>`);
   }
-}
-
-/** host:/path of the export, for the mount table. */
-function mountName(url: string): string {
-  const { host, path } = parseNfsUrl(url);
-  return `${host}:${path}`;
 }
 
 function readyLine(request: MountRequest, identity: Identity, readOnly: boolean): string {
@@ -204,7 +198,7 @@ class Lifetime {
     } else if (this.mount && !this.forced) {
       this.forced = true;
       log(`${reason} again: unmounting without waiting for the server to commit open files`);
-      void this.mount.close({ force: true }).catch(() => undefined).then(this.resolveForceClosed);
+      void this.mount.commitAndUnmount({ force: true }).catch(() => undefined).then(this.resolveForceClosed);
     }
   }
 }

@@ -1,8 +1,8 @@
 // The standalone mounts of this machine (`kidfs mount`, no node daemon), from their records, each asked for what it
 // holds right now: `kidfs status` lists them.
-import { mountAt, KIDFS_FSTYPE } from '../node/mount-table.ts';
-import { isRunning, readAllRecords } from './mount-records.ts';
-import { askMount, type MountUse } from './mount-socket.ts';
+import { mountAt, KIDFS_FSTYPE } from '../mount/mount-table.ts';
+import { isRunning, readAllRecords } from './standalone-records.ts';
+import { askMount, type MountUse } from './standalone-socket.ts';
 
 export interface StandaloneMount {
   readonly target: string;

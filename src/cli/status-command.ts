@@ -1,10 +1,10 @@
 // `kidfs status`: the node's kidfs mounts, with pod, identity, export and state, asked of the node daemon; and the
 // standalone `kidfs mount`s of this machine, from their records (the only ones listed when no daemon runs).
 import type { Command } from 'commander';
-import { controlRequest, DEFAULT_CONTROL_SOCKET } from '../node/control/control-client.ts';
-import type { NodeStatus } from '../node/control/control-protocol.ts';
-import type { MountUsage } from '../node/mounter.ts';
-import { NodeError } from '../node/node-error.ts';
+import { controlRequest, DEFAULT_CONTROL_SOCKET } from '../control-socket/control-client.ts';
+import type { NodeStatus } from '../control-socket/control-protocol.ts';
+import type { MountUsage } from '../mount/mount-usage.ts';
+import { NodeError } from '../csi/node-error.ts';
 import { standaloneMounts, type StandaloneMount } from './standalone-mounts.ts';
 
 export function registerStatusCommand(program: Command): void {

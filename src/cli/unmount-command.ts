@@ -5,9 +5,9 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
-import { isRunning, readRecord, removeRecord, type MountRecord } from './mount-records.ts';
-import { askMount, socketPath, type MountUse } from './mount-socket.ts';
-import { KIDFS_FSTYPE, mountAt } from '../node/mount-table.ts';
+import { isRunning, readRecord, removeRecord, type StandaloneRecord } from './standalone-records.ts';
+import { askMount, socketPath, type MountUse } from './standalone-socket.ts';
+import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
 
 /** After this long without the process exiting, say what is being waited for. */
 const PATIENCE_MS = 10_000;
@@ -61,7 +61,7 @@ function openFiles(use: MountUse, tense: 'is' | 'was'): string {
   return `${use.openFiles} file${one ? '' : 's'} ${verb} open (${use.openForWriting} for writing)`;
 }
 
-async function exited(record: MountRecord): Promise<void> {
+async function exited(record: StandaloneRecord): Promise<void> {
   const since = Date.now();
   let told = false;
   while (isRunning(record)) {

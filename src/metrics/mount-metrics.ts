@@ -4,7 +4,7 @@
 // throttling. A mount's series go when it is unmounted (bounded cardinality).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import type { OpOutcome } from '../fuse/fs-handlers.ts';
+import type { OpOutcome } from '../mount/fs-handlers.ts';
 
 const LABELS = ['namespace', 'pod', 'service_account', 'uid', 'volume'] as const;
 export type MountLabels = Record<(typeof LABELS)[number], string>;

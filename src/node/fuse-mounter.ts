@@ -1,26 +1,18 @@
-// The real Mounter: one FUSE mount per pod (src/fuse) presenting the file system (src/fs) of an export directory,
-// reached with walkSubDir (no symlink on the server is followed), every NFS call made as the mount's identity.
-// All mounts of an export share its root handle (one MNT), and all exports of a server one RPC connection.
+// The real Mounter: one kidfs mount per pod (src/mount: FUSE presenting an export directory as the pod's identity),
+// all opened through one MountHost, so they share the node's memory budget, each identity's rates, and one RPC
+// connection per NFS server (all mounts of an export share its root handle: one MNT).
 import type { MountConfig } from '../config/sections/mount-section.ts';
-import { ProcessMemoryBudget } from '../fs/memory-budget.ts';
-import { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import { fsHandlers, type OpOutcome } from '../fuse/fs-handlers.ts';
 import { NO_AUDIT, type Audit, type AuditFields, type DenialRecorder } from '../log/audit.ts';
 import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
-import type { RpcStats } from '../nfs/rpc-stats.ts';
-import { fileSystemSettings, fuseMountOptions } from '../fuse/kidfs-mount.ts';
-import { mountFuse, type FuseMount } from '../fuse/mount.ts';
-import { NfsError } from '../nfs/nfs-error.ts';
-import { Nfs3Status } from '../nfs/nfs3-types.ts';
+import type { OpOutcome } from '../mount/fs-handlers.ts';
+import { MountHost } from '../mount/mount-host.ts';
+import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
+import type { MountUsage } from '../mount/mount-usage.ts';
+import type { KidfsMount } from '../mount/open-mount.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
-import { detachableHandlers, type DetachableHandlers } from './detachable-handlers.ts';
-import { IdentityRates, type QosLease } from './identity-rates.ts';
-import { walkSubDir, type Directory } from './export-path.ts';
-import { ExportConnections, type ExportLease } from './export-connections.ts';
-import { isMountPoint, KIDFS_FSTYPE, mountAt } from './mount-table.ts';
-import type { MountSpec, Mounter, MountUsage } from './mounter.ts';
-import { NodeError } from './node-error.ts';
+import type { RpcStats } from '../nfs/rpc-stats.ts';
+import { NodeError } from '../csi/node-error.ts';
+import type { MountSpec, Mounter } from './mounter.ts';
 
 export interface FuseMounterOptions {
   /** [mount]: owner view, chown policy, cache and NFS timeouts, node-wide read-only, privileged port. */
@@ -40,12 +32,8 @@ const LINGER_CHECK_MS = 1000;
 
 interface Served {
   readonly target: string;
-  readonly fs: NfsFileSystem;
-  readonly fuse: FuseMount;
-  readonly gate: DetachableHandlers;
-  readonly lease: ExportLease;
-  readonly qos: QosLease | undefined;
-  readonly tracker?: MountTracker;
+  readonly mount: KidfsMount;
+  readonly tracker: MountTracker | undefined;
   readonly denials: DenialRecorder;
 }
 
@@ -57,89 +45,59 @@ class FuseMounter implements Mounter {
   private readonly served = new Map<string, Served>();
   /** Unmounted (lazily) while files were still open: served until they are closed. */
   private readonly lingering = new Set<Served>();
-  private readonly exports: ExportConnections;
-  /** Shared by every mount of the daemon, each taking at most its share. */
-  private readonly memory: ProcessMemoryBudget;
-  private readonly rates: IdentityRates;
+  private readonly host: MountHost;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: FuseMounterOptions) {
-    this.exports = new ExportConnections({ timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort });
-    this.memory = new ProcessMemoryBudget(options.settings.memoryPerProcessBytes);
-    this.rates = new IdentityRates(options.settings.qos);
-    this.exports = new ExportConnections({
-      timeoutMs: options.settings.nfsTimeoutMs, privilegedPort: options.settings.privilegedPort, rpcStats: options.rpcStats,
-    });
+    this.host = new MountHost(options.settings, { shareConnections: true, ...(options.rpcStats ? { rpcStats: options.rpcStats } : {}) });
   }
 
   async mount(spec: MountSpec): Promise<void> {
     if (this.closed) throw new NodeError('UNAVAILABLE', 'the node daemon is stopping; try again when it is back');
     if (this.served.has(spec.target)) throw new NodeError('INTERNAL', `${spec.target} is served already`);
-    const { settings, log } = this.options;
-    const { identity, target } = spec;
-    const credential: Credential = { uid: identity.uid, gid: identity.gid, gids: identity.groups };
-    const { lease, root } = await this.volumeDirectory(spec, credential);
-    const memory = this.memory.mount(settings.memoryPerMountBytes);
-    const qos = this.rates.lease(identity.name, spec.qos);
+    const { identity, target, pod } = spec;
+    const fields: AuditFields = {
+      target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
+      ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
+      identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
+    };
+    const mountLog = this.options.logFor?.(fields) ?? ((line: string) => this.options.log(`${target}: ${line}`));
+    const denials = (this.options.audit ?? NO_AUDIT).denials(fields);
+    // Set before the first operation can arrive: the kernel's requests come in a later turn of the event loop.
     let tracker: MountTracker | undefined;
+    const observe = (outcome: OpOutcome) => {
+      tracker?.observe(outcome);
+      if (outcome.deniedByServer) denials.denied(outcome.op, outcome.path, outcome.errno!);
+    };
+    let mount: KidfsMount;
     try {
-      const fs = new NfsFileSystem({
-        export: { client: lease.exp.client, rootHandle: root.handle, fsinfo: lease.exp.fsinfo },
-        credential,
-        ...fileSystemSettings(settings, memory),
-        qos: qos?.share,
+      mount = await this.host.open({
+        mountpoint: target, export: spec.export, subDir: spec.subDir, identity, readOnly: spec.readOnly, log: mountLog, observe,
+        ...(spec.trustedOwners ? { trustedOwners: spec.trustedOwners } : {}), ...(spec.qos ? { qos: spec.qos } : {}),
       });
-      const { pod } = spec;
-      const fields: AuditFields = {
-        target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
-        ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
-        identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
-      };
-      const mountLog = this.options.logFor?.(fields) ?? ((line: string) => log(`${target}: ${line}`));
-      tracker = this.options.metrics?.track({
-        namespace: pod?.namespace ?? '', pod: pod?.podName ?? '', service_account: pod?.serviceAccount ?? '',
-        uid: String(identity.uid), volume: spec.volumeId,
-      }, fs);
-      const denials = (this.options.audit ?? NO_AUDIT).denials(fields);
-      const observe = (outcome: OpOutcome) => {
-        tracker?.observe(outcome);
-        if (outcome.deniedByServer) denials.denied(outcome.op, outcome.path, outcome.errno!);
-      };
-      const gate = detachableHandlers(fsHandlers(fs, mountLog, observe));
-      const fuse = await mountFuse({
-        mountpoint: target,
-        handlers: gate.handlers,
-        options: fuseMountOptions(settings, mountName(spec), spec.readOnly || settings.readOnly),
-        opTimeoutMs: settings.opTimeoutMs,
-        log: mountLog,
-      });
-      this.served.set(target, { target, fs, fuse, gate, lease, qos, tracker, denials });
     } catch (err) {
-      memory.close();
-      qos?.release();
-      tracker?.close();
-      await lease.release();
+      denials.close();
       throw err;
     }
+    tracker = this.options.metrics?.track({
+      namespace: pod?.namespace ?? '', pod: pod?.podName ?? '', service_account: pod?.serviceAccount ?? '',
+      uid: String(identity.uid), volume: spec.volumeId,
+    }, mount.fs);
+    this.served.set(target, { target, mount, tracker, denials });
   }
 
   async unmount(target: string): Promise<void> {
     const served = this.served.get(target);
     if (!served) return;
-    try {
-      await served.fuse.unmount();
-    } catch (err) {
-      // Someone unmounted it already (umount -l from outside): what is left is to let go of it.
-      if (await isMountPoint(target)) throw err;
-    }
+    await served.mount.unmount();
     this.served.delete(target);
     await this.commit(served);
-    if (served.fs.openFiles === 0) {
+    if (served.mount.openFiles === 0) {
       await this.letGo(served);
       return;
     }
-    this.options.log(`${target}: unmounted with ${served.fs.openFiles} files still open; serving them until they are closed`);
+    this.options.log(`${target}: unmounted with ${served.mount.openFiles} files still open; serving them until they are closed`);
     this.lingering.add(served);
     this.lingerTimer ??= setInterval(() => void this.releaseClosed(), LINGER_CHECK_MS).unref();
   }
@@ -150,25 +108,13 @@ class FuseMounter implements Mounter {
     // Commit first, while the identity may still write; then no answer of this mount acts as it again.
     await this.commit(served);
     this.served.delete(target);
-    served.gate.detach();
-    try {
-      await served.fuse.unmount();
-    } catch (err) {
-      if (await isMountPoint(target)) throw err;
-    }
+    served.mount.detach();
+    await served.mount.unmount();
     await this.letGo(served);
   }
 
   usage(target: string): MountUsage | undefined {
-    const fs = this.served.get(target)?.fs;
-    if (!fs) return undefined;
-    const { memory, qos } = fs;
-    return {
-      openFiles: fs.openFiles,
-      memoryBytes: memory.used, memoryLimitBytes: memory.limitBytes, memoryHighWaterBytes: memory.highWater,
-      memoryWaits: memory.waits, readAheadSkipped: memory.readAheadSkipped,
-      ...(qos ? { qos: { bytesPerSecond: qos.bytesPerSecond, opsPerSecond: qos.opsPerSecond, waits: qos.waits, waitedMs: Math.round(qos.waitedMs) } } : {}),
-    };
+    return this.served.get(target)?.mount.usage();
   }
 
   async isAlive(target: string): Promise<boolean> {
@@ -186,47 +132,22 @@ class FuseMounter implements Mounter {
     await Promise.all(all.map((served) => this.letGo(served)));
   }
 
-  /** The lease on the volume's export and its directory there; a root handle gone stale is connected anew once. */
-  private async volumeDirectory(spec: MountSpec, credential: Credential): Promise<{ lease: ExportLease; root: Directory }> {
-    const url = formatNfsUrl(spec.export);
-    for (let attempt = 1; ; attempt++) {
-      const lease = await this.exports.acquire(spec.export, credential).catch((err: Error) => {
-        throw new NodeError('UNAVAILABLE', `cannot reach the export ${url}: ${err.message}`);
-      });
-      try {
-        const { client, rootHandle } = lease.exp;
-        const exportRoot: Directory = { handle: rootHandle, attributes: await client.getattr(credential, rootHandle) };
-        const root = await walkSubDir(client, credential, exportRoot, spec.subDir,
-          spec.trustedOwners ? { trusted: { owners: spec.trustedOwners, last: false } } : {});
-        if (!root) throw new NodeError('NOT_FOUND', `${spec.subDir} does not exist in ${url}: the volume's directory must exist on the server`);
-        return { lease, root };
-      } catch (err) {
-        const stale = err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_STALE;
-        if (stale) lease.evict();
-        await lease.release();
-        if (!stale || attempt === 2) throw err;
-      }
-    }
-  }
-
   private async commit(served: Served): Promise<void> {
-    await served.fs.syncAll().catch((err: Error) =>
+    await served.mount.commit().catch((err: Error) =>
       this.options.log(`${served.target}: some written data may not be on the server: ${err.message}`));
   }
 
   /** Stops answering for the mount and drops the file system and its hold on the export. */
   private async letGo(served: Served): Promise<void> {
-    served.gate.detach();
-    served.fs.memory.close();
-    served.qos?.release();
+    const closing = served.mount.close();
     served.tracker?.close();
     served.denials.close();
-    await served.lease.release();
+    await closing;
   }
 
   private async releaseClosed(): Promise<void> {
     for (const served of this.lingering) {
-      if (served.fs.openFiles > 0) continue;
+      if (served.mount.openFiles > 0) continue;
       this.lingering.delete(served);
       await this.letGo(served);
     }
@@ -235,10 +156,4 @@ class FuseMounter implements Mounter {
       this.lingerTimer = undefined;
     }
   }
-}
-
-/** How the mount shows in the mount table: kidfs:<identity>@<server>:<export path>[/<subDir>]. */
-function mountName(spec: MountSpec): string {
-  const where = `${spec.export.host}:${spec.export.path}${spec.subDir ? `/${spec.subDir}` : ''}`.replace(/\/\/+/g, '/');
-  return `${spec.identity.name}@${where}`;
 }

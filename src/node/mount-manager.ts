@@ -2,19 +2,20 @@
 // (CSI, FlexVolume, the CLI). It verifies the pod's identity before mounting, keeps one record per target
 // in the state directory, makes publish idempotent, and brings mounts back after a restart.
 import { mkdir, rmdir } from 'node:fs/promises';
+import type { NodeMountStatus } from '../control-socket/control-protocol.ts';
 import { IdentityError, type Identity, type PodInfo } from '../identity/identity.ts';
 import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
 import { formatNfsUrl } from '../nfs/nfs-url.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import type { MountRecord, MountRecords } from './mount-records.ts';
-import { lazyUnmount, targetState } from './mount-table.ts';
-import type { Mounter, MountUsage } from './mounter.ts';
-import { asNodeError, NodeError } from './node-error.ts';
+import type { PublishRecord, PublishRecords } from './publish-records.ts';
+import { lazyUnmount, targetState } from '../mount/mount-table.ts';
+import type { Mounter } from './mounter.ts';
+import { asNodeError, NodeError } from '../csi/node-error.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
 export interface MountManagerOptions {
-  readonly records: MountRecords;
+  readonly records: PublishRecords;
   readonly mounter: Mounter;
   readonly identities: IdentitySource;
   /** Who may own the directories on the way to a PersistentVolume's directory: root and the provisioner. */
@@ -46,25 +47,6 @@ function requestFields(request: PublishRequest, identity?: Identity): AuditField
  */
 export type PublishOutcome = 'mounted' | 'unchanged' | 'refreshed' | 'remounted';
 
-export interface MountStatus {
-  readonly target: string;
-  readonly volumeId: string;
-  /** nfs://server/share (with ports when given) and the subDir under it. */
-  readonly export: string;
-  readonly subDir: string;
-  readonly pod?: { readonly namespace: string; readonly name: string; readonly uid: string; readonly serviceAccount: string };
-  readonly identity: Pick<Identity, 'uid' | 'gid' | 'groups' | 'name' | 'source'>;
-  readonly readOnly: boolean;
-  readonly ephemeral: boolean;
-  readonly via: PublishRequest['via'];
-  readonly publishedAt: string;
-  readonly state: 'mounted' | 'not mounted';
-  /** Why it is not mounted, when a recovery failed. */
-  readonly problem?: string;
-  /** Memory and QoS use, while this daemon serves it. */
-  readonly usage?: MountUsage;
-}
-
 export interface RecoveryFailure {
   readonly target: string;
   readonly reason: string;
@@ -86,7 +68,7 @@ export class MountManager {
   private readonly log: (line: string) => void;
   private readonly audit: Audit;
 
-  private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, MountRecord>) {
+  private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, PublishRecord>) {
     this.log = options.log ?? ((line) => process.stderr.write(`kidfs node: ${line}\n`));
     this.audit = options.audit ?? NO_AUDIT;
   }
@@ -247,8 +229,8 @@ export class MountManager {
     return summary;
   }
 
-  async status(): Promise<MountStatus[]> {
-    const list: MountStatus[] = [];
+  async status(): Promise<NodeMountStatus[]> {
+    const list: NodeMountStatus[] = [];
     for (const { request, identity, publishedAt } of this.records.values()) {
       const alive = await this.options.mounter.isAlive(request.target);
       const problem = alive ? undefined : this.problems.get(request.target);
@@ -264,7 +246,7 @@ export class MountManager {
     return list.sort((a, b) => a.target.localeCompare(b.target));
   }
 
-  private async recoverOne(record: MountRecord): Promise<'alive' | 'cleaned' | 'remounted'> {
+  private async recoverOne(record: PublishRecord): Promise<'alive' | 'cleaned' | 'remounted'> {
     const { target, pod } = record.request;
     if (await this.options.mounter.isAlive(target)) return 'alive';
     const exportRefused = this.options.exportRefusal(record.request);
@@ -287,7 +269,7 @@ export class MountManager {
   }
 
   /** Why a live mount must end now; undefined while it is still what a publish would make. Throws when it cannot tell. */
-  private async noLongerValid(record: MountRecord): Promise<string | undefined> {
+  private async noLongerValid(record: PublishRecord): Promise<string | undefined> {
     const { request } = record;
     const exportRefused = this.options.exportRefusal(request);
     if (exportRefused !== undefined) return exportRefused;
@@ -316,7 +298,7 @@ export class MountManager {
   }
 
   /** Verifies the identity, makes the target ready, mounts, records. `previous`: the record being replaced. */
-  private async mountAndRecord(request: PublishRequest, previous: MountRecord | undefined): Promise<void> {
+  private async mountAndRecord(request: PublishRequest, previous: PublishRecord | undefined): Promise<void> {
     const identity = await this.options.identities.resolve(podInfo(request));
     await this.prepareTarget(request.target, previous !== undefined);
     const { target, subDir, readOnly, volumeId, qos } = request;
@@ -358,7 +340,7 @@ export class MountManager {
     }
   }
 
-  private async save(record: MountRecord): Promise<void> {
+  private async save(record: PublishRecord): Promise<void> {
     await this.options.records.save(record);
     this.records.set(record.request.target, record);
   }

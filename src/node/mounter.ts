@@ -1,8 +1,9 @@
-// The one place the mount manager touches FUSE: it decides what to mount, for whom, and keeps the records;
-// a Mounter makes and removes the mounts this process serves. The real one (FUSE + fs + nfs) is made by
+// The one place the mount manager touches mounts: it decides what to mount, for whom, and keeps the records;
+// a Mounter makes and removes the mounts this process serves. The real one (src/mount) is made by
 // createFuseMounter in fuse-mounter.ts; tests inject their own.
 import type { QosLimits } from '../config/sections/mount-section.ts';
 import type { Identity } from '../identity/identity.ts';
+import type { MountUsage } from '../mount/mount-usage.ts';
 import type { NfsUrl } from '../nfs/nfs-url.ts';
 import type { PodRef } from './publish-request.ts';
 
@@ -12,7 +13,7 @@ export interface MountSpec {
   readonly export: NfsUrl;
   /**
    * Directory under the export to present, relative ('' = the export itself), already checked by checkSubDir.
-   * The mounter reaches it with walkSubDir (export-path.ts), so no symlink on the server leads outside the export.
+   * The mounter reaches it with walkSubDir (src/fs/export-directories.ts), so no symlink on the server leads outside the export.
    */
   readonly subDir: string;
   readonly readOnly: boolean;
@@ -28,25 +29,6 @@ export interface MountSpec {
   readonly qos?: Partial<QosLimits>;
   /** The pod it is for, when known (labels of its metrics, fields of its audit records). */
   readonly pod?: PodRef;
-}
-
-/** What a mount holds and how often it was held back, for `kidfs status`. */
-export interface MountUsage {
-  readonly openFiles: number;
-  /** Memory held now for write-back and read-ahead, the mount's share, the most it held, and calls that waited for it. */
-  readonly memoryBytes: number;
-  readonly memoryLimitBytes: number;
-  readonly memoryHighWaterBytes: number;
-  readonly memoryWaits: number;
-  /** Read-ahead blocks not fetched for lack of memory. */
-  readonly readAheadSkipped: number;
-  /** The identity's rates this mount shares, and how its calls waited for them; absent without limits. */
-  readonly qos?: {
-    readonly bytesPerSecond?: number;
-    readonly opsPerSecond?: number;
-    readonly waits: number;
-    readonly waitedMs: number;
-  };
 }
 
 export interface Mounter {

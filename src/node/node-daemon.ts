@@ -3,14 +3,14 @@
 // start (Probe says not ready until then), and retries mounts that are down every reconcile interval.
 import type { Audit } from '../log/audit.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { startControlServer, type ControlServer } from './control/control-server.ts';
-import { identityService } from './csi/identity-service.ts';
-import { nodeService } from './csi/node-service.ts';
-import { startCsiServer, type CsiServer } from './csi/csi-server.ts';
-import { publishRequestFromFlex } from './flexvolume/flex-publish-request.ts';
+import { startControlServer, type ControlServer } from '../control-socket/control-server.ts';
+import { identityService } from '../csi/identity-service.ts';
+import { nodeService } from './csi-node-service.ts';
+import { startCsiServer, type CsiServer } from '../csi/csi-server.ts';
+import { publishRequestFromFlex } from './flex-publish-request.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { MountManager } from './mount-manager.ts';
-import { MountRecords } from './mount-records.ts';
+import { PublishRecords } from './publish-records.ts';
 import type { Mounter } from './mounter.ts';
 import { checkTargetPath, type PublishRequest } from './publish-request.ts';
 
@@ -62,7 +62,7 @@ export class NodeDaemon {
   static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
     const manager = await MountManager.open({
-      records: await MountRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
+      records: await PublishRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
       trustedOwners: [...new Set([0, options.provisionerUid])], exportRefusal: (request) => exportRefusal(request, options.podExports),
       maxMounts: options.maxMounts,
       ...(options.audit ? { audit: options.audit } : {}),

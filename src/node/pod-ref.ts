@@ -2,7 +2,7 @@
 // FlexVolume's kubernetes.io/* options) and checked for shape; the API server confirms it later.
 import { join } from 'node:path';
 import { isDnsLabel, isDnsSubdomain } from '../config/kube-names.ts';
-import { invalidField, NodeError } from './node-error.ts';
+import { invalidField, NodeError } from '../csi/node-error.ts';
 import type { PodRef } from './publish-request.ts';
 
 /** Which key holds which part of the pod reference. */

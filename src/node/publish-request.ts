@@ -4,7 +4,7 @@ import { isAbsolute, normalize } from 'node:path';
 import type { QosLimits } from '../config/sections/mount-section.ts';
 import type { PodInfo } from '../identity/identity.ts';
 import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { invalidField } from './node-error.ts';
+import { invalidField } from '../csi/node-error.ts';
 
 /** The pod a mount is for, as kubelet names it (verified against the API server before any mount). */
 export type PodRef = Omit<PodInfo, 'token'>;

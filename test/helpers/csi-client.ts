@@ -1,6 +1,6 @@
 // A CSI client acting as kubelet or a sidecar: the same csi.proto over real gRPC on the daemon's unix socket.
 import { credentials, type Client, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
-import { csiPackage } from '../../src/node/csi/csi-proto.ts';
+import { csiPackage } from '../../src/csi/csi-proto.ts';
 
 export type CsiService = 'Identity' | 'Node' | 'Controller';
 

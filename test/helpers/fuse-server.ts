@@ -5,7 +5,7 @@
 import { constants } from 'node:os';
 import { loadFuseNative } from '../../src/fuse/binding.ts';
 import { fuseOptionList, type MountOptions } from '../../src/fuse/mount-options.ts';
-import { mountFuse } from '../../src/fuse/mount.ts';
+import { mountFuse } from '../../src/fuse/fuse-mount.ts';
 import { toNativeOps } from '../../src/fuse/safe-handlers.ts';
 import { MemoryFs } from './memory-fs.ts';
 import { NullFs } from './null-fs.ts';

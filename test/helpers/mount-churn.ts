@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Attributes } from '../../src/fuse/handlers.ts';
 import { fuseOptionList } from '../../src/fuse/mount-options.ts';
-import { mountFuse } from '../../src/fuse/mount.ts';
+import { mountFuse } from '../../src/fuse/fuse-mount.ts';
 import { rssAnonKiB } from './fuse-server-client.ts';
 import { mountUpstream, type UpstreamCallback } from './upstream-fuse.ts';
 

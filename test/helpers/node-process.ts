@@ -6,8 +6,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoopbackNfs } from '../../scripts/loopback-nfs.ts';
-import { controlRequest } from '../../src/node/control/control-client.ts';
-import type { MountStatus } from '../../src/node/mount-manager.ts';
+import { controlRequest } from '../../src/control-socket/control-client.ts';
+import type { NodeMountStatus } from '../../src/control-socket/control-protocol.ts';
 import { connectCsi, type CsiClient } from './csi-client.ts';
 import { KIDFS, kidfsEnv, run, USER_1000 } from './kidfs-mount.ts';
 import { makeTempDir } from './kidfs-test-config.ts';
@@ -123,8 +123,8 @@ export class NodeProcess {
   }
 
   /** The daemon's own account of the mount at `target` (kidfs status over the control socket). */
-  async status(target: string): Promise<MountStatus | undefined> {
-    const answer = await controlRequest(this.controlSocket, { op: 'status' }) as { mounts: readonly MountStatus[] };
+  async status(target: string): Promise<NodeMountStatus | undefined> {
+    const answer = await controlRequest(this.controlSocket, { op: 'status' }) as { mounts: readonly NodeMountStatus[] };
     return answer.mounts.find((m) => m.target === target);
   }
 

@@ -3,7 +3,7 @@
 // and can be told that a mount died or that the next mount fails.
 import { readdir, stat } from 'node:fs/promises';
 import type { MountSpec, Mounter } from '../../src/node/mounter.ts';
-import { isMountPoint } from '../../src/node/mount-table.ts';
+import { isMountPoint } from '../../src/mount/mount-table.ts';
 
 export class RecordingMounter implements Mounter {
   /** Targets served right now. */

@@ -3,9 +3,9 @@
 // (scripts/build-image.sh builds it here and runs its smoke test; it downloads too much for the suite.)
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { KIDFS_VERSION } from '../../src/node/version.ts';
+import { KIDFS_VERSION } from '../../src/version.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
 const script = readFileSync(`${root}scripts/build-image.sh`, 'utf8');
 const stages = dockerfile.split(/^FROM /m).slice(1);

@@ -8,17 +8,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_DRIVER_NAME, registerDaemonCommands, type ControllerFlags, type NodeFlags } from '../../src/cli/daemon-commands.ts';
+import { DEFAULT_DRIVER_NAME, registerDaemonCommands } from '../../src/cli/daemon-commands.ts';
+import type { ControllerFlags, NodeFlags } from '../../src/cli/daemon-flags.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { kubernetesSection } from '../../src/config/sections/kubernetes-section.ts';
-import { readProvisionParameters } from '../../src/node/controller/provision-parameters.ts';
-import { unixSocketPath } from '../../src/node/csi/endpoint.ts';
-import { KIDFS_VERSION } from '../../src/node/version.ts';
+import { readProvisionParameters } from '../../src/controller/provision-parameters.ts';
+import { unixSocketPath } from '../../src/csi/endpoint.ts';
+import { KIDFS_VERSION } from '../../src/version.ts';
 
 // YAML objects are walked field by field; the assertions check their shape.
 type Json = Record<string, any>;
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const dir = join(root, 'native-config');
 const files = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
 const docs = new Map<string, Json[]>();

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/loopback-nfs.ts';
-import { isRunning, logPath, processStartTime, readRecord, recordPath } from '../../src/cli/mount-records.ts';
+import { isRunning, logPath, processStartTime, readRecord, recordPath } from '../../src/cli/standalone-records.ts';
 import { isMounted, KIDFS, makeWorkDir, run, startMount, startServer, STATIC_TABLE, untracked, writeConfig } from '../helpers/kidfs-mount.ts';
 
 const server = await startServer(t);

@@ -2,7 +2,7 @@
 // times converted both ways, every failure answered with the errno the fs layer gives it (src/fs/fs-error.ts), transport trouble logged.
 import t from 'tap';
 import { chownSync, constants, statSync, writeFileSync } from 'node:fs';
-import { fsHandlers } from '../../src/fuse/fs-handlers.ts';
+import { fsHandlers } from '../../src/mount/fs-handlers.ts';
 import type { FuseHandlers } from '../../src/fuse/handlers.ts';
 import { makeFs } from '../helpers/fs-fixture.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';

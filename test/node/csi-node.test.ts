@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseNfsUrl } from '../../src/nfs/nfs-url.ts';
-import { KIDFS_VERSION } from '../../src/node/version.ts';
+import { KIDFS_VERSION } from '../../src/version.ts';
 import { NodeFixture, publishRequest } from '../helpers/node-fixture.ts';
 
 const inline = parseNfsUrl('nfs://127.0.0.1/exports/inline?nfsport=2049&mountport=20048');

@@ -6,14 +6,14 @@ import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseNfsUrl } from '../../src/nfs/nfs-url.ts';
-import { controlRequest } from '../../src/node/control/control-client.ts';
-import { startControlServer } from '../../src/node/control/control-server.ts';
-import { runFlexDriver } from '../../src/node/flexvolume/flex-driver.ts';
-import { NodeError } from '../../src/node/node-error.ts';
+import { controlRequest } from '../../src/control-socket/control-client.ts';
+import { startControlServer } from '../../src/control-socket/control-server.ts';
+import { runFlexDriver } from '../../src/flexvolume/flex-driver.ts';
+import { NodeError } from '../../src/csi/node-error.ts';
 import { flexOptions, flexTarget as kubeletFlexTarget, NodeFixture, publishRequest, type TestPod } from '../helpers/node-fixture.ts';
 
 const run = promisify(execFile);
-const repo = new URL('../../', import.meta.url).pathname;
+const repo = new URL('../..', import.meta.url).pathname;
 const node = await NodeFixture.start(t, { podExports: [parseNfsUrl('nfs://127.0.0.1/exports/flex?nfsport=2049&mountport=20048')] });
 
 // Installed as kubelet finds it: <plugin dir>/kidfs.io~kidfs/kidfs.

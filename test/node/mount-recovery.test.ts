@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { parseNfsUrl } from '../../src/nfs/nfs-url.ts';
-import { isMountPoint, targetState } from '../../src/node/mount-table.ts';
+import { isMountPoint, targetState } from '../../src/mount/mount-table.ts';
 import { startFuseServer } from '../helpers/fuse-server-client.ts';
 import { NodeFixture, publishRequest, type TestPod } from '../helpers/node-fixture.ts';
 

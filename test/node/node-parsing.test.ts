@@ -5,12 +5,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNfsUrl } from '../../src/nfs/nfs-url.ts';
 import { writeFileAtomic } from '../../src/node/atomic-file.ts';
-import { formatVolumeId, parseVolumeId } from '../../src/node/controller/volume-id.ts';
-import { unixSocketPath } from '../../src/node/csi/endpoint.ts';
-import { checkSubDir } from '../../src/node/export-path.ts';
+import { formatVolumeId, parseVolumeId } from '../../src/controller/volume-id.ts';
+import { unixSocketPath } from '../../src/csi/endpoint.ts';
+import { checkSubDir } from '../../src/csi/sub-dir.ts';
 import { KeyedLock } from '../../src/node/keyed-lock.ts';
-import { NodeError } from '../../src/node/node-error.ts';
-import { mountFlagPorts, readVolumeSource } from '../../src/node/volume-source.ts';
+import { NodeError } from '../../src/csi/node-error.ts';
+import { mountFlagPorts, readVolumeSource } from '../../src/csi/volume-source.ts';
 import { makeTempDir } from '../helpers/kidfs-test-config.ts';
 
 const refusal = (run: () => unknown): { code: string; message: string } => {

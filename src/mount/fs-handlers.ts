@@ -1,0 +1,113 @@
+// The FUSE face of an NfsFileSystem: each FUSE operation becomes one file-system call, each failure the errno the
+// file-system layer gave it (FsError), handed on as a number (FuseError). Nothing else is decided here.
+import type { FileStat, Timespec } from '../fs/file-stat.ts';
+import { Errno } from '../fs/errno.ts';
+import { fsErrorOf } from '../fs/fs-error.ts';
+import type { NfsFileSystem, TimeSetting } from '../fs/nfs-file-system.ts';
+import { FuseError } from '../fuse/fuse-error.ts';
+import type { Attributes, FileTime, FuseHandlers, TimeChange } from '../fuse/handlers.ts';
+
+/** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
+const LOGGED = new Set<number>([Errno.EIO, Errno.ETIMEDOUT, Errno.EREMOTEIO]);
+
+/** How one FUSE operation ended, for metrics and the audit stream. */
+export interface OpOutcome {
+  readonly op: string;
+  readonly path: string;
+  readonly seconds: number;
+  /** The errno name it failed with. */
+  readonly errno?: string;
+  /** EACCES, EPERM or EROFS that the NFS server answered (not a refusal kidfs decided itself). */
+  readonly deniedByServer?: boolean;
+}
+
+const DENIALS = new Set<number>([Errno.EACCES, Errno.EPERM, Errno.EROFS]);
+
+/**
+ * `log` gets one line per failure an admin should see (I/O errors, timeouts); refusals by the server are not logged
+ * there, but `observe` (metrics, audit) hears of every operation's outcome.
+ */
+export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, observe?: (outcome: OpOutcome) => void): FuseHandlers {
+  const call = async <T>(op: string, path: string, work: () => Promise<T>): Promise<T> => {
+    const start = observe && process.hrtime.bigint();
+    try {
+      const result = await work();
+      if (start) observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
+      return result;
+    } catch (err) {
+      const failure = fsErrorOf(err);
+      if (LOGGED.has(failure.errno)) log(`${op} ${path}: ${failure.code}: ${failure.message}`);
+      if (start) {
+        // The server's answer (an NFS status, or its ACCESS reply); kidfs's own policy refusals are not.
+        const deniedByServer = DENIALS.has(failure.errno) && failure.byServer;
+        observe!({ op, path, seconds: Number(process.hrtime.bigint() - start) / 1e9, errno: failure.code, deniedByServer });
+      }
+      throw new FuseError(failure.errno, failure.code, failure.message, { cause: failure });
+    }
+  };
+  return {
+    getattr: (path) => call('getattr', path, async () => attributes(await fs.getattr(path))),
+    fgetattr: (path, fh) => call('fgetattr', path, async () => attributes(await fs.getattr(path, fh))),
+    access: (path, mode) => call('access', path, () => fs.access(path, mode)),
+    statfs: (path) => call('statfs', path, () => fs.statfs(path)),
+
+    // A directory goes to the kernel a page at a time: kidfs never holds a whole listing.
+    opendir: (path) => call('opendir', path, () => fs.opendir(path)),
+    readdir: (path, offset, fh) =>
+      call('readdir', path, async () =>
+        (await fs.readdir(fh, offset)).map(({ name, stat, next }) => (stat ? { name, attributes: attributes(stat), next } : { name, next })),
+      ),
+    releasedir: (path, fh) => call('releasedir', path, () => fs.releasedir(fh)),
+    // NFSv3 directory operations are stable on the server before it answers: nothing is left to sync.
+    fsyncdir: async () => undefined,
+
+    open: (path, flags) => call('open', path, () => fs.open(path, flags)),
+    create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
+    // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
+    read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
+    // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).
+    write: (path, fh, data, position, how) => call('write', path, () => fs.write(fh, data, position, { atPosition: how.writepage })),
+    writeCopiesData: true,
+    flush: (path, fh) => call('flush', path, () => fs.flush(fh)),
+    fsync: (path, fh, datasync) => call('fsync', path, () => fs.fsync(fh, datasync)),
+    release: (path, fh) => call('release', path, () => fs.release(fh)),
+
+    truncate: (path, size) => call('truncate', path, () => fs.truncate(path, size)),
+    ftruncate: (path, fh, size) => call('ftruncate', path, () => fs.truncate(path, size, fh)),
+    utimens: (path, atime, mtime) => call('utimens', path, () => fs.utimens(path, timeSetting(atime), timeSetting(mtime))),
+    chmod: (path, mode) => call('chmod', path, () => fs.chmod(path, mode)),
+    chown: (path, uid, gid) => call('chown', path, () => fs.chown(path, uid ?? -1, gid ?? -1)),
+
+    mknod: (path, mode, rdev) => call('mknod', path, () => fs.mknod(path, mode, rdev)),
+    mkdir: (path, mode) => call('mkdir', path, () => fs.mkdir(path, mode)),
+    unlink: (path) => call('unlink', path, () => fs.unlink(path)),
+    rmdir: (path) => call('rmdir', path, () => fs.rmdir(path)),
+    rename: (from, to, request) => call('rename', from, () => fs.rename(from, to, request)),
+    link: (existing, path) => call('link', path, () => fs.link(existing, path)),
+    symlink: (target, path) => call('symlink', path, () => fs.symlink(target, path)),
+    readlink: (path) => call('readlink', path, () => fs.readlink(path)),
+  };
+}
+
+const fileTime = (t: Timespec): FileTime => ({ sec: t.seconds, nsec: t.nseconds });
+
+function attributes(stat: FileStat): Attributes {
+  return {
+    mode: stat.mode,
+    uid: stat.uid,
+    gid: stat.gid,
+    size: stat.size,
+    nlink: stat.nlink,
+    ino: stat.ino,
+    rdev: stat.rdev,
+    blksize: stat.blksize,
+    blocks: stat.blocks,
+    atime: fileTime(stat.atime),
+    mtime: fileTime(stat.mtime),
+    ctime: fileTime(stat.ctime),
+  };
+}
+
+function timeSetting(change: TimeChange): TimeSetting {
+  return change === 'now' || change === 'omit' ? change : { seconds: change.sec, nseconds: change.nsec };
+}

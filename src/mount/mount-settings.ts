@@ -1,0 +1,35 @@
+// What the [mount] settings ask of a mount's file system (src/fs) and of its FUSE mount (src/fuse).
+import type { MountConfig } from '../config/sections/mount-section.ts';
+import type { FileSystemOptions } from '../fs/fs-options.ts';
+import type { MountMemoryBudget } from '../fs/memory-budget.ts';
+import type { MountOptions } from '../fuse/mount-options.ts';
+
+/** What the [mount] settings ask of the file system; the export, credential and memory share are the caller's. */
+export function fileSystemSettings(settings: MountConfig, memory: MountMemoryBudget): Omit<FileSystemOptions, 'export' | 'credential'> {
+  return {
+    memory,
+    attrTimeoutMs: settings.attrTimeoutMs,
+    entryTimeoutMs: settings.entryTimeoutMs,
+    ownerView: settings.ownerView,
+    chownPolicy: settings.chown,
+    maxUncommittedBytes: settings.maxUncommittedBytes,
+  };
+}
+
+/** The FUSE options of every kidfs mount. `name` is shown as kidfs:<name>; characters FUSE does not take become '_'. */
+export function fuseMountOptions(settings: MountConfig, name: string, readOnly: boolean): MountOptions {
+  return {
+    name: name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
+    allowOther: true,
+    readOnly,
+    // libfuse 2 gives each name its own kernel inode: the kernel's attribute cache would keep a hard link's names
+    // apart (a chmod, link or unlink through one name unseen through the others). Every stat asks kidfs, whose
+    // attribute cache (attr-timeout) is per file.
+    attrTimeoutSeconds: 0,
+    entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
+    // A name another host creates must show up at once.
+    negativeTimeoutSeconds: 0,
+    // st_ino is the server's fileid, the same through every name (libfuse would number each name itself).
+    extraOptions: ['use_ino'],
+  };
+}
