@@ -17,8 +17,8 @@ export type NodeErrorCode =
 
 export class NodeError extends Error {
   override name = 'NodeError';
-  constructor(readonly code: NodeErrorCode, message: string) {
-    super(message);
+  constructor(readonly code: NodeErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
@@ -45,7 +45,8 @@ const CODE_OF_FS_ERROR: Readonly<Record<string, NodeErrorCode>> = {
  */
 export function asNodeError(err: unknown): NodeError {
   if (err instanceof NodeError) return err;
-  if (err instanceof IdentityError) return new NodeError(err.kind === 'refused' ? 'PERMISSION_DENIED' : 'UNAVAILABLE', err.message);
-  if (err instanceof FsError) return new NodeError(CODE_OF_FS_ERROR[err.code] ?? 'FAILED_PRECONDITION', err.message);
-  return new NodeError('INTERNAL', err instanceof Error ? err.message.split('\n')[0]! : String(err));
+  const cause = { cause: err };
+  if (err instanceof IdentityError) return new NodeError(err.kind === 'refused' ? 'PERMISSION_DENIED' : 'UNAVAILABLE', err.message, cause);
+  if (err instanceof FsError) return new NodeError(CODE_OF_FS_ERROR[err.code] ?? 'FAILED_PRECONDITION', err.message, cause);
+  return new NodeError('INTERNAL', err instanceof Error ? err.message.split('\n')[0]! : String(err), cause);
 }

@@ -1,6 +1,8 @@
 // FUSE handlers that can be cut off from the file system behind them. fuse-native keeps the handlers object
 // of a mount for the life of the process, even after unmounting (the node daemon mounts and unmounts all the time),
 // so every kidfs mount hands fuse-native this stand-in and drops the file system (caches, open files, connection) on detach.
+import { constants } from 'node:os';
+import { FuseError } from '../fuse/fuse-error.ts';
 import type { FuseHandlers } from '../fuse/handlers.ts';
 
 export interface DetachableHandlers {
@@ -11,7 +13,7 @@ export interface DetachableHandlers {
 }
 
 const notConnected = (): Promise<never> =>
-  Promise.reject(Object.assign(new Error('this kidfs mount is no longer served'), { code: 'ENOTCONN' }));
+  Promise.reject(new FuseError(constants.errno.ENOTCONN, 'ENOTCONN', 'this kidfs mount is no longer served'));
 
 export function detachableHandlers(real: FuseHandlers): DetachableHandlers {
   let current: Record<string, (...args: unknown[]) => Promise<unknown>> | undefined =

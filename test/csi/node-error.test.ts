@@ -29,3 +29,10 @@ t.test('a NodeError passes as it is; anything unexpected is INTERNAL with its fi
   const unexpected = asNodeError(new Error('cannot mount FUSE on /x: fuse failed\nstack'));
   t.same({ code: unexpected.code, message: unexpected.message }, { code: 'INTERNAL', message: 'cannot mount FUSE on /x: fuse failed' });
 });
+
+t.test('the NodeError keeps what it stands for as its cause', async (t) => {
+  const refusal = new FsError(Errno.EPERM, 'not trusted');
+  t.equal(asNodeError(refusal).cause, refusal, 'an FsError');
+  const unexpected = new TypeError('a bug');
+  t.equal(asNodeError(unexpected).cause, unexpected, 'anything else');
+});
