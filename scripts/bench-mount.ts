@@ -11,6 +11,7 @@
 // - Sequential read: the kidfs mount is remounted first (a new process: no cache of kidfs's survives), and the kernel
 //   keeps no FUSE page cache across open (kidfs does not set kernel_cache), so the dd reads through FUSE and NFS.
 //   Every reader writes into a file next to the source (nfs-cp cannot do otherwise), which is then checksummed.
+//   A second dd of the same file through the same mount is the re-read, from the page cache when it is kept.
 //   The page cache is dropped before the reads when this process may (not in most containers; the output says);
 //   on tmpfs there is nothing to drop anyway: there the local and the server's reads come from memory.
 // - Small files: a node process creates N files (open O_CREAT|O_EXCL, a few bytes, close) in the mount and the
@@ -20,7 +21,7 @@
 //   file (a process per file). The mount and the null fs are measured twice: the first N creates after a mount run
 //   while V8 still compiles the path (shown), the second pass is the steady state a long-running daemon serves.
 // - The FUSE ceiling: test/helpers/null-fs.ts served through src/fuse by test/helpers/fuse-server.ts (as
-//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (big writes, 128 KiB requests).
+//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (1 MiB requests on libfuse 3).
 // - Warm-up: V8 compiles a fresh process's data path during its first hundred MiB or so; a node daemon that serves
 //   pods has long done so. Before each timed copy, the fresh kidfs mount (and the null fs, once) writes and reads
 //   128 MiB of another file; nothing of it can serve the timed file.
@@ -401,6 +402,9 @@ async function main(): Promise<void> {
       await drop();
       reads.push(await measure('kidfs mount, fresh mount (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () => dd(join(mount.target, 'big.bin'), copy, false)));
       await checkCopy('kidfs mount read');
+      // The same file again through the same mount, unchanged since its last open: from the page cache (autoCache).
+      reads.push(await measure('kidfs mount, re-read of the unchanged file (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () => dd(join(mount.target, 'big.bin'), copy, false)));
+      await checkCopy('kidfs mount re-read');
       await drop();
       reads.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [fileUrl('libnfs.bin'), copy])));
       await checkCopy('nfs-cp read');
@@ -468,16 +472,18 @@ async function main(): Promise<void> {
       rounds.map((result) => f((row) => rate(result[section]![row]!)));
     const [W, R, S] = [0, 1, 2];
     const [LOCAL, MOUNT, NFS_CP, NULL] = [0, 1, 2, 3];
+    const [R_LOCAL, R_MOUNT, R_REREAD, R_NFS_CP, R_NULL] = [0, 1, 2, 3, 4];
     const [S_LOCAL, S_FIRST, S_STEADY, S_LIBNFS, S_RAW, S_NULL, S_NFS_CP] = [0, 1, 2, 3, 4, 5, 6];
     console.log(`\nratios (throughput; >1 is faster): the median of the rounds' ratios${o.rounds > 1 ? ', each round in brackets' : ''}`);
     ratio('write: kidfs mount / min(nfs-cp, FUSE ceiling)', perRound(W, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))), 0.8);
     ratio('write: kidfs mount / nfs-cp', perRound(W, (r) => r(MOUNT) / r(NFS_CP)));
     ratio('write: kidfs mount / FUSE ceiling', perRound(W, (r) => r(MOUNT) / r(NULL)));
     ratio('write: kidfs mount / local directory', perRound(W, (r) => r(MOUNT) / r(LOCAL)));
-    ratio('read: kidfs mount / min(nfs-cp, FUSE ceiling)', perRound(R, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))), 0.8);
-    ratio('read: kidfs mount / nfs-cp', perRound(R, (r) => r(MOUNT) / r(NFS_CP)));
-    ratio('read: kidfs mount / FUSE ceiling', perRound(R, (r) => r(MOUNT) / r(NULL)));
-    ratio('read: kidfs mount / local directory', perRound(R, (r) => r(MOUNT) / r(LOCAL)));
+    ratio('read: kidfs mount / min(nfs-cp, FUSE ceiling)', perRound(R, (r) => r(R_MOUNT) / Math.min(r(R_NFS_CP), r(R_NULL))), 0.8);
+    ratio('read: kidfs mount / nfs-cp', perRound(R, (r) => r(R_MOUNT) / r(R_NFS_CP)));
+    ratio('read: kidfs mount / FUSE ceiling', perRound(R, (r) => r(R_MOUNT) / r(R_NULL)));
+    ratio('read: kidfs mount / local directory', perRound(R, (r) => r(R_MOUNT) / r(R_LOCAL)));
+    ratio('re-read of the unchanged file / its first read (page cache kept)', perRound(R, (r) => r(R_REREAD) / r(R_MOUNT)), 5);
     ratio('small files: kidfs mount (steady) / libnfs loop', perRound(S, (r) => r(S_STEADY) / r(S_LIBNFS)), 0.8);
     ratio('small files: kidfs mount (first after mounting) / libnfs loop', perRound(S, (r) => r(S_FIRST) / r(S_LIBNFS)));
     ratio('small files: kidfs mount (steady) / Nfs3Client loop', perRound(S, (r) => r(S_STEADY) / r(S_RAW)));

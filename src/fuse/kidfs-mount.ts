@@ -66,8 +66,10 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
     // A name another host creates must show up at once.
     negativeTimeoutSeconds: 0,
-    // st_ino is the server's fileid, the same through every name (libfuse would number each name itself).
-    extraOptions: ['use_ino'],
+    // st_ino is the server's file id: hard links show one inode number (tar, find -samefile, du, rsync -H).
+    useIno: true,
+    // A re-read of a file unchanged since its last open comes from the page cache (close-to-open still holds).
+    autoCache: true,
   };
 }
 

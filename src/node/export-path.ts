@@ -1,6 +1,7 @@
 // Directories under an export, named by a relative path (subDir), and how to reach them over NFS without
 // ever leaving the export: no `..`, no absolute paths, and no symlink on the server is followed.
 import type { Nfs3Client } from '../nfs/nfs3-client.ts';
+import { byteName } from '../nfs/byte-names.ts';
 import { NfsError } from '../nfs/errno.ts';
 import { Ftype3, Nfs3Status, type Fattr3, type FileHandle } from '../nfs/nfs3-types.ts';
 import type { CallCredential } from '../nfs/rpc-transport.ts';
@@ -89,7 +90,7 @@ export async function lookupDirectory(
 ): Promise<Directory | undefined> {
   let found;
   try {
-    found = await client.lookup(cred, dir, name);
+    found = await client.lookup(cred, dir, byteName(name));
   } catch (err) {
     if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT) return undefined;
     throw err;
@@ -108,7 +109,7 @@ async function makeDirectory(
   attributes: NonNullable<WalkOptions['create']>, path: string,
 ): Promise<Directory | undefined> {
   try {
-    const made = await client.mkdir(cred, dir, name, attributes);
+    const made = await client.mkdir(cred, dir, byteName(name), attributes);
     return { handle: made.handle, attributes: made.attributes ?? (await client.getattr(cred, made.handle)) };
   } catch (err) {
     if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return lookupDirectory(client, cred, dir, name, path);

@@ -5,6 +5,7 @@
 // provisioner's and writable by no one else, and a directory is only treated as a volume when its marker
 // (volume-markers.ts) says kidfs made it for that volume.
 import { RpcConnectionPool } from '../../nfs/connection-pool.ts';
+import { byteName } from '../../nfs/byte-names.ts';
 import { NfsError } from '../../nfs/errno.ts';
 import { connectExport, type NfsExport } from '../../nfs/nfs-export.ts';
 import { formatNfsUrl } from '../../nfs/nfs-url.ts';
@@ -76,7 +77,7 @@ export class VolumeDirectories {
     if (!recorded) await markers.write(parent!, leaf, marker, markersPath(parentPath));
     let made: Directory;
     try {
-      const result = await client.mkdir(this.credential, parent!.handle, leaf, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+      const result = await client.mkdir(this.credential, parent!.handle, byteName(leaf), { mode: owner.mode, uid: owner.uid, gid: owner.gid });
       made = { handle: result.handle, attributes: result.attributes ?? (await client.getattr(this.credential, result.handle)) };
     } catch (err) {
       // Someone made it meanwhile (a retried CreateVolume): the same checks as above.
@@ -110,7 +111,7 @@ export class VolumeDirectories {
     if (existing && ref.onDelete === 'archive') await this.archive(client, parent.handle, leaf);
     else if (existing) {
       await this.removeContents(client, existing.handle);
-      await client.rmdir(this.credential, parent.handle, leaf);
+      await client.rmdir(this.credential, parent.handle, byteName(leaf));
     }
     await markers.remove(parent, leaf, markersPath(parentPath));
     if (!existing) return 'absent';
@@ -159,7 +160,7 @@ export class VolumeDirectories {
     const names = [`archived-${leaf}`, `archived-${leaf}-${new Date().toISOString().replace(/[-:.]/g, '')}`];
     for (const [i, name] of names.entries()) {
       try {
-        await client.rename(this.credential, parent, leaf, parent, name);
+        await client.rename(this.credential, parent, byteName(leaf), parent, byteName(name));
         return;
       } catch (err) {
         const taken = err instanceof NfsError && (err.status === Nfs3Status.NFS3ERR_EXIST || err.status === Nfs3Status.NFS3ERR_NOTEMPTY);

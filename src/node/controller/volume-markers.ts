@@ -3,6 +3,7 @@
 // would see it). A directory is a kidfs volume only when its marker says so: CreateVolume adopts nothing
 // else and DeleteVolume removes nothing else. The marker also keeps what the volume was created with (CSI:
 // the same name with another capacity is ALREADY_EXISTS).
+import { byteName } from '../../nfs/byte-names.ts';
 import { NfsError } from '../../nfs/errno.ts';
 import type { Nfs3Client } from '../../nfs/nfs3-client.ts';
 import { Ftype3, Nfs3Status, StableHow } from '../../nfs/nfs3-types.ts';
@@ -37,7 +38,7 @@ export class VolumeMarkers {
     if (!markers) return undefined;
     let found;
     try {
-      found = await this.client.lookup(this.credential, markers.handle, leaf);
+      found = await this.client.lookup(this.credential, markers.handle, byteName(leaf));
     } catch (err) {
       if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT) return undefined;
       throw err;
@@ -53,7 +54,7 @@ export class VolumeMarkers {
   /** Writes the marker of `leaf` (replacing one of the same volume left by an interrupted CreateVolume). */
   async write(parent: Directory, leaf: string, marker: VolumeMarker, path: string): Promise<void> {
     const markers = (await this.markersDirectory(parent, path, true))!;
-    const made = await this.client.create(this.credential, markers.handle, leaf, { mode: 'unchecked', attributes: { mode: MARKER_MODE, size: 0n } });
+    const made = await this.client.create(this.credential, markers.handle, byteName(leaf), { mode: 'unchecked', attributes: { mode: MARKER_MODE, size: 0n } });
     await this.client.write(this.credential, made.handle, 0n, Buffer.from(`${JSON.stringify(marker)}\n`), StableHow.FILE_SYNC);
   }
 
@@ -62,7 +63,7 @@ export class VolumeMarkers {
     const markers = await this.markersDirectory(parent, path, false);
     if (!markers) return;
     try {
-      await this.client.remove(this.credential, markers.handle, leaf);
+      await this.client.remove(this.credential, markers.handle, byteName(leaf));
     } catch (err) {
       if (!(err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT)) throw err;
     }
