@@ -59,7 +59,10 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const options: Options = { sizeMiB: 1024, files: 2000, nfsCpFiles: 50, rounds: 3, base: '/dev/shm' };
   const counts: Record<string, 'sizeMiB' | 'files' | 'nfsCpFiles' | 'rounds'> = {
-    '--size-mib': 'sizeMiB', '--files': 'files', '--nfs-cp-files': 'nfsCpFiles', '--rounds': 'rounds',
+    '--size-mib': 'sizeMiB',
+    '--files': 'files',
+    '--nfs-cp-files': 'nfsCpFiles',
+    '--rounds': 'rounds',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -107,7 +110,6 @@ function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<
   });
 }
 
-
 /** Where two files first differ, for the error message. */
 async function firstDifference(a: string, b: string): Promise<string> {
   const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
@@ -124,7 +126,6 @@ async function firstDifference(a: string, b: string): Promise<string> {
     await Promise.all([fa.close(), fb.close()]);
   }
 }
-
 
 function zerosSha256(size: number): string {
   const hash = createHash('sha256');
@@ -155,7 +156,12 @@ interface Sample {
 }
 
 /** Times `work` (or takes the time it reports), with the CPU the FUSE server (`clientPid`) and ganesha spent. */
-async function measure(label: string, amount: number, pids: { client?: number; server?: number }, work: () => Promise<unknown>): Promise<Sample> {
+async function measure(
+  label: string,
+  amount: number,
+  pids: { client?: number; server?: number },
+  work: () => Promise<unknown>,
+): Promise<Sample> {
   const client = processCpu(pids.client);
   const server = processCpu(pids.server);
   const start = process.hrtime.bigint();
@@ -183,7 +189,10 @@ async function dropCaches(): Promise<boolean> {
   }
 }
 
-const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
 
 const dd = (from: string, to: string, fsync: boolean) =>
   run('dd', [`if=${from}`, `of=${to}`, 'bs=1M', ...(fsync ? ['conv=fsync'] : []), 'status=none']);
@@ -279,7 +288,9 @@ async function nfsCpLoop(source: string, dirUrl: (name: string) => string, count
 
 function table(title: string, unit: string, rows: Sample[]): void {
   console.log(`\n${title}`);
-  console.log(`  ${''.padEnd(44)} ${'seconds'.padStart(8)} ${unit.padStart(9)} ${'FUSE server CPU s'.padStart(17)} ${'ganesha CPU s'.padStart(13)}`);
+  console.log(
+    `  ${''.padEnd(44)} ${'seconds'.padStart(8)} ${unit.padStart(9)} ${'FUSE server CPU s'.padStart(17)} ${'ganesha CPU s'.padStart(13)}`,
+  );
   for (const s of rows) {
     const cols = [
       s.seconds.toFixed(2).padStart(8),
@@ -313,7 +324,8 @@ async function main(): Promise<void> {
     chmodSync(work, 0o755);
     cleanup.teardown(async () => {
       // Never delete through a mount that failed to go away.
-      if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${work}/`)) throw new Error(`something is still mounted in ${work}: left in place`);
+      if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${work}/`))
+        throw new Error(`something is still mounted in ${work}: left in place`);
       await rm(work, { recursive: true, force: true });
     });
     const local = join(work, 'local');
@@ -333,7 +345,9 @@ async function main(): Promise<void> {
       if (code !== 0) throw new Error(`kidfs mount ${mount.target} exited with ${code}: ${stderr.trim()}`);
     };
 
-    console.log(`bench-mount: ${o.sizeMiB} MiB sequential, ${o.files} small files, in ${work} (export ${server.url}); load average ${load()}`);
+    console.log(
+      `bench-mount: ${o.sizeMiB} MiB sequential, ${o.files} small files, in ${work} (export ${server.url}); load average ${load()}`,
+    );
     const source = join(work, 'source.bin');
     const expected = await makeSource(source, size);
     const copy = join(work, 'copy.bin');
@@ -352,7 +366,9 @@ async function main(): Promise<void> {
       const got = await sha256File(path);
       if (got === want) return;
       const where = want === expected ? `; ${await firstDifference(source, path)}` : '';
-      throw new Error(`${what}: the data differs from what was written (sha256 ${got.slice(0, 16)}, expected ${want.slice(0, 16)}${where})`);
+      throw new Error(
+        `${what}: the data differs from what was written (sha256 ${got.slice(0, 16)}, expected ${want.slice(0, 16)}${where})`,
+      );
     };
     const checkCopy = async (what: string, want = expected) => {
       await checkFile(what, copy, want);
@@ -384,11 +400,19 @@ async function main(): Promise<void> {
       await checkFile('local write', join(local, 'big.bin'));
       let mount = await mountKidfs();
       await warmUp(mount.target);
-      writes.push(await measure('kidfs mount (dd conv=fsync)', o.sizeMiB, { client: mount.pid, server: srv }, () => dd(source, join(mount.target, 'big.bin'), true)));
+      writes.push(
+        await measure('kidfs mount (dd conv=fsync)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
+          dd(source, join(mount.target, 'big.bin'), true),
+        ),
+      );
       await stopKidfs(mount);
       writes.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [source, fileUrl('libnfs.bin')])));
       if (r === 0) await warmUp(nullFs.mountpoint, { remove: false }); // it serves every round
-      writes.push(await measure('FUSE null fs ceiling (dd conv=fsync)', o.sizeMiB, { client: nullFs.pid }, () => dd(source, join(nullFs.mountpoint, 'big.bin'), true)));
+      writes.push(
+        await measure('FUSE null fs ceiling (dd conv=fsync)', o.sizeMiB, { client: nullFs.pid }, () =>
+          dd(source, join(nullFs.mountpoint, 'big.bin'), true),
+        ),
+      );
       await checkFile('kidfs mount write (file on the server)', join(server.dir, 'big.bin'));
       await checkFile('nfs-cp write (file on the server)', join(server.dir, 'libnfs.bin'));
 
@@ -399,13 +423,21 @@ async function main(): Promise<void> {
       reads.push(await measure('local directory (dd)', o.sizeMiB, {}, () => dd(join(local, 'big.bin'), copy, false)));
       await checkCopy('local read');
       await drop();
-      reads.push(await measure('kidfs mount, fresh mount (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () => dd(join(mount.target, 'big.bin'), copy, false)));
+      reads.push(
+        await measure('kidfs mount, fresh mount (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
+          dd(join(mount.target, 'big.bin'), copy, false),
+        ),
+      );
       await checkCopy('kidfs mount read');
       await drop();
       reads.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [fileUrl('libnfs.bin'), copy])));
       await checkCopy('nfs-cp read');
       await drop();
-      reads.push(await measure('FUSE null fs ceiling (dd)', o.sizeMiB, { client: nullFs.pid }, () => dd(join(nullFs.mountpoint, 'big.bin'), copy, false)));
+      reads.push(
+        await measure('FUSE null fs ceiling (dd)', o.sizeMiB, { client: nullFs.pid }, () =>
+          dd(join(nullFs.mountpoint, 'big.bin'), copy, false),
+        ),
+      );
       await checkCopy('FUSE null fs read', zerosSha256(size));
 
       // ---- small files ----
@@ -416,23 +448,37 @@ async function main(): Promise<void> {
       mount = await mountKidfs();
       for (const pass of ['first', 'steady'] as const) {
         const label = pass === 'first' ? `kidfs mount, first ${o.files} after mounting` : 'kidfs mount, steady state';
-        small.push(await measure(label, o.files, { client: mount.pid, server: srv }, () => createSmallFiles(join(mount.target, `small${r}${pass}`), o.files)));
+        small.push(
+          await measure(label, o.files, { client: mount.pid, server: srv }, () =>
+            createSmallFiles(join(mount.target, `small${r}${pass}`), o.files),
+          ),
+        );
         await checkSmallFiles(join(server.dir, `small${r}${pass}`), o.files, 'f', CREDENTIAL.uid);
       }
-      small.push(await measure('libnfs loop: create O_EXCL, write, fsync, close', o.files, { server: srv }, () =>
-        libnfsLoop(libnfsProgram, server, `libnfs${r}`, o.files),
-      ));
+      small.push(
+        await measure('libnfs loop: create O_EXCL, write, fsync, close', o.files, { server: srv }, () =>
+          libnfsLoop(libnfsProgram, server, `libnfs${r}`, o.files),
+        ),
+      );
       await checkSmallFiles(join(server.dir, `libnfs${r}`), o.files, 'f', CREDENTIAL.uid);
-      small.push(await measure('Nfs3Client loop: CREATE+WRITE+COMMIT per file', o.files, { server: srv }, () => rawCreateLoop(server, `raw${r}`, o.files)));
+      small.push(
+        await measure('Nfs3Client loop: CREATE+WRITE+COMMIT per file', o.files, { server: srv }, () =>
+          rawCreateLoop(server, `raw${r}`, o.files),
+        ),
+      );
       await checkSmallFiles(join(server.dir, `raw${r}`), o.files, 'f', CREDENTIAL.uid);
       await createSmallFiles(nullFs.mountpoint, o.files, 'existing'); // the same warm-up as the mount's
-      small.push(await measure('FUSE null fs ceiling (open O_TRUNC, no create)', o.files, { client: nullFs.pid }, () =>
-        createSmallFiles(nullFs.mountpoint, o.files, 'existing'),
-      ));
+      small.push(
+        await measure('FUSE null fs ceiling (open O_TRUNC, no create)', o.files, { client: nullFs.pid }, () =>
+          createSmallFiles(nullFs.mountpoint, o.files, 'existing'),
+        ),
+      );
       await mkdir(join(server.dir, `nfscp${r}`));
-      small.push(await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
-        nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
-      ));
+      small.push(
+        await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
+          nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
+        ),
+      );
       const copies = await readdir(join(server.dir, `nfscp${r}`));
       if (copies.length !== o.nfsCpFiles) throw new Error(`nfs-cp made ${copies.length} of ${o.nfsCpFiles} files`);
       await stopKidfs(mount);
@@ -440,8 +486,10 @@ async function main(): Promise<void> {
       await rm(join(local, 'big.bin'));
       await removeThroughNfs(server, ['big.bin', 'libnfs.bin']);
       const summary = (name: string, rows: Sample[], unit: string) => `${name} ${rows.map((s) => rate(s).toFixed(0)).join('/')} ${unit}`;
-      console.log(`round ${r + 1} of ${o.rounds} (local/kidfs/nfs-cp/null[/nfs-cp per file]): ${summary('write', writes, 'MiB/s')}; ` +
-        `${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}; load ${load()}`);
+      console.log(
+        `round ${r + 1} of ${o.rounds} (local/kidfs/nfs-cp/null[/nfs-cp per file]): ${summary('write', writes, 'MiB/s')}; ` +
+          `${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}; load ${load()}`,
+      );
       return [writes, reads, small];
     };
 
@@ -459,7 +507,11 @@ async function main(): Promise<void> {
 
     const median = o.rounds > 1 ? `, median of ${o.rounds} rounds` : '';
     table(`sequential write, ${o.sizeMiB} MiB${median}`, 'MiB/s', writes);
-    table(`sequential read, ${o.sizeMiB} MiB${median} (into a file on ${o.base}; page cache ${dropped ? 'dropped' : 'not dropped: not allowed here'})`, 'MiB/s', reads);
+    table(
+      `sequential read, ${o.sizeMiB} MiB${median} (into a file on ${o.base}; page cache ${dropped ? 'dropped' : 'not dropped: not allowed here'})`,
+      'MiB/s',
+      reads,
+    );
     table(`small files: create, write a few bytes, close (${o.files} files unless said)${median}`, 'files/s', small);
     console.log(`  nfs-cp per file: ${((nfsCp.seconds / nfsCp.amount) * 1000).toFixed(1)} ms (mostly process start and MNT)`);
 
@@ -470,20 +522,65 @@ async function main(): Promise<void> {
     const [LOCAL, MOUNT, NFS_CP, NULL] = [0, 1, 2, 3];
     const [S_LOCAL, S_FIRST, S_STEADY, S_LIBNFS, S_RAW, S_NULL, S_NFS_CP] = [0, 1, 2, 3, 4, 5, 6];
     console.log(`\nratios (throughput; >1 is faster): the median of the rounds' ratios${o.rounds > 1 ? ', each round in brackets' : ''}`);
-    ratio('write: kidfs mount / min(nfs-cp, FUSE ceiling)', perRound(W, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))), 0.8);
-    ratio('write: kidfs mount / nfs-cp', perRound(W, (r) => r(MOUNT) / r(NFS_CP)));
-    ratio('write: kidfs mount / FUSE ceiling', perRound(W, (r) => r(MOUNT) / r(NULL)));
-    ratio('write: kidfs mount / local directory', perRound(W, (r) => r(MOUNT) / r(LOCAL)));
-    ratio('read: kidfs mount / min(nfs-cp, FUSE ceiling)', perRound(R, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))), 0.8);
-    ratio('read: kidfs mount / nfs-cp', perRound(R, (r) => r(MOUNT) / r(NFS_CP)));
-    ratio('read: kidfs mount / FUSE ceiling', perRound(R, (r) => r(MOUNT) / r(NULL)));
-    ratio('read: kidfs mount / local directory', perRound(R, (r) => r(MOUNT) / r(LOCAL)));
-    ratio('small files: kidfs mount (steady) / libnfs loop', perRound(S, (r) => r(S_STEADY) / r(S_LIBNFS)), 0.8);
-    ratio('small files: kidfs mount (first after mounting) / libnfs loop', perRound(S, (r) => r(S_FIRST) / r(S_LIBNFS)));
-    ratio('small files: kidfs mount (steady) / Nfs3Client loop', perRound(S, (r) => r(S_STEADY) / r(S_RAW)));
-    ratio('small files: kidfs mount (steady) / FUSE ceiling', perRound(S, (r) => r(S_STEADY) / r(S_NULL)));
-    ratio('small files: kidfs mount (steady) / local directory', perRound(S, (r) => r(S_STEADY) / r(S_LOCAL)));
-    ratio('small files: kidfs mount (steady) / nfs-cp per file', perRound(S, (r) => r(S_STEADY) / r(S_NFS_CP)));
+    ratio(
+      'write: kidfs mount / min(nfs-cp, FUSE ceiling)',
+      perRound(W, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))),
+      0.8,
+    );
+    ratio(
+      'write: kidfs mount / nfs-cp',
+      perRound(W, (r) => r(MOUNT) / r(NFS_CP)),
+    );
+    ratio(
+      'write: kidfs mount / FUSE ceiling',
+      perRound(W, (r) => r(MOUNT) / r(NULL)),
+    );
+    ratio(
+      'write: kidfs mount / local directory',
+      perRound(W, (r) => r(MOUNT) / r(LOCAL)),
+    );
+    ratio(
+      'read: kidfs mount / min(nfs-cp, FUSE ceiling)',
+      perRound(R, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))),
+      0.8,
+    );
+    ratio(
+      'read: kidfs mount / nfs-cp',
+      perRound(R, (r) => r(MOUNT) / r(NFS_CP)),
+    );
+    ratio(
+      'read: kidfs mount / FUSE ceiling',
+      perRound(R, (r) => r(MOUNT) / r(NULL)),
+    );
+    ratio(
+      'read: kidfs mount / local directory',
+      perRound(R, (r) => r(MOUNT) / r(LOCAL)),
+    );
+    ratio(
+      'small files: kidfs mount (steady) / libnfs loop',
+      perRound(S, (r) => r(S_STEADY) / r(S_LIBNFS)),
+      0.8,
+    );
+    ratio(
+      'small files: kidfs mount (first after mounting) / libnfs loop',
+      perRound(S, (r) => r(S_FIRST) / r(S_LIBNFS)),
+    );
+    ratio(
+      'small files: kidfs mount (steady) / Nfs3Client loop',
+      perRound(S, (r) => r(S_STEADY) / r(S_RAW)),
+    );
+    ratio(
+      'small files: kidfs mount (steady) / FUSE ceiling',
+      perRound(S, (r) => r(S_STEADY) / r(S_NULL)),
+    );
+    ratio(
+      'small files: kidfs mount (steady) / local directory',
+      perRound(S, (r) => r(S_STEADY) / r(S_LOCAL)),
+    );
+    ratio(
+      'small files: kidfs mount (steady) / nfs-cp per file',
+      perRound(S, (r) => r(S_STEADY) / r(S_NFS_CP)),
+    );
     // The application waits for each FUSE request, and kidfs can answer LOOKUP, CREATE and FLUSH only once their RPC
     // (LOOKUP, CREATE, FILE_SYNC WRITE) has come back: per file it needs at least the FUSE ceiling's time for as many
     // requests plus three round trips, which the libnfs loop's time stands for (CREATE, WRITE, COMMIT).

@@ -43,14 +43,17 @@ function parseArgs(argv: string[]): Options {
     if (!(value > 0) || (key !== 'chunkMiB' && !Number.isInteger(value))) throw new Error(`${argv[i - 1]} needs a positive number`);
     options[key] = value;
   }
-  if (options.chunkMiB > 64) throw new Error('--chunk-mib must be at most 64 (ganesha\'s rtmax/wtmax)');
+  if (options.chunkMiB > 64) throw new Error("--chunk-mib must be at most 64 (ganesha's rtmax/wtmax)");
   return options;
 }
 
-
-
 /** Runs `count` workers that each take the next chunk offset until `size` is covered. */
-async function inParallel(size: number, chunk: number, count: number, work: (offset: number, length: number, buffer: Buffer) => Promise<void>) {
+async function inParallel(
+  size: number,
+  chunk: number,
+  count: number,
+  work: (offset: number, length: number, buffer: Buffer) => Promise<void>,
+) {
   let next = 0;
   const worker = async () => {
     const buffer = Buffer.allocUnsafe(chunk);
@@ -64,7 +67,14 @@ async function inParallel(size: number, chunk: number, count: number, work: (off
 }
 
 /** Creates `name` in the export's root and fills it from `source`: UNSTABLE WRITEs in parallel, then COMMIT. */
-async function kidfsWrite(client: Nfs3Client, root: FileHandle, name: string, source: string, size: number, o: Options): Promise<FileHandle> {
+async function kidfsWrite(
+  client: Nfs3Client,
+  root: FileHandle,
+  name: string,
+  source: string,
+  size: number,
+  o: Options,
+): Promise<FileHandle> {
   const { handle: fh } = await client.create(ROOT, root, name, { mode: 'guarded', attributes: { mode: 0o644 } });
   const input = await open(source, 'r');
   let verifier: Buffer | undefined;
@@ -72,7 +82,7 @@ async function kidfsWrite(client: Nfs3Client, root: FileHandle, name: string, so
     await inParallel(size, o.chunkMiB * MiB, o.inFlight, async (offset, length, buffer) => {
       const { bytesRead } = await input.read(buffer, 0, length, offset);
       if (bytesRead !== length) throw new Error(`short read of the source at ${offset}`);
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const result = await client.write(ROOT, fh, BigInt(offset + done), buffer.subarray(done, length), StableHow.UNSTABLE);
         verifier ??= result.verifier;
         if (!verifier.equals(result.verifier)) throw new Error('the write verifier changed: the server restarted during the benchmark');
@@ -83,7 +93,7 @@ async function kidfsWrite(client: Nfs3Client, root: FileHandle, name: string, so
     await input.close();
   }
   const commit = await client.commit(ROOT, fh);
-  if (verifier && !verifier.equals(commit.verifier)) throw new Error('COMMIT verifier differs from the WRITEs\': data was lost');
+  if (verifier && !verifier.equals(commit.verifier)) throw new Error("COMMIT verifier differs from the WRITEs': data was lost");
   return fh;
 }
 
@@ -100,7 +110,7 @@ async function kidfsRead(client: Nfs3Client, fh: FileHandle, target: string, siz
     await inParallel(size, o.chunkMiB * MiB, o.inFlight, async (offset, length) => {
       const into = spare.pop() ?? Buffer.allocUnsafe(o.chunkMiB * MiB + READ_REPLY_SLACK);
       try {
-        for (let done = 0; done < length; ) {
+        for (let done = 0; done < length;) {
           const result = await client.read(ROOT, fh, BigInt(offset + done), length - done, { into });
           if (result.count === 0) throw new Error(`READ at ${offset + done} returned nothing before the end of the file`);
           writeSync(output, result.data, 0, result.count, offset + done);
@@ -201,7 +211,8 @@ async function main(): Promise<void> {
         for (const client of order) samples[direction][client].push(await measure(server.pid, steps[direction][client]));
       }
       for (const copy of copies) {
-        if ((await sha256File(join(work, copy))) !== expected) throw new Error(`round ${round + 1}: ${copy} differs from the source: a client corrupted data`);
+        if ((await sha256File(join(work, copy))) !== expected)
+          throw new Error(`round ${round + 1}: ${copy} differs from the source: a client corrupted data`);
       }
       const line = (['write', 'read'] as const)
         .map((d) => `${d} kidfs ${samples[d].kidfs[round]!.wall.toFixed(2)} s, libnfs ${samples[d].libnfs[round]!.wall.toFixed(2)} s`)
@@ -215,7 +226,12 @@ async function main(): Promise<void> {
       const row = (client: 'kidfs' | 'libnfs') => {
         const pick = (key: keyof Sample) => median(samples[direction][client].map((s) => s[key]));
         const wall = pick('wall');
-        const cols = [wall.toFixed(2).padStart(6), (o.sizeMiB / wall).toFixed(0).padStart(6), pick('client').toFixed(2).padStart(13), pick('server').toFixed(2).padStart(13)];
+        const cols = [
+          wall.toFixed(2).padStart(6),
+          (o.sizeMiB / wall).toFixed(0).padStart(6),
+          pick('client').toFixed(2).padStart(13),
+          pick('server').toFixed(2).padStart(13),
+        ];
         console.log(`${direction.padEnd(5)} ${client.padEnd(6)} ${cols.join(' ')}`);
         return wall;
       };

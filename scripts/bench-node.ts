@@ -42,7 +42,8 @@ const median = (values: readonly number[]): number => {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-const percentile = (values: readonly number[], p: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: readonly number[], p: number): number =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 const ms = (value: number): string => `${value.toFixed(1)} ms`;
 const mib = (value: number): string => `${value.toFixed(1)} MiB`;
 
@@ -77,31 +78,43 @@ async function main(): Promise<void> {
   console.log(`  VmRSS after ${PODS} mounts:           ${mib(afterMounts)}   (aim: < 500 MiB for 100)`);
 
   // Each mount used once: a file written and read back through it (the mounts' caches and open-file state warmed).
-  await Promise.all(pods.map(async ({ pod, target }) => {
-    const file = join(target, `${pod.name}.txt`);
-    await writeFile(file, `${pod.name}\n`);
-    if ((await readFile(file, 'utf8')) !== `${pod.name}\n`) throw new Error(`${file} did not read back`);
-  }));
+  await Promise.all(
+    pods.map(async ({ pod, target }) => {
+      const file = join(target, `${pod.name}.txt`);
+      await writeFile(file, `${pod.name}\n`);
+      if ((await readFile(file, 'utf8')) !== `${pod.name}\n`) throw new Error(`${file} did not read back`);
+    }),
+  );
   console.log(`  VmRSS after a write+read in each: ${mib(rssMiB(pid))}`);
   console.log(`  TCP connections to the NFS port:  ${connections(pid, server.nfsPort)} (one per server, shared by all ${PODS} mounts)`);
-  console.log(`  cold publish (pod + token verified, identity mapped, mounted): median ${ms(median(cold))}, p90 ${ms(percentile(cold, 0.9))}, ` +
-    `first ${ms(cold[0]!)} (MNT, connection), all ${PODS}: ${(cold.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s`);
+  console.log(
+    `  cold publish (pod + token verified, identity mapped, mounted): median ${ms(median(cold))}, p90 ${ms(percentile(cold, 0.9))}, ` +
+      `first ${ms(cold[0]!)} (MNT, connection), all ${PODS}: ${(cold.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s`,
+  );
 
   const [warmPod] = pods;
   const warm: number[] = [];
   const unpublish: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     unpublish.push(await timed(() => node.unpublish(warmPod!.target)));
-    warm.push(await timed(() => node.csi.call('Node', 'NodePublishVolume', node.publishRequest(warmPod!.pod, warmPod!.target, { token: warmPod!.token }))));
+    warm.push(
+      await timed(() =>
+        node.csi.call('Node', 'NodePublishVolume', node.publishRequest(warmPod!.pod, warmPod!.target, { token: warmPod!.token })),
+      ),
+    );
   }
-  console.log(`  warm NodePublishVolume (identity cached, connection open), ${ROUNDS} rounds: median ${ms(median(warm))}, ` +
-    `min ${ms(Math.min(...warm))}, max ${ms(Math.max(...warm))}   (aim: < 100 ms)`);
+  console.log(
+    `  warm NodePublishVolume (identity cached, connection open), ${ROUNDS} rounds: median ${ms(median(warm))}, ` +
+      `min ${ms(Math.min(...warm))}, max ${ms(Math.max(...warm))}   (aim: < 100 ms)`,
+  );
   console.log(`  NodeUnpublishVolume, ${ROUNDS} rounds: median ${ms(median(unpublish))}; VmRSS after them: ${mib(rssMiB(pid))}`);
 
   const cleanup = await timed(async () => {
     for (const { target } of pods) await node.unpublish(target);
   });
-  const left = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(` ${node.dir}/`)).length;
+  const left = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(` ${node.dir}/`)).length;
   console.log(`  unpublished all ${PODS} in ${(cleanup / 1000).toFixed(1)} s; mounts left: ${left}; VmRSS then: ${mib(rssMiB(pid))}`);
 }
 

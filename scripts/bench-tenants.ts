@@ -30,7 +30,10 @@ const attacks: { name: string; prepare(volumeDir: string): void; args(attacker: 
   {
     name: '16 files x 31 MiB written, held open',
     prepare: () => undefined,
-    args: (dir) => { mkdirSync(join(dir, 'writes')); return ['writes', join(dir, 'writes'), '16', String(31 * MiB)]; },
+    args: (dir) => {
+      mkdirSync(join(dir, 'writes'));
+      return ['writes', join(dir, 'writes'), '16', String(31 * MiB)];
+    },
   },
   {
     name: '120 open files, 128 KiB read from each',
@@ -67,8 +70,10 @@ async function main(): Promise<void> {
       if (run(USER_1000, victim, 'head -c 65536 /dev/zero > probe').status !== 0) throw new Error('cannot write the probe file');
       attack.prepare(node.volumeDir);
       const r = await runAttack(node.pid!, attack.args(attacker), join(victim, 'probe'));
-      console.log(`${attack.name} | ${(r.baseKiB / 1024).toFixed(0)} -> ${(r.peakKiB / 1024).toFixed(0)} (+${((r.peakKiB - r.baseKiB) / 1024).toFixed(0)}) | ` +
-        `${r.probe.medianMs} / ${r.probe.p99Ms} / ${r.probe.maxMs}, ${r.probe.count}${r.probe.failures ? ` (${r.probe.failures} failed)` : ''}`);
+      console.log(
+        `${attack.name} | ${(r.baseKiB / 1024).toFixed(0)} -> ${(r.peakKiB / 1024).toFixed(0)} (+${((r.peakKiB - r.baseKiB) / 1024).toFixed(0)}) | ` +
+          `${r.probe.medianMs} / ${r.probe.p99Ms} / ${r.probe.maxMs}, ${r.probe.count}${r.probe.failures ? ` (${r.probe.failures} failed)` : ''}`,
+      );
       for (const dir of ['writes', 'reads', 'huge']) run('root', node.volumeDir, `rm -rf ${dir}`);
     } finally {
       await cleanUp(cleanups);

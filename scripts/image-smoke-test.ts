@@ -12,11 +12,19 @@ if (!rootfs || !version) throw new Error('usage: image-smoke-test.ts <rootfs> <v
 
 /** Runs `command` in the image's root file system (chroot); its output, or an error with its stderr. */
 function inImage(command: string[], options: { uid?: number } = {}): string {
-  const result = spawnSync('chroot', [...(options.uid === undefined ? [] : [`--userspec=${options.uid}:${options.uid}`]), rootfs!, ...command], {
-    encoding: 'utf8', timeout: 120_000, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp' },
-  });
+  const result = spawnSync(
+    'chroot',
+    [...(options.uid === undefined ? [] : [`--userspec=${options.uid}:${options.uid}`]), rootfs!, ...command],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp' },
+    },
+  );
   if (result.status !== 0) {
-    throw new Error(`${command.join(' ')} in the image failed (${result.error?.message ?? result.status ?? result.signal}): ${result.stderr?.trim()}`);
+    throw new Error(
+      `${command.join(' ')} in the image failed (${result.error?.message ?? result.status ?? result.signal}): ${result.stderr?.trim()}`,
+    );
   }
   return result.stdout;
 }
@@ -53,7 +61,7 @@ try {
   inImage(['sh', '-c', `echo hello from the image > ${target}/hello.txt`], { uid: 1000 });
   const onServer = join(server.dir, 'hello.txt');
   check(readFileSync(onServer, 'utf8') === 'hello from the image\n', 'a container user (uid 1000) wrote a file through the mount');
-  check(statSync(onServer).uid === 4242, 'the server has it as the identity\'s (uid 4242)');
+  check(statSync(onServer).uid === 4242, "the server has it as the identity's (uid 4242)");
   check(inImage(['kidfs', 'status']).includes(`smoke/writer 4242:4242`), 'kidfs status in the image lists the mount');
   check(inImage(['kidfs', 'unmount', target]).trim() === `unmounted ${target}`, 'kidfs unmount in the image');
 } finally {

@@ -86,7 +86,12 @@ async function acquireRpcbind(): Promise<void> {
   child.once('exit', () => {
     if (rpcbindChild === child) rpcbindChild = undefined;
   });
-  await waitFor('rpcbind', () => portOpen(111), 5000, () => child.exitCode === null);
+  await waitFor(
+    'rpcbind',
+    () => portOpen(111),
+    5000,
+    () => child.exitCode === null,
+  );
 }
 
 async function releaseRpcbind(): Promise<void> {
@@ -195,11 +200,17 @@ export async function startLoopbackNfs(options: LoopbackNfsOptions = {}): Promis
     child = spawn(GANESHA, args, { stdio: 'ignore' });
     const started = child;
     try {
-      await waitFor('nfs-ganesha', async () => (await portOpen(settings.nfsPort)) && (await portOpen(settings.mountPort)), 20000,
-        () => started.exitCode === null && started.signalCode === null);
+      await waitFor(
+        'nfs-ganesha',
+        async () => (await portOpen(settings.nfsPort)) && (await portOpen(settings.mountPort)),
+        20000,
+        () => started.exitCode === null && started.signalCode === null,
+      );
     } catch (err) {
       await stopChild(started, 'SIGKILL');
-      const log = existsSync(join(work, 'ganesha.log')) ? readFileSync(join(work, 'ganesha.log'), 'utf8').trim().split('\n').slice(-5).join('\n') : '';
+      const log = existsSync(join(work, 'ganesha.log'))
+        ? readFileSync(join(work, 'ganesha.log'), 'utf8').trim().split('\n').slice(-5).join('\n')
+        : '';
       throw new Error(`${(err as Error).message}; last log lines:\n${log}`);
     }
   };

@@ -41,7 +41,10 @@ export function reportStatus(status: 'ready' | 'error', line: string): void {
  */
 export async function runDetached(args: readonly string[], logFile: string): Promise<string> {
   await mkdir(dirname(logFile), { recursive: true });
-  const sizeBefore = await stat(logFile).then((s) => s.size, () => undefined);
+  const sizeBefore = await stat(logFile).then(
+    (s) => s.size,
+    () => undefined,
+  );
   try {
     return await startDetached(args, logFile, sizeBefore ?? 0);
   } catch (err) {

@@ -1,12 +1,11 @@
 // `kidfs controller`: starts the CSI controller with the provisioner's credential, serves until SIGTERM.
-import { loadConfig } from '../config/load-config.ts';
-import { IdentityResolver } from '../identity/identity-resolver.ts';
-import { ControllerDaemon } from '../controller/controller-daemon.ts';
-import { createAudit } from '../log/audit.ts';
-import { createLogger, lineLog } from '../log/logger.ts';
-import { countingAudit } from '../metrics/daemon-metrics.ts';
-import { startMetricsServer } from '../metrics/metrics-server.ts';
-import { createRegistry } from '../metrics/registry.ts';
+import { loadConfig } from '../config/index.ts';
+import { IdentityResolver } from '../identity/index.ts';
+import { ControllerDaemon } from '../controller/index.ts';
+import { createAudit, createLogger, lineLog } from '../log/index.ts';
+
+import { countingAudit, createRegistry, startMetricsServer } from '../metrics/index.ts';
+
 import type { ControllerFlags } from './daemon-flags.ts';
 import { waitForStopSignal } from './stop-signal.ts';
 
@@ -17,10 +16,14 @@ export async function runController(flags: ControllerFlags): Promise<void> {
   const resolver = new IdentityResolver(config, { log: lineLog(logger, 'warn') });
   const registry = createRegistry();
   const daemon = await ControllerDaemon.start({
-    endpoint: flags.endpoint, driverName: flags.driverName,
-    credential: { uid: flags.provisionerUid, gid: flags.provisionerGid, gids: [] }, privilegedPort: config.mount.privilegedPort,
-    ownerIdentity: (account) => resolver.resolveServiceAccount(account), groups: config.groups,
-    log, audit: countingAudit(createAudit('controller', config.log), registry),
+    endpoint: flags.endpoint,
+    driverName: flags.driverName,
+    credential: { uid: flags.provisionerUid, gid: flags.provisionerGid, gids: [] },
+    privilegedPort: config.mount.privilegedPort,
+    ownerIdentity: (account) => resolver.resolveServiceAccount(account),
+    groups: config.groups,
+    log,
+    audit: countingAudit(createAudit('controller', config.log), registry),
   });
   const listen = flags.metricsListen ?? config.metrics.listen;
   const metrics = listen && (await startMetricsServer(listen, registry));

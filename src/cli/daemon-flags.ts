@@ -1,6 +1,6 @@
 // The flags of `kidfs node` and `kidfs controller` as commander hands them over (daemon-commands.ts declares them).
-import type { ListenAddress } from '../config/sections/metrics-section.ts';
-import type { NfsUrl } from '../nfs/nfs-url.ts';
+import type { ListenAddress } from '../config/index.ts';
+import type { NfsUrl } from '../nfs/index.ts';
 
 export interface NodeFlags {
   readonly config: string;

@@ -2,11 +2,12 @@
 // scripts/kidfs-flexvolume). It prints exactly one JSON answer on stdout and nothing on stderr (kubelet
 // reads both as the answer). The daemon's control socket: $KIDFS_CONTROL_SOCKET, else the default.
 import type { Command } from 'commander';
-import { DEFAULT_CONTROL_SOCKET } from '../control-socket/control-client.ts';
-import { runFlexDriver } from '../flexvolume/flex-driver.ts';
+import { DEFAULT_CONTROL_SOCKET } from '../control-socket/index.ts';
+import { runFlexDriver } from '../flexvolume/index.ts';
 
 export function registerFlexVolumeCommand(program: Command): void {
-  program.command('flexvolume')
+  program
+    .command('flexvolume')
     .description('the FlexVolume driver: init | mount <dir> <json> | unmount <dir>, answered in JSON')
     .argument('<operation>')
     .argument('[args...]')

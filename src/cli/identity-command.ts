@@ -1,9 +1,8 @@
 // `kidfs identity <namespace>/<serviceaccount>`: the identity a mount would get, and where it comes from.
 // Records nothing: a service account without a recorded uid is shown with the uid its first mount would record.
-import { loadConfig } from '../config/load-config.ts';
-import { parseNamespacedName } from '../config/kube-names.ts';
-import { listIdentities } from '../identity/identity-directory.ts';
-import { IdentityResolver } from '../identity/identity-resolver.ts';
+import { loadConfig, parseNamespacedName } from '../config/index.ts';
+
+import { IdentityResolver, listIdentities } from '../identity/index.ts';
 
 export interface IdentityCommandOptions {
   /** Path of the kidfs INI file. */
@@ -31,7 +30,9 @@ export async function identityCommand(options: IdentityCommandOptions, out: Node
     // keep the numbers
   }
   const id = (n: number, name?: string) => (name ? `${n}(${name})` : String(n));
-  out.write(`${options.account}: uid=${id(identity.uid, identity.name)} gid=${id(identity.gid, names.get(identity.gid))}` +
-    ` groups=${identity.groups.map((g) => id(g, names.get(g))).join(',')}\n`);
+  out.write(
+    `${options.account}: uid=${id(identity.uid, identity.name)} gid=${id(identity.gid, names.get(identity.gid))}` +
+      ` groups=${identity.groups.map((g) => id(g, names.get(g))).join(',')}\n`,
+  );
   out.write(`source: ${identity.source}\n`);
 }

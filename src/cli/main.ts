@@ -4,8 +4,8 @@ import { registerCommands } from './commands.ts';
 import { KIDFS_VERSION } from '../version.ts';
 
 const program = new Command('kidfs')
-  .description('Per-pod FUSE mounts that act on shared NFS storage under each pod\'s cluster-wide identity')
-  .version(KIDFS_VERSION, '-V, --version', 'print kidfs\'s version')
+  .description("Per-pod FUSE mounts that act on shared NFS storage under each pod's cluster-wide identity")
+  .version(KIDFS_VERSION, '-V, --version', "print kidfs's version")
   .showHelpAfterError('(run "kidfs --help" for usage)')
   .exitOverride();
 

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { reportProgress, reportStatus, runDetached } from './background.ts';
 import { configOption } from './config-option.ts';
 import { metricsOption } from './metrics-option.ts';
-import { formatListenAddress, type ListenAddress } from '../config/sections/metrics-section.ts';
+import { formatListenAddress, type ListenAddress } from '../config/index.ts';
 import { logPath, MOUNT_RECORD_DIR } from './standalone-records.ts';
 import type { MountRequest } from './serve-mount.ts';
 
@@ -20,17 +20,24 @@ interface MountOptions {
 export function registerMountCommand(program: Command): void {
   program
     .command('mount')
-    .description('mount an NFS export so that every process using it acts as one service account\'s identity on the server')
+    .description("mount an NFS export so that every process using it acts as one service account's identity on the server")
     .argument('<nfs-url>', 'nfs://host[:port]/path[?nfsport=N&mountport=M]')
     .argument('<target>', 'the directory to mount on')
     .addOption(new Option('--identity <namespace/serviceaccount>', 'whose identity the mount acts as').makeOptionMandatory())
     .addOption(configOption())
     .option('--read-only', 'refuse every change (EROFS)')
     .addOption(metricsOption())
-    .option('--foreground', `serve the mount in this process until SIGTERM or SIGINT (default: in the background, logging to ${MOUNT_RECORD_DIR}/<target>.log)`)
+    .option(
+      '--foreground',
+      `serve the mount in this process until SIGTERM or SIGINT (default: in the background, logging to ${MOUNT_RECORD_DIR}/<target>.log)`,
+    )
     .action(async (url: string, target: string, options: MountOptions) => {
       const request: MountRequest = {
-        url, target: resolve(target), identity: options.identity, config: resolve(options.config), readOnly: options.readOnly ?? false,
+        url,
+        target: resolve(target),
+        identity: options.identity,
+        config: resolve(options.config),
+        readOnly: options.readOnly ?? false,
         ...(options.metricsListen ? { metricsListen: options.metricsListen } : {}),
       };
       if (!options.foreground) {
@@ -41,13 +48,17 @@ export function registerMountCommand(program: Command): void {
       const { serveMount } = await import('./serve-mount.ts');
       let code: number;
       try {
-        code = await serveMount(request, (line) => {
-          process.stdout.write(`${line}\n`);
-          reportStatus('ready', line);
-        }, (line) => {
-          process.stderr.write(`kidfs: ${line}\n`);
-          reportProgress(line);
-        });
+        code = await serveMount(
+          request,
+          (line) => {
+            process.stdout.write(`${line}\n`);
+            reportStatus('ready', line);
+          },
+          (line) => {
+            process.stderr.write(`kidfs: ${line}\n`);
+            reportProgress(line);
+          },
+        );
       } catch (err) {
         reportStatus('error', (err as Error).message);
         throw err;
@@ -58,8 +69,15 @@ export function registerMountCommand(program: Command): void {
 
 function foregroundArgs(request: MountRequest): string[] {
   return [
-    'mount', request.url, request.target, '--identity', request.identity, '--config', request.config,
+    'mount',
+    request.url,
+    request.target,
+    '--identity',
+    request.identity,
+    '--config',
+    request.config,
     ...(request.readOnly ? ['--read-only'] : []),
-    ...(request.metricsListen ? ['--metrics-listen', formatListenAddress(request.metricsListen)] : []), '--foreground',
+    ...(request.metricsListen ? ['--metrics-listen', formatListenAddress(request.metricsListen)] : []),
+    '--foreground',
   ];
 }

@@ -1,19 +1,18 @@
 // The process behind one `kidfs mount`: resolves the identity, mounts, keeps a record for `kidfs unmount`, and serves
 // until SIGTERM/SIGINT/SIGHUP (commit every open file, unmount, exit). A second signal unmounts without waiting for
 // the server. An internal error unmounts too: the mount never outlives its process as a dead end that hangs callers.
-import { loadConfig } from '../config/load-config.ts';
-import { parseNamespacedName } from '../config/kube-names.ts';
-import { MountHost } from '../mount/mount-host.ts';
-import type { KidfsMount } from '../mount/open-mount.ts';
-import { IdentityResolver } from '../identity/identity-resolver.ts';
-import type { Identity } from '../identity/identity.ts';
-import { parseNfsUrl } from '../nfs/nfs-url.ts';
+import { type ListenAddress, loadConfig, parseNamespacedName } from '../config/index.ts';
+
+import { KIDFS_FSTYPE, type KidfsMount, mountAt, MountHost } from '../mount/index.ts';
+
+import { type Identity, IdentityResolver } from '../identity/index.ts';
+
+import { parseNfsUrl } from '../nfs/index.ts';
 import { processStartTime, recordPath, removeRecord, writeRecord } from './standalone-records.ts';
 import { serveMountSocket } from './standalone-socket.ts';
 import { standaloneTelemetry } from './standalone-telemetry.ts';
-import type { ListenAddress } from '../config/sections/metrics-section.ts';
-import { createLogger, lineLog } from '../log/logger.ts';
-import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
+
+import { createLogger, lineLog } from '../log/index.ts';
 
 export interface MountRequest {
   readonly url: string;
@@ -48,38 +47,59 @@ export async function serveMount(request: MountRequest, ready: (line: string) =>
   const identity = await new IdentityResolver(config, { log: () => {} }).resolveServiceAccount(parseAccount(request.identity));
   const existing = await mountAt(request.target);
   if (existing) {
-    throw new Error(`${request.target} is already a mount point (${existing.fstype} ${existing.source}): unmount it first or choose another directory`);
+    throw new Error(
+      `${request.target} is already a mount point (${existing.fstype} ${existing.source}): unmount it first or choose another directory`,
+    );
   }
 
   const telemetry = standaloneTelemetry({
-    config, url: request.url, target: request.target, account: request.identity, identity, metricsListen: request.metricsListen,
+    config,
+    url: request.url,
+    target: request.target,
+    account: request.identity,
+    identity,
+    metricsListen: request.metricsListen,
   });
   log = telemetry.log;
   const lifetime = new Lifetime();
   const readOnly = request.readOnly || config.mount.readOnly;
-  const patience = setTimeout(() => waiting(
-    `waiting for the NFS server ${url.host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
-      `each call gives up after ${config.mount.nfsTimeoutMs / 1000} s ([mount] nfs-timeout)`,
-  ), PATIENCE_MS);
+  const patience = setTimeout(
+    () =>
+      waiting(
+        `waiting for the NFS server ${url.host} to answer (mounting ${request.url}): no answer after ${PATIENCE_MS / 1000} s; ` +
+          `each call gives up after ${config.mount.nfsTimeoutMs / 1000} s ([mount] nfs-timeout)`,
+      ),
+    PATIENCE_MS,
+  );
   // This process serves this one mount: its memory budget is the smaller of the two [mount] gives.
   const host = new MountHost(config.mount, { shareConnections: false, ...(telemetry.rpcStats ? { rpcStats: telemetry.rpcStats } : {}) });
-  const mount = await host.open({
-    mountpoint: request.target,
-    export: url,
-    subDir: '',
-    identity,
-    readOnly,
-    log,
-    observe: telemetry.observe,
-  }).catch((err: Error) => {
-    telemetry.audit('refusal', { reason: err.message });
-    throw err;
-  }).finally(() => clearTimeout(patience));
+  const mount = await host
+    .open({
+      mountpoint: request.target,
+      export: url,
+      subDir: '',
+      identity,
+      readOnly,
+      log,
+      observe: telemetry.observe,
+    })
+    .catch((err: Error) => {
+      telemetry.audit('refusal', { reason: err.message });
+      throw err;
+    })
+    .finally(() => clearTimeout(patience));
   try {
     if (lifetime.reason) throw new Error(`stopped by ${lifetime.reason} before the mount was ready`);
     await writeRecord({
-      target: request.target, pid: process.pid, startTime: processStartTime(process.pid) ?? '', url: request.url,
-      identity: request.identity, uid: identity.uid, gid: identity.gid, groups: identity.groups, readOnly,
+      target: request.target,
+      pid: process.pid,
+      startTime: processStartTime(process.pid) ?? '',
+      url: request.url,
+      identity: request.identity,
+      uid: identity.uid,
+      gid: identity.gid,
+      groups: identity.groups,
+      readOnly,
       startedAt: new Date().toISOString(),
     }).catch((err: Error) => {
       throw new Error(`cannot write the mount record ${recordPath(request.target)}: ${err.message}`);
@@ -149,8 +169,10 @@ function parseAccount(text: string) {
 
 function readyLine(request: MountRequest, identity: Identity, readOnly: boolean): string {
   const groups = identity.groups.length ? identity.groups.join(',') : 'none';
-  return `mounted ${request.url} on ${request.target} as ${request.identity} (uid ${identity.uid} gid ${identity.gid} groups ${groups})` +
-    (readOnly ? ' read-only' : '');
+  return (
+    `mounted ${request.url} on ${request.target} as ${request.identity} (uid ${identity.uid} gid ${identity.gid} groups ${groups})` +
+    (readOnly ? ' read-only' : '')
+  );
 }
 
 async function stillMounted(target: string): Promise<boolean> {
@@ -161,10 +183,15 @@ async function stillMounted(target: string): Promise<boolean> {
 function statsLine(mount: KidfsMount): string {
   const stats = mount.fs.stats;
   const ops = Object.values(stats.ops).reduce((a, b) => a + b, 0);
-  const errors = Object.entries(stats.errors).map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
-  return `served ${ops} operations (errors: ${errors}); read ${stats.bytesRead} bytes in ${stats.readRpcs} READs; ` +
+  const errors =
+    Object.entries(stats.errors)
+      .map(([code, n]) => `${code} ${n}`)
+      .join(', ') || 'none';
+  return (
+    `served ${ops} operations (errors: ${errors}); read ${stats.bytesRead} bytes in ${stats.readRpcs} READs; ` +
     `wrote ${stats.bytesWritten} bytes in ${stats.writeRpcs} WRITEs, ${stats.commits} COMMITs, ` +
-    `${stats.replayedChunks} chunks sent again after a server restart`;
+    `${stats.replayedChunks} chunks sent again after a server restart`
+  );
 }
 
 /** What ends the mount: signals (a second one forces the unmount) and internal errors, caught from the start. */
@@ -198,7 +225,10 @@ class Lifetime {
     } else if (this.mount && !this.forced) {
       this.forced = true;
       log(`${reason} again: unmounting without waiting for the server to commit open files`);
-      void this.mount.commitAndUnmount({ force: true }).catch(() => undefined).then(this.resolveForceClosed);
+      void this.mount
+        .commitAndUnmount({ force: true })
+        .catch(() => undefined)
+        .then(this.resolveForceClosed);
     }
   }
 }

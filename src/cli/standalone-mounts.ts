@@ -1,6 +1,6 @@
 // The standalone mounts of this machine (`kidfs mount`, no node daemon), from their records, each asked for what it
 // holds right now: `kidfs status` lists them.
-import { mountAt, KIDFS_FSTYPE } from '../mount/mount-table.ts';
+import { KIDFS_FSTYPE, mountAt } from '../mount/index.ts';
 import { isRunning, readAllRecords } from './standalone-records.ts';
 import { askMount, type MountUse } from './standalone-socket.ts';
 
@@ -22,20 +22,22 @@ export interface StandaloneMount {
 }
 
 export async function standaloneMounts(): Promise<StandaloneMount[]> {
-  return Promise.all((await readAllRecords()).map(async (record) => {
-    const running = isRunning(record);
-    const use = running ? (await askMount(record.target, { op: 'status' }).catch(() => undefined))?.use : undefined;
-    const mounted = (await mountAt(record.target))?.fstype === KIDFS_FSTYPE;
-    const state = running ? (use ? 'serving' : 'not answering') : mounted ? 'dead' : 'gone';
-    return {
-      target: record.target,
-      export: record.url,
-      identity: { account: record.identity, uid: record.uid, gid: record.gid, groups: record.groups },
-      readOnly: record.readOnly,
-      pid: record.pid,
-      startedAt: record.startedAt,
-      state,
-      ...(use ? { use } : {}),
-    };
-  }));
+  return Promise.all(
+    (await readAllRecords()).map(async (record) => {
+      const running = isRunning(record);
+      const use = running ? (await askMount(record.target, { op: 'status' }).catch(() => undefined))?.use : undefined;
+      const mounted = (await mountAt(record.target))?.fstype === KIDFS_FSTYPE;
+      const state = running ? (use ? 'serving' : 'not answering') : mounted ? 'dead' : 'gone';
+      return {
+        target: record.target,
+        export: record.url,
+        identity: { account: record.identity, uid: record.uid, gid: record.gid, groups: record.groups },
+        readOnly: record.readOnly,
+        pid: record.pid,
+        startedAt: record.startedAt,
+        state,
+        ...(use ? { use } : {}),
+      };
+    }),
+  );
 }

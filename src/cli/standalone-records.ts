@@ -87,14 +87,19 @@ export async function readRecord(target: string): Promise<StandaloneRecord | und
 /** Every record kept, in target order (those that cannot be read are left out). */
 export async function readAllRecords(): Promise<StandaloneRecord[]> {
   const names = await readdir(mountRecordDir()).catch(() => [] as string[]);
-  const records = await Promise.all(names.filter((name) => name.endsWith('.json')).map(async (name) => {
-    try {
-      return JSON.parse(await readFile(join(mountRecordDir(), name), 'utf8')) as StandaloneRecord;
-    } catch {
-      return undefined;
-    }
-  }));
-  return records.filter((r): r is StandaloneRecord => typeof r?.target === 'string' && Number.isInteger(r.pid))
+  const records = await Promise.all(
+    names
+      .filter((name) => name.endsWith('.json'))
+      .map(async (name) => {
+        try {
+          return JSON.parse(await readFile(join(mountRecordDir(), name), 'utf8')) as StandaloneRecord;
+        } catch {
+          return undefined;
+        }
+      }),
+  );
+  return records
+    .filter((r): r is StandaloneRecord => typeof r?.target === 'string' && Number.isInteger(r.pid))
     .sort((a, b) => a.target.localeCompare(b.target));
 }
 

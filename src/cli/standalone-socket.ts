@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { lineSplitter } from '../control-socket/control-protocol.ts';
+import { lineSplitter } from '../control-socket/index.ts';
 import { mountRecordDir } from './standalone-records.ts';
 
 /** What a running mount holds right now. */
@@ -20,8 +20,7 @@ export interface MountUse {
 export type MountSocketRequest = { readonly op: 'status' } | { readonly op: 'unmount'; readonly force: boolean };
 
 export type MountSocketReply =
-  | { readonly ok: true; readonly use: MountUse }
-  | { readonly ok: false; readonly busy: true; readonly use: MountUse };
+  { readonly ok: true; readonly use: MountUse } | { readonly ok: false; readonly busy: true; readonly use: MountUse };
 
 export interface MountSocketHandler {
   use(): MountUse;
@@ -42,16 +41,22 @@ export async function serveMountSocket(target: string, handler: MountSocketHandl
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    socket.on('data', lineSplitter((line) => {
-      let request: MountSocketRequest;
-      try {
-        request = JSON.parse(line) as MountSocketRequest;
-      } catch {
-        socket.destroy(); // only kidfs (root) talks here: garbage is not worth an answer
-        return;
-      }
-      socket.end(`${JSON.stringify(answer(request, handler))}\n`);
-    }, () => socket.destroy()));
+    socket.on(
+      'data',
+      lineSplitter(
+        (line) => {
+          let request: MountSocketRequest;
+          try {
+            request = JSON.parse(line) as MountSocketRequest;
+          } catch {
+            socket.destroy(); // only kidfs (root) talks here: garbage is not worth an answer
+            return;
+          }
+          socket.end(`${JSON.stringify(answer(request, handler))}\n`);
+        },
+        () => socket.destroy(),
+      ),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -84,10 +89,16 @@ export function askMount(target: string, request: MountSocketRequest, timeoutMs 
     const socket = createConnection(socketPath(target));
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     socket.once('error', reject);
-    socket.on('data', lineSplitter((line) => {
-      socket.end();
-      resolve(JSON.parse(line) as MountSocketReply);
-    }, () => socket.destroy(new Error('an overlong answer'))));
+    socket.on(
+      'data',
+      lineSplitter(
+        (line) => {
+          socket.end();
+          resolve(JSON.parse(line) as MountSocketReply);
+        },
+        () => socket.destroy(new Error('an overlong answer')),
+      ),
+    );
     socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
   });
 }

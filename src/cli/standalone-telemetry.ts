@@ -1,17 +1,22 @@
 // What a standalone `kidfs mount` tells operators: its log (pino, with the mount's identity, export and target on every
 // record), its audit records (mount, unmount, permission denials) and, when asked for, its metrics on /metrics.
-import type { KidfsConfig } from '../config/load-config.ts';
-import type { ListenAddress } from '../config/sections/metrics-section.ts';
-import type { OpOutcome } from '../mount/fs-handlers.ts';
-import type { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import type { Identity } from '../identity/identity.ts';
-import { createAudit, type AuditEvent, type AuditFields } from '../log/audit.ts';
-import { createLogger, lineLog } from '../log/logger.ts';
-import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.ts';
-import { MountMetrics, type MountTracker } from '../metrics/mount-metrics.ts';
-import { createRegistry } from '../metrics/registry.ts';
-import { registerRpcMetrics } from '../metrics/rpc-metrics.ts';
-import { RpcStats } from '../nfs/rpc-stats.ts';
+import type { KidfsConfig, ListenAddress } from '../config/index.ts';
+
+import type { OpOutcome } from '../mount/index.ts';
+import type { NfsFileSystem } from '../fs/index.ts';
+import type { Identity } from '../identity/index.ts';
+import { type AuditEvent, type AuditFields, createAudit, createLogger, lineLog } from '../log/index.ts';
+
+import {
+  createRegistry,
+  type MetricsServer,
+  MountMetrics,
+  type MountTracker,
+  registerRpcMetrics,
+  startMetricsServer,
+} from '../metrics/index.ts';
+
+import { RpcStats } from '../nfs/index.ts';
 
 export interface StandaloneTelemetry {
   readonly log: (line: string) => void;
@@ -39,7 +44,8 @@ export function standaloneTelemetry(request: StandaloneTelemetryRequest): Standa
   const { config, identity } = request;
   const [namespace = '', serviceAccount = ''] = request.account.split('/');
   const fields: AuditFields = {
-    target: request.target, export: request.url,
+    target: request.target,
+    export: request.url,
     identity: { account: request.account, name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
   };
   const logger = createLogger('mount', config.log).child(fields);
@@ -61,7 +67,10 @@ export function standaloneTelemetry(request: StandaloneTelemetryRequest): Standa
     },
     async serving(fs) {
       if (!listen || !registry || !metrics) return undefined;
-      tracker = metrics.track({ namespace, pod: '', service_account: serviceAccount, uid: String(identity.uid), volume: request.target }, fs);
+      tracker = metrics.track(
+        { namespace, pod: '', service_account: serviceAccount, uid: String(identity.uid), volume: request.target },
+        fs,
+      );
       server = await startMetricsServer(listen, registry);
       return server.address;
     },

@@ -1,16 +1,17 @@
 // `kidfs status`: the node's kidfs mounts, with pod, identity, export and state, asked of the node daemon; and the
 // standalone `kidfs mount`s of this machine, from their records (the only ones listed when no daemon runs).
 import type { Command } from 'commander';
-import { controlRequest, DEFAULT_CONTROL_SOCKET } from '../control-socket/control-client.ts';
-import type { NodeStatus } from '../control-socket/control-protocol.ts';
-import type { MountUsage } from '../mount/mount-usage.ts';
-import { NodeError } from '../csi/node-error.ts';
+import { controlRequest, DEFAULT_CONTROL_SOCKET, type NodeStatus } from '../control-socket/index.ts';
+
+import type { MountUsage } from '../mount/index.ts';
+import { NodeError } from '../csi/index.ts';
 import { standaloneMounts, type StandaloneMount } from './standalone-mounts.ts';
 
 export function registerStatusCommand(program: Command): void {
-  program.command('status')
-    .description('list this node\'s kidfs mounts (pod, identity, export, state) and standalone kidfs mounts')
-    .option('--control-socket <path>', 'the node daemon\'s control socket', DEFAULT_CONTROL_SOCKET)
+  program
+    .command('status')
+    .description("list this node's kidfs mounts (pod, identity, export, state) and standalone kidfs mounts")
+    .option('--control-socket <path>', "the node daemon's control socket", DEFAULT_CONTROL_SOCKET)
     .option('--json', 'print JSON for tools instead of a table')
     .action(async (flags: { controlSocket: string; json?: boolean }) => {
       let node: NodeStatus | undefined;
@@ -66,10 +67,13 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** memory: held of its share (the most held), how often writers waited; qos: the rates and how long calls waited. */
 function usageLine(u: MountUsage): string {
-  const memory = `memory: ${mib(u.memoryBytes)} of ${mib(u.memoryLimitBytes)} (most ${mib(u.memoryHighWaterBytes)}), ` +
+  const memory =
+    `memory: ${mib(u.memoryBytes)} of ${mib(u.memoryLimitBytes)} (most ${mib(u.memoryHighWaterBytes)}), ` +
     `${u.memoryWaits} waits for memory, ${u.readAheadSkipped} read-ahead blocks skipped, ${u.openFiles} open files`;
   if (!u.qos) return `${memory}; qos: none`;
-  const rates = [u.qos.bytesPerSecond && `${mib(u.qos.bytesPerSecond)}/s`, u.qos.opsPerSecond && `${u.qos.opsPerSecond} ops/s`].filter(Boolean).join(', ');
+  const rates = [u.qos.bytesPerSecond && `${mib(u.qos.bytesPerSecond)}/s`, u.qos.opsPerSecond && `${u.qos.opsPerSecond} ops/s`]
+    .filter(Boolean)
+    .join(', ');
   return `${memory}; qos: ${rates} for the identity, ${u.qos.waits} calls throttled for ${(u.qos.waitedMs / 1000).toFixed(1)} s`;
 }
 

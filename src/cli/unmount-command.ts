@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { isRunning, readRecord, removeRecord, type StandaloneRecord } from './standalone-records.ts';
 import { askMount, socketPath, type MountUse } from './standalone-socket.ts';
-import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
+import { KIDFS_FSTYPE, mountAt } from '../mount/index.ts';
 
 /** After this long without the process exiting, say what is being waited for. */
 const PATIENCE_MS = 10_000;
@@ -36,15 +36,23 @@ async function unmount(target: string, force: boolean): Promise<string> {
   if (record && isRunning(record)) {
     // The mount's process decides: it refuses while files are open (as umount says "target is busy").
     const reply = await askMount(target, { op: 'unmount', force }).catch((err: Error) => {
-      if (!force) throw new Error(`kidfs process ${record.pid} of ${target} does not answer on ${socketPath(target)} (${err.message}); --force stops it anyway`);
+      if (!force)
+        throw new Error(
+          `kidfs process ${record.pid} of ${target} does not answer on ${socketPath(target)} (${err.message}); --force stops it anyway`,
+        );
       process.kill(record.pid, 'SIGTERM');
       return undefined;
     });
-    if (reply && !reply.ok) throw new Error(`${target} is busy: ${openFiles(reply.use, 'is')}; close ${reply.use.openFiles === 1 ? 'it' : 'them'}, or use --force`);
+    if (reply && !reply.ok)
+      throw new Error(
+        `${target} is busy: ${openFiles(reply.use, 'is')}; close ${reply.use.openFiles === 1 ? 'it' : 'them'}, or use --force`,
+      );
     await exited(record);
     // The process exits after unmounting; if its unmount failed, the mount is dead now and goes like any dead one.
     if ((await mountAt(target))?.fstype !== KIDFS_FSTYPE) {
-      return reply && reply.use.openFiles > 0 ? `unmounted ${target} (forced: ${openFiles(reply.use, 'was')}; written data was committed first)` : `unmounted ${target}`;
+      return reply && reply.use.openFiles > 0
+        ? `unmounted ${target} (forced: ${openFiles(reply.use, 'was')}; written data was committed first)`
+        : `unmounted ${target}`;
     }
   }
   await promisify(execFile)('umount', ['-l', target]).catch((err: { stderr?: string; message: string }) => {
@@ -57,7 +65,7 @@ async function unmount(target: string, force: boolean): Promise<string> {
 /** "1 file is open (1 for writing)", "2 files were open (0 for writing)" */
 function openFiles(use: MountUse, tense: 'is' | 'was'): string {
   const one = use.openFiles === 1;
-  const verb = tense === 'is' ? (one ? 'is' : 'are') : (one ? 'was' : 'were');
+  const verb = tense === 'is' ? (one ? 'is' : 'are') : one ? 'was' : 'were';
   return `${use.openFiles} file${one ? '' : 's'} ${verb} open (${use.openForWriting} for writing)`;
 }
 
@@ -67,7 +75,9 @@ async function exited(record: StandaloneRecord): Promise<void> {
   while (isRunning(record)) {
     if (!told && Date.now() - since > PATIENCE_MS) {
       told = true;
-      process.stderr.write(`kidfs unmount: waiting for kidfs process ${record.pid} to commit open files to the server (Ctrl-C stops waiting, the mount stays)\n`);
+      process.stderr.write(
+        `kidfs unmount: waiting for kidfs process ${record.pid} to commit open files to the server (Ctrl-C stops waiting, the mount stays)\n`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

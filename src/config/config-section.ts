@@ -34,8 +34,12 @@ export class SectionReader {
     for (const entry of this.entries.values()) {
       if (!knownKeys.includes(entry.key)) {
         const hint = closest(entry.key, knownKeys);
-        throw new ConfigError(context.file, entry.line, `[${sectionName}] ${entry.key}`,
-          `unknown key${hint ? ` (did you mean ${hint}?)` : ''}; known keys: ${knownKeys.join(', ')}`);
+        throw new ConfigError(
+          context.file,
+          entry.line,
+          `[${sectionName}] ${entry.key}`,
+          `unknown key${hint ? ` (did you mean ${hint}?)` : ''}; known keys: ${knownKeys.join(', ')}`,
+        );
       }
     }
   }
@@ -50,7 +54,11 @@ export class SectionReader {
 
 /** Runs a parser on the entry's value (or `text`, e.g. its key), turning a ValueProblem into a ConfigError at its line. */
 export function parseEntry<T>(
-  context: SectionContext, section: string, entry: IniEntry, parse: (text: string) => T, text = entry.value,
+  context: SectionContext,
+  section: string,
+  entry: IniEntry,
+  parse: (text: string) => T,
+  text = entry.value,
 ): T {
   try {
     return parse(text);

@@ -52,7 +52,12 @@ export function readIniSections(text: string, file: string): IniSection[] {
     const pair = keyLine.exec(raw);
     const key = pair ? unsafe(pair[1]!) : '';
     if (!pair || key === '') {
-      throw new ConfigError(file, line, current ? `[${current.name}]` : '', `line ${JSON.stringify(raw.trim())} has no key: write key = value`);
+      throw new ConfigError(
+        file,
+        line,
+        current ? `[${current.name}]` : '',
+        `line ${JSON.stringify(raw.trim())} has no key: write key = value`,
+      );
     }
     if (!current) {
       throw new ConfigError(file, line, key, 'key outside any section: put it under a [section] header');

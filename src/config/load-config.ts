@@ -25,7 +25,15 @@ export interface KidfsConfig {
 }
 
 // Every section kidfs knows; any other is refused. Sections added later ([node], [csi]) go here.
-const knownSections: readonly ConfigSection<unknown>[] = [staticSection, identitySection, kubernetesSection, groupsSection, mountSection, logSection, metricsSection];
+const knownSections: readonly ConfigSection<unknown>[] = [
+  staticSection,
+  identitySection,
+  kubernetesSection,
+  groupsSection,
+  mountSection,
+  logSection,
+  metricsSection,
+];
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): KidfsConfig {
   let text: string;
@@ -44,12 +52,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const section of sections) {
     if (!names.includes(section.name)) {
       const hint = closest(section.name, names);
-      throw new ConfigError(file, section.line, `[${section.name}]`,
-        `unknown section${hint ? ` (did you mean [${hint}]?)` : ''}; known sections: ${names.map((n) => `[${n}]`).join(', ')}`);
+      throw new ConfigError(
+        file,
+        section.line,
+        `[${section.name}]`,
+        `unknown section${hint ? ` (did you mean [${hint}]?)` : ''}; known sections: ${names.map((n) => `[${n}]`).join(', ')}`,
+      );
     }
   }
   const context: SectionContext = { file, dir: dirname(file), env };
-  const parse = <T>(module: ConfigSection<T>): T => module.parse(sections.find((s) => s.name === module.name), context);
+  const parse = <T>(module: ConfigSection<T>): T =>
+    module.parse(
+      sections.find((s) => s.name === module.name),
+      context,
+    );
   const config: KidfsConfig = {
     file,
     static: parse(staticSection),
@@ -72,8 +88,7 @@ function checkAcrossSections(config: KidfsConfig, sections: readonly IniSection[
 
   for (const [key, entry] of config.static) {
     if (entry.uid < minUid) {
-      throw new ConfigError(config.file, entry.line, `[static] ${key}`,
-        `uid ${entry.uid} is below [identity] min-uid ${minUid}`);
+      throw new ConfigError(config.file, entry.line, `[static] ${key}`, `uid ${entry.uid} is below [identity] min-uid ${minUid}`);
     }
     const added = [...config.groups.values()]
       .filter((g) => g.members.includes(key) || g.members.includes(`${entry.namespace}/*`))
@@ -81,16 +96,24 @@ function checkAcrossSections(config: KidfsConfig, sections: readonly IniSection[
       .filter((gid) => gid !== entry.gid && !entry.groups.includes(gid));
     const total = entry.groups.length + new Set(added).size;
     if (total > MAX_SUPPLEMENTARY_GROUPS) {
-      throw new ConfigError(config.file, entry.line, `[static] ${key}`,
-        `${total} supplementary gids with its [groups] memberships; NFS (AUTH_SYS) carries at most ${MAX_SUPPLEMENTARY_GROUPS}`);
+      throw new ConfigError(
+        config.file,
+        entry.line,
+        `[static] ${key}`,
+        `${total} supplementary gids with its [groups] memberships; NFS (AUTH_SYS) carries at most ${MAX_SUPPLEMENTARY_GROUPS}`,
+      );
     }
   }
 
   if (unidentified !== 'refuse' && source === 'static') {
     const key = `${unidentified.namespace}/${unidentified.serviceAccount}`;
     if (!config.static.has(key)) {
-      throw new ConfigError(config.file, lineOf('identity', 'unidentified'), '[identity] unidentified',
-        `${key} is not in [static] (with source = static, only [static] identities exist)`);
+      throw new ConfigError(
+        config.file,
+        lineOf('identity', 'unidentified'),
+        '[identity] unidentified',
+        `${key} is not in [static] (with source = static, only [static] identities exist)`,
+      );
     }
   }
 }

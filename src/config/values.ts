@@ -11,9 +11,9 @@ function parseId(value: string, kind: 'uid' | 'gid'): number {
   if (!/^\d+$/.test(value)) throw new ValueProblem(`${kind} ${JSON.stringify(value)} is not a number`);
   const id = Number(value);
   if (id === 0) {
-    throw new ValueProblem(kind === 'uid'
-      ? `uid "0" is not allowed (uid 0 is never mapped)`
-      : `gid "0" is not allowed (root's group is never mapped)`);
+    throw new ValueProblem(
+      kind === 'uid' ? `uid "0" is not allowed (uid 0 is never mapped)` : `gid "0" is not allowed (root's group is never mapped)`,
+    );
   }
   if (id > MAX_ID) throw new ValueProblem(`${kind} ${JSON.stringify(value)} is too large (at most ${MAX_ID})`);
   return id;
@@ -62,7 +62,8 @@ export function parseSize(value: string): number {
 
 /** A whole number from 1 to 100000. */
 export function parseCount(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) throw new ValueProblem(`${JSON.stringify(value)} is not a whole number from 1 to 100000`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000)
+    throw new ValueProblem(`${JSON.stringify(value)} is not a whole number from 1 to 100000`);
   return Number(value);
 }
 
@@ -70,7 +71,8 @@ export function parseCount(value: string): number {
 export function parseByteRate(value: string): number | undefined {
   if (value === 'none') return undefined;
   const bytes = parseSize(value);
-  if (bytes < 64 * 1024) throw new ValueProblem(`${JSON.stringify(value)} is below 64KiB (per second), too slow for one read; write none for no limit`);
+  if (bytes < 64 * 1024)
+    throw new ValueProblem(`${JSON.stringify(value)} is below 64KiB (per second), too slow for one read; write none for no limit`);
   return bytes;
 }
 

@@ -8,9 +8,9 @@
 //
 //   {"id":1,"ok":true}                        {"id":3,"ok":true,"status":{"node":"...","mounts":[...]}}
 //   {"id":2,"ok":false,"code":"INVALID_ARGUMENT","error":"one line for people"}
-import type { NodeErrorCode } from '../csi/node-error.ts';
-import type { Identity } from '../identity/identity.ts';
-import type { MountUsage } from '../mount/mount-usage.ts';
+import type { NodeErrorCode } from '../csi/index.ts';
+import type { Identity } from '../identity/index.ts';
+import type { MountUsage } from '../mount/index.ts';
 
 export type ControlRequest =
   | { readonly id: number; readonly op: 'mount'; readonly target: string; readonly options: Readonly<Record<string, string>> }

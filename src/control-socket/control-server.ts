@@ -2,7 +2,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { asNodeError, invalidField } from '../csi/node-error.ts';
+import { asNodeError, invalidField } from '../csi/index.ts';
 import { lineSplitter, type ControlRequest, type ControlResponse, type NodeStatus } from './control-protocol.ts';
 
 export interface ControlHandler {
@@ -32,13 +32,16 @@ export async function startControlServer(path: string, handler: ControlHandler, 
     const reply = (response: ControlResponse) => {
       if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
     };
-    socket.on('data', lineSplitter(
-      (line) => void serve(line, handler).then(reply, (err: Error) => log(`control: ${err.message}`)),
-      () => {
-        reply({ id: 0, ok: false, code: 'INVALID_ARGUMENT', error: 'request line too long' });
-        socket.end();
-      },
-    ));
+    socket.on(
+      'data',
+      lineSplitter(
+        (line) => void serve(line, handler).then(reply, (err: Error) => log(`control: ${err.message}`)),
+        () => {
+          reply({ id: 0, ok: false, code: 'INVALID_ARGUMENT', error: 'request line too long' });
+          socket.end();
+        },
+      ),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -89,7 +92,8 @@ function parseRequest(line: string): ControlRequest {
   if (typeof request.id !== 'number') throw invalidField('id', 'must be a number');
   const id = request.id;
   if (request.op === 'status') return { id, op: 'status' };
-  if (request.op !== 'mount' && request.op !== 'unmount') throw invalidField('op', `${JSON.stringify(request.op)} is not mount, unmount or status`);
+  if (request.op !== 'mount' && request.op !== 'unmount')
+    throw invalidField('op', `${JSON.stringify(request.op)} is not mount, unmount or status`);
   if (typeof request.target !== 'string') throw invalidField('target', 'must be a string');
   if (request.op === 'unmount') return { id, op: 'unmount', target: request.target };
   const options = request.options;

@@ -1,16 +1,14 @@
 // `kidfs controller`: CSI Identity + Controller on a unix socket for external-provisioner, beside it in
 // the controller Deployment. It needs no FUSE and no node privileges, only the provisioner's NFS credential
 // and the API access that mapping a StorageClass's owner takes.
-import type { GroupTable } from '../config/sections/groups-section.ts';
-import type { Identity, ServiceAccountRef } from '../identity/identity.ts';
-import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
-import type { UnaryMethods } from '../csi/unary-service.ts';
-import { asNodeError } from '../csi/node-error.ts';
-import { VolumeDirectories } from '../fs/volume-directories.ts';
+import type { GroupTable } from '../config/index.ts';
+import type { Identity, ServiceAccountRef } from '../identity/index.ts';
+import { type Audit, type AuditFields, NO_AUDIT } from '../log/index.ts';
+import type { Credential } from '../nfs/index.ts';
+import { asNodeError, type CsiServer, identityService, startCsiServer, type UnaryMethods } from '../csi/index.ts';
+
+import { VolumeDirectories } from '../fs/index.ts';
 import { controllerService } from './csi-controller-service.ts';
-import { identityService } from '../csi/identity-service.ts';
-import { startCsiServer, type CsiServer } from '../csi/csi-server.ts';
 
 export interface ControllerDaemonOptions {
   readonly endpoint: string;
@@ -28,11 +26,16 @@ export interface ControllerDaemonOptions {
 
 /** CreateVolume and DeleteVolume, recorded in the audit stream as they end: created, deleted, or refused and why. */
 function audited(methods: UnaryMethods, audit: Audit): UnaryMethods {
-  const wrap = (method: string, done: 'volume-created' | 'volume-deleted', fields: (request: Record<string, unknown>) => AuditFields) =>
+  const wrap =
+    (method: string, done: 'volume-created' | 'volume-deleted', fields: (request: Record<string, unknown>) => AuditFields) =>
     async (request: Record<string, unknown>) => {
       try {
         const response = await methods[method]!(request as never);
-        audit.record(done, { method, ...fields(request), ...(done === 'volume-created' ? { volumeId: (response as { volume?: { volume_id?: string } }).volume?.volume_id } : {}) });
+        audit.record(done, {
+          method,
+          ...fields(request),
+          ...(done === 'volume-created' ? { volumeId: (response as { volume?: { volume_id?: string } }).volume?.volume_id } : {}),
+        });
         return response;
       } catch (err) {
         const error = asNodeError(err);
@@ -48,17 +51,31 @@ function audited(methods: UnaryMethods, audit: Audit): UnaryMethods {
 }
 
 export class ControllerDaemon {
-  private constructor(private readonly csi: CsiServer, private readonly directories: VolumeDirectories) {}
+  private constructor(
+    private readonly csi: CsiServer,
+    private readonly directories: VolumeDirectories,
+  ) {}
 
   static async start(options: ControllerDaemonOptions): Promise<ControllerDaemon> {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs controller: ${line}\n`));
     const directories = new VolumeDirectories(options.credential, { privilegedPort: options.privilegedPort });
-    const csi = await startCsiServer(options.endpoint, {
-      Identity: identityService({ driverName: options.driverName, controller: true, ready: () => true }),
-      Controller: audited(controllerService({
-        directories, ownerIdentity: options.ownerIdentity, groups: options.groups, provisionerUid: options.credential.uid, log,
-      }), options.audit ?? NO_AUDIT),
-    }, log);
+    const csi = await startCsiServer(
+      options.endpoint,
+      {
+        Identity: identityService({ driverName: options.driverName, controller: true, ready: () => true }),
+        Controller: audited(
+          controllerService({
+            directories,
+            ownerIdentity: options.ownerIdentity,
+            groups: options.groups,
+            provisionerUid: options.credential.uid,
+            log,
+          }),
+          options.audit ?? NO_AUDIT,
+        ),
+      },
+      log,
+    );
     log(`serving CSI on ${csi.socketPath}`);
     return new ControllerDaemon(csi, directories);
   }

@@ -1,14 +1,20 @@
 // CSI Controller for dynamic provisioning: one directory per volume under the StorageClass's export, owned
 // by the identity or group its parameters name; deleted, archived or kept per onDelete.
-import type { GroupTable } from '../config/sections/groups-section.ts';
-import type { Identity, ServiceAccountRef } from '../identity/identity.ts';
+import type { GroupTable } from '../config/index.ts';
+import type { Identity, ServiceAccountRef } from '../identity/index.ts';
 import { readProvisionParameters } from './provision-parameters.ts';
-import type { VolumeDirectories, VolumeRef } from '../fs/volume-directories.ts';
+import type { VolumeDirectories, VolumeRef } from '../fs/index.ts';
 import { formatVolumeId, parseVolumeId } from './volume-id.ts';
-import { invalidField, NodeError } from '../csi/node-error.ts';
-import type { CreateVolumeRequest, DeleteVolumeRequest, ValidateVolumeCapabilitiesRequest, VolumeCapability } from '../csi/csi-proto.ts';
-import type { UnaryMethods } from '../csi/unary-service.ts';
-import { capabilityProblem } from '../csi/volume-capability.ts';
+import {
+  capabilityProblem,
+  type CreateVolumeRequest,
+  type DeleteVolumeRequest,
+  invalidField,
+  NodeError,
+  type UnaryMethods,
+  type ValidateVolumeCapabilitiesRequest,
+  type VolumeCapability,
+} from '../csi/index.ts';
 
 export interface ControllerServiceOptions {
   readonly directories: VolumeDirectories;
@@ -37,7 +43,10 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
       const identity = parameters.owner ? await options.ownerIdentity(parameters.owner) : undefined;
       const owner = { uid: identity?.uid ?? options.provisionerUid, gid: parameters.gid ?? identity!.gid, mode: parameters.mode };
       const ref: VolumeRef = { export: parameters.export, subDir: parameters.subDir, onDelete: parameters.onDelete };
-      const capacity = { requiredBytes: request.capacity_range?.required_bytes || '0', limitBytes: request.capacity_range?.limit_bytes || '0' };
+      const capacity = {
+        requiredBytes: request.capacity_range?.required_bytes || '0',
+        limitBytes: request.capacity_range?.limit_bytes || '0',
+      };
       const outcome = await directories.create(ref, owner, { volume: name, ...capacity });
       const volumeId = formatVolumeId(ref);
       log(`CreateVolume ${name}: ${outcome} ${volumeId} (uid ${owner.uid}, gid ${owner.gid}, mode ${owner.mode.toString(8)})`);
@@ -73,7 +82,11 @@ export function controllerService(options: ControllerServiceOptions): UnaryMetho
         .map(([i, problem]) => `volume_capabilities[${i}] ${problem}`);
       if (problems.length > 0) return { message: problems.join('; ') };
       return {
-        confirmed: { volume_context: request.volume_context, volume_capabilities: request.volume_capabilities, parameters: request.parameters },
+        confirmed: {
+          volume_context: request.volume_context,
+          volume_capabilities: request.volume_capabilities,
+          parameters: request.parameters,
+        },
       };
     },
     ControllerGetCapabilities: async () => ({ capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }] }),

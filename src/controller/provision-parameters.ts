@@ -12,15 +12,12 @@
 //   group                  gid, or a [groups] name, of the directory (default: the owner's primary gid)
 //   qosBytesPerSecond,     QoS of the volume's mounts, as [mount] qos-bytes-per-second / qos-ops-per-second;
 //   qosOpsPerSecond        passed on to the PV's volume attributes
-import { parseNamespacedName } from '../config/kube-names.ts';
-import type { GroupTable } from '../config/sections/groups-section.ts';
-import { ValueProblem } from '../config/values.ts';
-import type { ServiceAccountRef } from '../identity/identity.ts';
-import type { NfsUrl } from '../nfs/nfs-url.ts';
-import { PV_NAME_KEY, PVC_NAME_KEY, PVC_NAMESPACE_KEY } from '../csi/csi-keys.ts';
-import { checkSubDir } from '../csi/sub-dir.ts';
-import { invalidField } from '../csi/node-error.ts';
-import { readVolumeSource } from '../csi/volume-source.ts';
+import { type GroupTable, parseNamespacedName, ValueProblem } from '../config/index.ts';
+
+import type { ServiceAccountRef } from '../identity/index.ts';
+import type { NfsUrl } from '../nfs/index.ts';
+import { checkSubDir, invalidField, PV_NAME_KEY, PVC_NAME_KEY, PVC_NAMESPACE_KEY, readVolumeSource } from '../csi/index.ts';
+
 import { ON_DELETE, type OnDelete } from './volume-id.ts';
 
 export interface ProvisionParameters {
@@ -41,7 +38,10 @@ const METADATA_KEYS = [PVC_NAME_KEY, PVC_NAMESPACE_KEY, PV_NAME_KEY];
 const field = (key: string) => `parameters[${JSON.stringify(key)}]`;
 
 export function readProvisionParameters(
-  parameters: Readonly<Record<string, string>>, name: string, mountFlags: readonly string[], groups: GroupTable,
+  parameters: Readonly<Record<string, string>>,
+  name: string,
+  mountFlags: readonly string[],
+  groups: GroupTable,
 ): ProvisionParameters {
   for (const key of Object.keys(parameters)) {
     if (!KEYS.includes(key) && !METADATA_KEYS.includes(key)) {
@@ -55,8 +55,14 @@ export function readProvisionParameters(
   );
   const template = parameters['subDir'] ?? '${pv.metadata.name}';
   const subDir = checkSubDir(expand(template, parameters, name, 'subDir'), field('subDir'));
-  if (!template.includes('${pv.metadata.name}') && !(template.includes('${pvc.metadata.namespace}') && template.includes('${pvc.metadata.name}'))) {
-    throw invalidField(field('subDir'), `${JSON.stringify(template)} could give two volumes one directory: use \${pv.metadata.name}, or both \${pvc.metadata.namespace} and \${pvc.metadata.name}`);
+  if (
+    !template.includes('${pv.metadata.name}') &&
+    !(template.includes('${pvc.metadata.namespace}') && template.includes('${pvc.metadata.name}'))
+  ) {
+    throw invalidField(
+      field('subDir'),
+      `${JSON.stringify(template)} could give two volumes one directory: use \${pv.metadata.name}, or both \${pvc.metadata.namespace} and \${pvc.metadata.name}`,
+    );
   }
   if (subDir === '') throw invalidField(field('subDir'), 'names the export itself: every volume needs a directory of its own');
 
@@ -71,11 +77,19 @@ export function readProvisionParameters(
   const owner = parameters['owner'] === undefined ? undefined : readOwner(expand(parameters['owner'], parameters, name, 'owner'));
   const gid = parameters['group'] === undefined ? undefined : readGroup(parameters['group'], groups);
   if (!owner && gid === undefined) {
-    throw invalidField(`${field('owner')} or ${field('group')}`, 'is required: say who may use the volume (owner <namespace>/<serviceaccount>, group <gid or [groups] name>)');
+    throw invalidField(
+      `${field('owner')} or ${field('group')}`,
+      'is required: say who may use the volume (owner <namespace>/<serviceaccount>, group <gid or [groups] name>)',
+    );
   }
   return {
-    export: source.export, subDir, onDelete: onDelete as OnDelete, mode: (parseInt(permissions, 8) & 0o1777) | 0o2000,
-    ...(owner ? { owner } : {}), ...(gid === undefined ? {} : { gid }), attributes,
+    export: source.export,
+    subDir,
+    onDelete: onDelete as OnDelete,
+    mode: (parseInt(permissions, 8) & 0o1777) | 0o2000,
+    ...(owner ? { owner } : {}),
+    ...(gid === undefined ? {} : { gid }),
+    attributes,
   };
 }
 
@@ -87,9 +101,16 @@ function expand(template: string, parameters: Readonly<Record<string, string>>, 
     'pv.metadata.name': parameters[PV_NAME_KEY] ?? name,
   };
   return template.replace(/\$\{([^}]*)\}/g, (_, variable: string) => {
-    if (!(variable in values)) throw invalidField(field(key), `uses \${${variable}}; kidfs knows ${Object.keys(values).map((v) => `\${${v}}`).join(', ')}`);
+    if (!(variable in values))
+      throw invalidField(
+        field(key),
+        `uses \${${variable}}; kidfs knows ${Object.keys(values)
+          .map((v) => `\${${v}}`)
+          .join(', ')}`,
+      );
     const value = values[variable];
-    if (value === undefined) throw invalidField(field(key), `uses \${${variable}}, which needs external-provisioner --extra-create-metadata`);
+    if (value === undefined)
+      throw invalidField(field(key), `uses \${${variable}}, which needs external-provisioner --extra-create-metadata`);
     return value;
   });
 }

@@ -1,14 +1,13 @@
 // Volume ids of provisioned volumes: `<export URL>#<subDir>#<onDelete>`, e.g.
 // `nfs://nfs.example/exports/k8s#pvc-5f2c...#delete`. DeleteVolume gets nothing but the id, so the id says
 // where the directory is and what to do with it; the id is checked as strictly as a request.
-import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { checkSubDir } from '../csi/sub-dir.ts';
-import { invalidField } from '../csi/node-error.ts';
-import type { VolumeRef } from '../fs/volume-directories.ts';
+import { formatNfsUrl, type NfsUrl, NfsUrlError, parseNfsUrl } from '../nfs/index.ts';
+import { checkSubDir, invalidField } from '../csi/index.ts';
+
+import type { VolumeRef } from '../fs/index.ts';
 
 export const ON_DELETE = ['delete', 'retain', 'archive'] as const;
 export type OnDelete = (typeof ON_DELETE)[number];
-
 
 export function formatVolumeId(ref: VolumeRef): string {
   return `${formatNfsUrl(ref.export)}#${ref.subDir}#${ref.onDelete}`;

@@ -17,7 +17,9 @@ export interface CsiServer {
  * drivers do: kubelet and the sidecars reconnect to the path.
  */
 export async function startCsiServer(
-  endpoint: string, services: Partial<Record<keyof CsiServices, UnaryMethods>>, log: (line: string) => void,
+  endpoint: string,
+  services: Partial<Record<keyof CsiServices, UnaryMethods>>,
+  log: (line: string) => void,
 ): Promise<CsiServer> {
   const socketPath = unixSocketPath(endpoint);
   await mkdir(dirname(socketPath), { recursive: true });
@@ -25,7 +27,10 @@ export async function startCsiServer(
   const server = new Server();
   const definitions = csiServices();
   for (const [name, methods] of Object.entries(services) as [keyof CsiServices, UnaryMethods][]) {
-    server.addService(definitions[name], unaryService(methods, (line) => log(`csi ${line}`)));
+    server.addService(
+      definitions[name],
+      unaryService(methods, (line) => log(`csi ${line}`)),
+    );
   }
   await new Promise<void>((resolve, reject) => {
     server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));

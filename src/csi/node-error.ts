@@ -1,8 +1,8 @@
 // The one error type of the daemons' requests (node, controller, control socket, FlexVolume): a gRPC status name
 // (the CSI front end sends it as is, the control socket and FlexVolume pass it on) and a one-line message for people.
 // Refusals of the layers below become one here, in asNodeError.
-import { FsError } from '../fs/fs-error.ts';
-import { IdentityError } from '../identity/identity.ts';
+import { FsError } from '../fs/index.ts';
+import { IdentityError } from '../identity/index.ts';
 
 export type NodeErrorCode =
   | 'INVALID_ARGUMENT'
@@ -17,14 +17,17 @@ export type NodeErrorCode =
 
 export class NodeError extends Error {
   override name = 'NodeError';
-  constructor(readonly code: NodeErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: NodeErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
 
 /** A request field that is missing or malformed; `field` is named as the caller wrote it. */
-export const invalidField = (field: string, problem: string): NodeError =>
-  new NodeError('INVALID_ARGUMENT', `${field} ${problem}`);
+export const invalidField = (field: string, problem: string): NodeError => new NodeError('INVALID_ARGUMENT', `${field} ${problem}`);
 
 /**
  * What a refusal of the file-system layer (walking to a volume's directory, provisioning it) means to a caller:

@@ -18,7 +18,8 @@ export function checkSubDir(value: string, field: string): string {
   for (const segment of segments) {
     if (segment === '..') throw invalidField(field, `${JSON.stringify(value)} leaves the export (..)`);
     if (segment === '' || segment === '.') throw invalidField(field, `${JSON.stringify(value)} has an empty or . segment`);
-    if (Buffer.byteLength(segment) > 255) throw invalidField(field, `segment ${JSON.stringify(segment.slice(0, 20))}... is longer than 255 bytes`);
+    if (Buffer.byteLength(segment) > 255)
+      throw invalidField(field, `segment ${JSON.stringify(segment.slice(0, 20))}... is longer than 255 bytes`);
   }
   return segments.join('/');
 }

@@ -2,9 +2,9 @@
 // names), and ports from its mount options. Attributes an admin wrote (PV, StorageClass) are trusted;
 // attributes a pod's author wrote (CSI inline volumes, FlexVolume) only pick an export the admin allowed
 // and a subDir inside it.
-import type { QosLimits } from '../config/sections/mount-section.ts';
-import { parseByteRate, parseOpRate, ValueProblem } from '../config/values.ts';
-import { formatNfsUrl, NfsUrlError, parseNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
+import { parseByteRate, parseOpRate, type QosLimits, ValueProblem } from '../config/index.ts';
+
+import { formatNfsUrl, type NfsUrl, NfsUrlError, parseNfsUrl } from '../nfs/index.ts';
 import { checkSubDir } from './sub-dir.ts';
 import { invalidField, NodeError } from './node-error.ts';
 
@@ -40,8 +40,10 @@ export function readVolumeSource(attributes: Readonly<Record<string, string>>, r
   for (const key of Object.keys(attributes)) {
     if (allowed.includes(key) || SYSTEM_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
     if (rules.untrusted) {
-      throw new NodeError('PERMISSION_DENIED',
-        `${rules.field(key)} is not allowed in a pod-defined volume: such volumes may set only ${VOLUME_KEYS.join(', ')}`);
+      throw new NodeError(
+        'PERMISSION_DENIED',
+        `${rules.field(key)} is not allowed in a pod-defined volume: such volumes may set only ${VOLUME_KEYS.join(', ')}`,
+      );
     }
     throw invalidField(rules.field(key), `is not a kidfs volume attribute (kidfs reads ${VOLUME_KEYS.join(', ')})`);
   }
@@ -72,7 +74,7 @@ function volumeQos(attributes: Readonly<Record<string, string>>, rules: Attribut
 function adminExport(attributes: Readonly<Record<string, string>>, rules: AttributeRules): NfsUrl {
   const server = attributes['server'];
   const share = attributes['share'];
-  if (!server) throw invalidField(rules.field('server'), 'is required (the NFS server\'s name or address)');
+  if (!server) throw invalidField(rules.field('server'), "is required (the NFS server's name or address)");
   if (!share) throw invalidField(rules.field('share'), 'is required (the export path on the server)');
   const location = exportLocation(server, share, rules);
   return { ...location, ...mountFlagPorts(rules.mountFlags ?? []) };
@@ -81,18 +83,23 @@ function adminExport(attributes: Readonly<Record<string, string>>, rules: Attrib
 function podExport(attributes: Readonly<Record<string, string>>, rules: AttributeRules): NfsUrl {
   const [first] = rules.podExports;
   if (!first) {
-    throw new NodeError('PERMISSION_DENIED',
-      'pod-defined (inline) kidfs volumes are not allowed on this node: an admin lists the exports they may use with kidfs node --pod-export');
+    throw new NodeError(
+      'PERMISSION_DENIED',
+      'pod-defined (inline) kidfs volumes are not allowed on this node: an admin lists the exports they may use with kidfs node --pod-export',
+    );
   }
   const server = attributes['server'];
   const share = attributes['share'];
   if (!server && !share) return first;
-  if (!server || !share) throw invalidField(rules.field(server ? 'share' : 'server'), 'is required when the other of server and share is given');
+  if (!server || !share)
+    throw invalidField(rules.field(server ? 'share' : 'server'), 'is required when the other of server and share is given');
   const wanted = exportLocation(server, share, rules);
   const match = rules.podExports.find((e) => e.host === wanted.host && e.path === wanted.path);
   if (!match) {
-    throw new NodeError('PERMISSION_DENIED',
-      `${server}:${share} is not an export pod-defined volumes may use (allowed: ${rules.podExports.map(formatNfsUrl).join(', ')})`);
+    throw new NodeError(
+      'PERMISSION_DENIED',
+      `${server}:${share} is not an export pod-defined volumes may use (allowed: ${rules.podExports.map(formatNfsUrl).join(', ')})`,
+    );
   }
   return match;
 }
@@ -109,7 +116,8 @@ function exportLocation(server: string, share: string, rules: AttributeRules): N
     const url = parseNfsUrl(`nfs://${host}${share.split('/').map(encodeURIComponent).join('/')}`);
     return { host: url.host, path: share === '/' ? '/' : `/${segments.join('/')}` };
   } catch (err) {
-    if (err instanceof NfsUrlError) throw invalidField(`${rules.field('server')} or ${rules.field('share')}`, `do not name an NFS export: ${err.message}`);
+    if (err instanceof NfsUrlError)
+      throw invalidField(`${rules.field('server')} or ${rules.field('share')}`, `do not name an NFS export: ${err.message}`);
     throw err;
   }
 }
@@ -117,7 +125,10 @@ function exportLocation(server: string, share: string, rules: AttributeRules): N
 /** `port=N` and `mountport=N` (nfs(5) names); `nfsvers=3`/`vers=3` are accepted as what kidfs speaks anyway. */
 export function mountFlagPorts(flags: readonly string[]): { nfsPort?: number; mountPort?: number } {
   const ports: { nfsPort?: number; mountPort?: number } = {};
-  for (const flag of flags.flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean)) {
+  for (const flag of flags
+    .flatMap((f) => f.split(','))
+    .map((f) => f.trim())
+    .filter(Boolean)) {
     const [key, value, ...rest] = flag.split('=');
     if ((key === 'nfsvers' || key === 'vers') && rest.length === 0) {
       if (value !== '3') throw invalidField(`mount option ${flag}`, 'is not supported: kidfs speaks NFS version 3');

@@ -1,8 +1,8 @@
 // The FlexVolume driver kubelet runs (kubelet-plugins/volume/exec/kidfs.io~kidfs/kidfs): `init`,
 // `mount <dir> <json>`, `unmount <dir>`; it answers with one JSON object on stdout. It holds no mount
 // itself: mount and unmount are asked of the node daemon over its control socket.
-import { controlRequest } from '../control-socket/control-client.ts';
-import { asNodeError } from '../csi/node-error.ts';
+import { controlRequest } from '../control-socket/index.ts';
+import { asNodeError } from '../csi/index.ts';
 
 export interface FlexAnswer {
   readonly status: 'Success' | 'Failure' | 'Not supported';
@@ -28,7 +28,8 @@ export async function runFlexDriver(args: readonly string[], controlSocket: stri
         } catch {
           return failure('the options argument is not JSON');
         }
-        if (typeof options !== 'object' || options === null || Array.isArray(options)) return failure('the options argument is not a JSON object');
+        if (typeof options !== 'object' || options === null || Array.isArray(options))
+          return failure('the options argument is not a JSON object');
         await controlRequest(controlSocket, { op: 'mount', target: dir, options: options as Record<string, string> });
         return { status: 'Success', message: `kidfs mounted ${dir}` };
       }

@@ -1,7 +1,7 @@
 // Which ACCESS3 bits an open() or access() needs. The server's answer decides: ganesha lets an owner READ and WRITE
 // whatever the mode says, but answers ACCESS strictly, so POSIX permissions hold only if the client asks first.
 import { constants } from 'node:fs';
-import { Access3, Ftype3 } from '../nfs/nfs3-types.ts';
+import { Access3, Ftype3 } from '../nfs/index.ts';
 
 const ACCESS_MODE = constants.O_RDONLY | constants.O_WRONLY | constants.O_RDWR;
 

@@ -2,7 +2,7 @@
 // The map is kept in expiry order (every set re-inserts at the end), so expired entries are dropped from the
 // front as new ones arrive: the cache holds only what the last timeout's worth of replies reported, also for
 // files that are never asked about again (created, then removed).
-import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
+import type { Fattr3, FileHandle } from '../nfs/index.ts';
 
 export class AttrCache {
   private readonly entries = new Map<string, { attributes: Fattr3; expires: number }>();

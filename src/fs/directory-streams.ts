@@ -3,9 +3,8 @@
 // the position after it, which is where the kernel asks to continue. Positions map to the server's cookies through
 // the page held; a position outside it (seekdir back, or after the server changed its cookie verifier) is reached by
 // listing again from the start.
-import { isNfsStatus } from '../nfs/nfs-error.ts';
-import { NFS3_VERFSIZE, Nfs3Status, type DirEntryPlus, type FileHandle } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import { type Credential, type DirEntryPlus, type FileHandle, isNfsStatus, NFS3_VERFSIZE, Nfs3Status } from '../nfs/index.ts';
+
 import { Errno } from './errno.ts';
 import { EBADF, FsError } from './fs-error.ts';
 import type { NfsOperations } from './nfs-operations.ts';
@@ -63,7 +62,8 @@ export class DirectoryStreams {
   /** The entries from `position` to the end of the page that holds it; none at the end of the directory. */
   async read(number: number, position: number): Promise<ListedEntry[]> {
     const dir = this.directory(number);
-    if (!(Number.isSafeInteger(position) && position >= 0)) throw new FsError(Errno.EINVAL, `directory position ${position} is not one this mount gave`);
+    if (!(Number.isSafeInteger(position) && position >= 0))
+      throw new FsError(Errno.EINVAL, `directory position ${position} is not one this mount gave`);
     // A read from the start lists afresh (rewinddir must see changes).
     if (position === 0) dir.page = undefined;
     for (;;) {
@@ -78,7 +78,11 @@ export class DirectoryStreams {
       let result;
       try {
         result = await this.client.readdirplusPage(
-          this.credential, dir.handle, last?.cookie ?? 0n, resume?.verifier ?? Buffer.alloc(NFS3_VERFSIZE), PAGE_COUNTS,
+          this.credential,
+          dir.handle,
+          last?.cookie ?? 0n,
+          resume?.verifier ?? Buffer.alloc(NFS3_VERFSIZE),
+          PAGE_COUNTS,
         );
       } catch (err) {
         // The server no longer knows the cookie (its directory changed under a new verifier): start over.

@@ -2,10 +2,8 @@
 // them over NFS without ever leaving the export: no symlink on the server is followed, and the directories on the way
 // can be required to be ones no tenant can change. Refusals are FsErrors: ENOTDIR for a symlink or anything else that
 // is not a directory, EPERM for a directory kidfs does not trust.
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
-import { NfsError } from '../nfs/nfs-error.ts';
-import { Ftype3, Nfs3Status, type Fattr3, type FileHandle } from '../nfs/nfs3-types.ts';
-import type { CallCredential } from '../nfs/rpc-transport.ts';
+import { type CallCredential, type Fattr3, type FileHandle, Ftype3, type Nfs3Client, Nfs3Status, NfsError } from '../nfs/index.ts';
+
 import { Errno } from './errno.ts';
 import { FsError } from './fs-error.ts';
 
@@ -33,9 +31,11 @@ export function checkTrusted(dir: Directory, path: string, owners: readonly numb
   const { uid, gid, mode } = dir.attributes;
   const otherWritable = (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && gid !== 0);
   if (owners.includes(uid) && !otherWritable) return;
-  throw new FsError(Errno.EPERM,
-    `${path === '' ? 'the export\'s root directory' : path} on the server is owned by uid ${uid}, group ${gid}, mode ${(mode & 0o7777).toString(8).padStart(4, '0')}: ` +
-    `kidfs reaches volumes only through directories owned by ${owners.map((o) => `uid ${o}`).join(' or ')} that no one else can write`);
+  throw new FsError(
+    Errno.EPERM,
+    `${path === '' ? "the export's root directory" : path} on the server is owned by uid ${uid}, group ${gid}, mode ${(mode & 0o7777).toString(8).padStart(4, '0')}: ` +
+      `kidfs reaches volumes only through directories owned by ${owners.map((o) => `uid ${o}`).join(' or ')} that no one else can write`,
+  );
 }
 
 /**
@@ -44,7 +44,11 @@ export function checkTrusted(dir: Directory, path: string, owners: readonly numb
  * passed checkSubDir (src/csi/sub-dir.ts).
  */
 export async function walkSubDir(
-  client: Nfs3Client, cred: CallCredential, root: Directory, subDir: string, options: WalkOptions = {},
+  client: Nfs3Client,
+  cred: CallCredential,
+  root: Directory,
+  subDir: string,
+  options: WalkOptions = {},
 ): Promise<Directory | undefined> {
   let current = root;
   const done: string[] = [];
@@ -66,7 +70,11 @@ export async function walkSubDir(
 
 /** LOOKUP of one name: the directory, undefined when absent, FsError ENOTDIR when it is anything but a directory. */
 export async function lookupDirectory(
-  client: Nfs3Client, cred: CallCredential, dir: FileHandle, name: string, path: string,
+  client: Nfs3Client,
+  cred: CallCredential,
+  dir: FileHandle,
+  name: string,
+  path: string,
 ): Promise<Directory | undefined> {
   let found;
   try {
@@ -85,8 +93,12 @@ export async function lookupDirectory(
 
 /** MKDIR, tolerating a concurrent creator (then the existing entry is looked up and checked). */
 async function makeDirectory(
-  client: Nfs3Client, cred: CallCredential, dir: FileHandle, name: string,
-  attributes: NonNullable<WalkOptions['create']>, path: string,
+  client: Nfs3Client,
+  cred: CallCredential,
+  dir: FileHandle,
+  name: string,
+  attributes: NonNullable<WalkOptions['create']>,
+  path: string,
 ): Promise<Directory | undefined> {
   try {
     const made = await client.mkdir(cred, dir, name, attributes);

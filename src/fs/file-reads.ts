@@ -1,8 +1,7 @@
 // The READs of one mount's open files: direct reads into the caller's buffer, and read-ahead blocks read into pooled
 // buffers. Each reply's attributes refresh the attribute cache.
-import { READ_REPLY_SLACK } from '../nfs/nfs3-client.ts';
-import type { FileHandle } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import { type Credential, type FileHandle, READ_REPLY_SLACK } from '../nfs/index.ts';
+
 import type { AttrCache } from './attr-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
 import type { ResolvedOptions } from './fs-options.ts';

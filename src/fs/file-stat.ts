@@ -1,6 +1,6 @@
 // What getattr and readdir return: a stat(2)-like object made from fattr3, file type bits included.
 import { constants } from 'node:fs';
-import { Ftype3, type Fattr3 } from '../nfs/nfs3-types.ts';
+import { type Fattr3, Ftype3 } from '../nfs/index.ts';
 
 export interface Timespec {
   readonly seconds: number;

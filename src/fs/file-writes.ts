@@ -1,7 +1,7 @@
 // The WRITEs and COMMITs of one mount's open files: a write-back per file, its chunks from one pool for the mount,
 // its sink sending as the mount's identity. Each reply's attributes refresh the attribute cache.
-import type { FileHandle } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { Credential, FileHandle } from '../nfs/index.ts';
+
 import type { AttrCache } from './attr-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
 import type { ResolvedOptions } from './fs-options.ts';
@@ -27,7 +27,12 @@ export class FileWrites {
   /** A write-back for `handle`, counted by the memory budget until dropped (see drop). */
   writeBack(handle: FileHandle): WriteBack {
     const o = this.options;
-    const limits = { chunkBytes: o.writeChunkBytes, maxInFlight: o.writesInFlight, maxUncommittedBytes: o.maxUncommittedBytes, commitRetries: o.commitRetries };
+    const limits = {
+      chunkBytes: o.writeChunkBytes,
+      maxInFlight: o.writesInFlight,
+      maxUncommittedBytes: o.maxUncommittedBytes,
+      commitRetries: o.commitRetries,
+    };
     const writeBack = new WriteBack(this.sink(handle), limits, this.stats, this.chunks);
     o.memory.addHolder(writeBack);
     return writeBack;

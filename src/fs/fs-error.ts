@@ -1,11 +1,19 @@
 // The file-system layer's failures: FsError carries the errno the application gets, and the failure it stands for
 // as `cause`. Every operation of NfsFileSystem fails with one (fsErrorOf at its boundary): the FUSE adapter hands the
 // number on, and decides nothing.
-import { ExportFlavorError, MountError } from '../nfs/mount-error.ts';
-import { isNfsStatus, NfsError, NfsProtocolError } from '../nfs/nfs-error.ts';
-import { Nfs3Status } from '../nfs/nfs3-types.ts';
-import { RpcAuthError, RpcError, RpcTimeoutError } from '../nfs/rpc-errors.ts';
-import { XdrError } from '../nfs/xdr.ts';
+import {
+  ExportFlavorError,
+  isNfsStatus,
+  MountError,
+  Nfs3Status,
+  NfsError,
+  NfsProtocolError,
+  RpcAuthError,
+  RpcError,
+  RpcTimeoutError,
+  XdrError,
+} from '../nfs/index.ts';
+
 import { Errno, errnoName } from './errno.ts';
 import { errnoOfMountStatus, errnoOfNfs3Status } from './nfs-errno.ts';
 

@@ -1,5 +1,5 @@
 // How a kidfs file system behaves: caches, write-back and read-ahead sizes, the ownership view. Checked once, at construction.
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { Credential } from '../nfs/index.ts';
 import { MountMemoryBudget } from './memory-budget.ts';
 import type { NfsExportView } from './nfs-operations.ts';
 import type { QosShare } from './rate-limit.ts';
@@ -62,7 +62,8 @@ const MiB = 1024 * 1024;
 
 function count(name: string, value: number | undefined, fallback: number, min: number): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`file system option ${name} must be a whole number of at least ${min}, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < min)
+    throw new RangeError(`file system option ${name} must be a whole number of at least ${min}, got ${v}`);
   return v;
 }
 
@@ -82,10 +83,14 @@ export function resolveOptions(o: FileSystemOptions): ResolvedOptions {
   const writeChunkBytes = Math.min(count('writeChunkBytes', o.writeChunkBytes, MiB, 4096), nfs.fsinfo.wtmax || MiB);
   const maxUncommittedBytes = count('maxUncommittedBytes', o.maxUncommittedBytes, 64 * MiB, 1);
   if (maxUncommittedBytes < 2 * writeChunkBytes) {
-    throw new RangeError(`file system option maxUncommittedBytes (${maxUncommittedBytes}) must be at least two write chunks (${2 * writeChunkBytes})`);
+    throw new RangeError(
+      `file system option maxUncommittedBytes (${maxUncommittedBytes}) must be at least two write chunks (${2 * writeChunkBytes})`,
+    );
   }
   if (o.memory && o.memory.limitBytes < 2 * writeChunkBytes) {
-    throw new RangeError(`file system option memory (a budget of ${o.memory.limitBytes} bytes) must hold at least two write chunks (${2 * writeChunkBytes})`);
+    throw new RangeError(
+      `file system option memory (a budget of ${o.memory.limitBytes} bytes) must hold at least two write chunks (${2 * writeChunkBytes})`,
+    );
   }
   return {
     attrTimeoutMs,

@@ -1,6 +1,6 @@
 // Path -> file handle, as a tree of names, so that dropping a directory drops everything below it at once
 // (rmdir, rename of a directory). Entries expire; past a size bound the cache starts over.
-import type { FileHandle } from '../nfs/nfs3-types.ts';
+import type { FileHandle } from '../nfs/index.ts';
 
 interface Node {
   readonly handle: FileHandle;

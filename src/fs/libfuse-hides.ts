@@ -4,7 +4,7 @@
 // gone and removed for good at its last close. Both renames come in the same FUSE request: this remembers each hiding
 // by request, so that the failed rename can put the target back; libfuse goes on calling that file by its hidden name
 // (its own state says so), which then stands for the file under its old name.
-import type { FileHandle } from '../nfs/nfs3-types.ts';
+import type { FileHandle } from '../nfs/index.ts';
 import { pathComponents } from './path-names.ts';
 
 export interface Hiding {

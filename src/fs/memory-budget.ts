@@ -16,7 +16,8 @@ export class ProcessMemoryBudget {
   private readonly mounts = new Set<MountMemoryBudget>();
 
   constructor(readonly limitBytes: number) {
-    if (!(Number.isSafeInteger(limitBytes) && limitBytes > 0)) throw new RangeError(`process memory budget must be a positive number of bytes, got ${limitBytes}`);
+    if (!(Number.isSafeInteger(limitBytes) && limitBytes > 0))
+      throw new RangeError(`process memory budget must be a positive number of bytes, got ${limitBytes}`);
   }
 
   /** Bytes held by all mounts. */
@@ -44,7 +45,7 @@ export class ProcessMemoryBudget {
   /** @internal: memory came free; waiting mounts get it one caller each in turn, so none can take it all. */
   released(bytes: number): void {
     this.usedBytes -= bytes;
-    for (let served = true; served && this.waiting.size > 0; ) {
+    for (let served = true; served && this.waiting.size > 0;) {
       served = false;
       for (const mount of [...this.waiting]) {
         if (!mount.grantOne()) continue;
@@ -91,7 +92,10 @@ export class MountMemoryBudget {
   /** Read-ahead blocks not fetched because the budget was full. */
   readAheadSkipped = 0;
 
-  constructor(private readonly process: ProcessMemoryBudget, readonly limitBytes: number) {}
+  constructor(
+    private readonly process: ProcessMemoryBudget,
+    readonly limitBytes: number,
+  ) {}
 
   /** A budget for a file system on its own (tests, tools): a process budget of `limitBytes` with this one mount. */
   static standalone(limitBytes: number): MountMemoryBudget {

@@ -1,7 +1,7 @@
 // What each failure of the NFS layer means to an application: the one mapping from NFS and MOUNT statuses and RPC
 // failures to Linux errnos. Only the file-system layer decides errnos; the NFS layer reports what the server said.
-import { MountStatus, type MountStatusName } from '../nfs/mount-error.ts';
-import { Nfs3Status, type Nfs3StatusName } from '../nfs/nfs3-types.ts';
+import { MountStatus, type MountStatusName, Nfs3Status, type Nfs3StatusName } from '../nfs/index.ts';
+
 import { Errno, type ErrnoName } from './errno.ts';
 
 /** Every nfsstat3 error and its errno. */

@@ -1,8 +1,8 @@
 // The file system a kidfs mount presents: POSIX-like operations by path (and by fd for open files), each sent to
 // the NFS export as one identity. Every failure is an FsError, which carries the errno the application gets.
 import { constants } from 'node:fs';
-import { Access3, Ftype3, type Fattr3, type FileHandle, type MknodWhat, type Sattr3, type SetTime } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import { Access3, type Credential, type Fattr3, type FileHandle, Ftype3, type MknodWhat, type Sattr3, type SetTime } from '../nfs/index.ts';
+
 import { accessForMode, accessForOpen } from './access-bits.ts';
 import { AttrCache } from './attr-cache.ts';
 import { toFileStat, type FileStat, type Timespec } from './file-stat.ts';
@@ -226,7 +226,8 @@ export class NfsFileSystem {
     return this.run('truncate', async () => {
       if (!(Number.isInteger(size) && size >= 0)) throw new FsError(Errno.EINVAL, `cannot truncate ${path} to ${size} bytes`);
       // As a local file system says of a size past its largest file (2^53 bytes is far past any NFS server's).
-      if (size > Number.MAX_SAFE_INTEGER) throw new FsError(Errno.EFBIG, `cannot truncate ${path} to ${size} bytes: larger than any file can be`);
+      if (size > Number.MAX_SAFE_INTEGER)
+        throw new FsError(Errno.EFBIG, `cannot truncate ${path} to ${size} bytes: larger than any file can be`);
       if (fd !== undefined) {
         await this.truncateHandle(this.files.handleOf(fd), size);
         return;
@@ -358,7 +359,9 @@ export class NfsFileSystem {
     const replaced = this.resolver.handles.peek(targetNames);
     await this.resolver.retryStale([source.parent, target.parent], async () => {
       const [fromDir, toDir, moved] = await Promise.all([
-        this.resolver.resolve(source.parent), this.resolver.resolve(target.parent), this.resolver.resolve(sourceNames),
+        this.resolver.resolve(source.parent),
+        this.resolver.resolve(target.parent),
+        this.resolver.resolve(sourceNames),
       ]);
       if (replaced && !replaced.equals(moved.handle)) await this.hideIfOpen(replaced, toDir.handle, target.name);
       const result = await this.client.rename(this.credential, fromDir.handle, source.name, toDir.handle, target.name);
@@ -448,7 +451,8 @@ export class NfsFileSystem {
       }
       const kinds: Record<number, MknodWhat['type']> = { [constants.S_IFIFO]: 'fifo', [constants.S_IFSOCK]: 'sock' };
       const kind = kinds[type];
-      if (kind !== 'fifo' && kind !== 'sock') throw new FsError(Errno.EINVAL, `mknod ${path}: file type ${type.toString(8)} is not one mknod makes`);
+      if (kind !== 'fifo' && kind !== 'sock')
+        throw new FsError(Errno.EINVAL, `mknod ${path}: file type ${type.toString(8)} is not one mknod makes`);
       await this.make(path, (dir, name) => this.client.mknod(this.credential, dir, name, { type: kind, attributes }));
     });
   }
@@ -558,7 +562,8 @@ export class NfsFileSystem {
       const { handle, attributes } = await this.resolver.resolve(names, true);
       let current = attributes ?? (await this.attributes(handle, true));
       const wanted = accessForOpen(flags);
-      if (current.type === Ftype3.DIR && wanted & Access3.MODIFY) throw new FsError(Errno.EISDIR, `${path} is a directory: it cannot be opened for writing`);
+      if (current.type === Ftype3.DIR && wanted & Access3.MODIFY)
+        throw new FsError(Errno.EISDIR, `${path} is a directory: it cannot be opened for writing`);
       if (wanted) current = (await this.checkAccess(handle, wanted, path)) ?? current;
       if (flags & constants.O_TRUNC && current.type === Ftype3.REG) current = (await this.truncateHandle(handle, 0)) ?? current;
       const fd = this.files.open(handle, flags, current);
@@ -581,8 +586,12 @@ export class NfsFileSystem {
     const result = await this.client.access(this.credential, handle, bits);
     this.attrs.set(handle, result.attributes);
     if ((result.access & bits) !== bits) {
-      const missing = Object.entries(Access3).filter(([, bit]) => bits & bit && !(result.access & bit)).map(([name]) => name);
-      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`, { byServer: true });
+      const missing = Object.entries(Access3)
+        .filter(([, bit]) => bits & bit && !(result.access & bit))
+        .map(([name]) => name);
+      throw new FsError(Errno.EACCES, `${path}: the server denies uid ${this.credential.uid} ${missing.join('+')} access`, {
+        byServer: true,
+      });
     }
     return result.attributes;
   }

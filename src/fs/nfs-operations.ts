@@ -6,6 +6,7 @@ import type {
   CommitResult,
   CreateHow,
   CreateResult,
+  Credential,
   DirEntryPlus,
   Fattr3,
   FileHandle,
@@ -15,16 +16,15 @@ import type {
   LookupResult,
   MknodWhat,
   PathconfResult,
-  ReadResult,
   ReaddirResult,
   ReadlinkResult,
+  ReadResult,
   RenameResult,
   Sattr3,
   StableHow,
   WccData,
   WriteResult,
-} from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+} from '../nfs/index.ts';
 
 export interface NfsOperations {
   getattr(cred: Credential, fh: FileHandle): Promise<Fattr3>;
@@ -48,7 +48,11 @@ export interface NfsOperations {
   link(cred: Credential, file: FileHandle, dir: FileHandle, name: string): Promise<LinkResult>;
   /** A piece of a READDIRPLUS listing that makes progress, from `cookie` (0n and a zero verifier to start). */
   readdirplusPage(
-    cred: Credential, dir: FileHandle, cookie: bigint, cookieverf: Uint8Array, counts: { readonly dircount: number; readonly maxcount: number },
+    cred: Credential,
+    dir: FileHandle,
+    cookie: bigint,
+    cookieverf: Uint8Array,
+    counts: { readonly dircount: number; readonly maxcount: number },
   ): Promise<ReaddirResult<DirEntryPlus>>;
   fsstat(cred: Credential, root: FileHandle): Promise<FsstatResult>;
   pathconf(cred: Credential, fh: FileHandle): Promise<PathconfResult>;

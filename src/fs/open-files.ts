@@ -2,8 +2,8 @@
 // this mount knows it and a data generation; per fd the flags, read-ahead and which write errors it has been told.
 // The READs go through FileReads, the WRITEs and COMMITs through FileWrites.
 import { constants } from 'node:fs';
-import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { Credential, Fattr3, FileHandle } from '../nfs/index.ts';
+
 import { isReadable, isWritable } from './access-bits.ts';
 import type { AttrCache } from './attr-cache.ts';
 import { FileReads } from './file-reads.ts';

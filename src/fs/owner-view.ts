@@ -2,8 +2,8 @@
 // belongs to the identity; the view can show those files as owned by a uid/gid of the container's choosing (software
 // such as PostgreSQL refuses a data directory it does not own), and chown maps back through the same view.
 import { Errno } from './errno.ts';
-import type { Fattr3 } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { Credential, Fattr3 } from '../nfs/index.ts';
+
 import type { Owner } from './file-stat.ts';
 import { FsError } from './fs-error.ts';
 import type { ChownPolicy } from './fs-options.ts';

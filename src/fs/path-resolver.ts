@@ -1,7 +1,7 @@
 // Path -> handle: the cached prefix, then one LOOKUP per missing name. A handle the server calls STALE makes the
 // operation look its paths up again from the root, once.
-import type { Fattr3, FileHandle } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { Credential, Fattr3, FileHandle } from '../nfs/index.ts';
+
 import type { AttrCache } from './attr-cache.ts';
 import { isStale } from './fs-error.ts';
 import type { FsStats } from './fs-stats.ts';

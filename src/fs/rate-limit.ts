@@ -95,9 +95,12 @@ export class SharedRate {
       waiter.resolve();
     }
     if (this.queues.size === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.schedule();
-    }, Math.max(1, Math.ceil((-this.tokens / this.perSecond) * 1000)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.schedule();
+      },
+      Math.max(1, Math.ceil((-this.tokens / this.perSecond) * 1000)),
+    );
   }
 }

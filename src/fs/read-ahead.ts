@@ -46,7 +46,10 @@ class Block {
     fetch: (into: Buffer) => Promise<Buffer>,
   ) {
     this.data = fetch(buffer);
-    this.data.then((data) => this.settled(data.buffer === buffer.buffer), () => this.settled(false));
+    this.data.then(
+      (data) => this.settled(data.buffer === buffer.buffer),
+      () => this.settled(false),
+    );
   }
 
   get state(): BlockState {

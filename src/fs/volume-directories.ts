@@ -6,13 +6,20 @@
 // (volume-markers.ts) says kidfs made it for that volume. Refusals are FsErrors: EEXIST for a directory that is another
 // volume's or not kidfs's, EINVAL for a subDir using kidfs's own name, EACCES when the server refuses the provisioner,
 // EREMOTEIO when the export cannot be reached; the walk's ENOTDIR and EPERM (export-directories.ts) pass through.
-import { RpcConnectionPool } from '../nfs/connection-pool.ts';
-import { NfsError } from '../nfs/nfs-error.ts';
-import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
-import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
-import { Ftype3, Nfs3Status, type FileHandle } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import {
+  connectExport,
+  type Credential,
+  type FileHandle,
+  formatNfsUrl,
+  Ftype3,
+  type Nfs3Client,
+  Nfs3Status,
+  NfsError,
+  type NfsExport,
+  type NfsUrl,
+  RpcConnectionPool,
+} from '../nfs/index.ts';
+
 import { lookupDirectory, walkSubDir, type Directory } from './export-directories.ts';
 import { Errno } from './errno.ts';
 import { FsError } from './fs-error.ts';
@@ -51,7 +58,10 @@ export class VolumeDirectories {
   /** Who may own a directory on the way to a volume: root and the provisioner. */
   private readonly owners: readonly number[];
 
-  constructor(private readonly credential: Credential, private readonly connection: { readonly privilegedPort: boolean; readonly timeoutMs?: number }) {
+  constructor(
+    private readonly credential: Credential,
+    private readonly connection: { readonly privilegedPort: boolean; readonly timeoutMs?: number },
+  ) {
     this.owners = [...new Set([0, credential.uid])];
   }
 
@@ -77,25 +87,36 @@ export class VolumeDirectories {
   }
 
   private async make(ref: VolumeRef, owner: DirectoryOwner, marker: VolumeMarker): Promise<'created' | 'exists'> {
-    if (ref.subDir.split('/').includes(MARKERS_DIR)) throw new FsError(Errno.EINVAL, `${describe(ref)}: ${MARKERS_DIR} is kidfs's own name`);
+    if (ref.subDir.split('/').includes(MARKERS_DIR))
+      throw new FsError(Errno.EINVAL, `${describe(ref)}: ${MARKERS_DIR} is kidfs's own name`);
     const { client, markers, parent, parentPath, leaf } = await this.locate(ref, true);
     const recorded = await markers.read(parent!, leaf, markersPath(parentPath));
     const existing = await lookupDirectory(client, this.credential, parent!.handle, leaf, ref.subDir);
     if (recorded && recorded.volume !== marker.volume) {
-      throw new FsError(Errno.EEXIST, `${describe(ref)} belongs to volume ${JSON.stringify(recorded.volume)}, not ${JSON.stringify(marker.volume)}: choose a subDir that is unique per volume`);
+      throw new FsError(
+        Errno.EEXIST,
+        `${describe(ref)} belongs to volume ${JSON.stringify(recorded.volume)}, not ${JSON.stringify(marker.volume)}: choose a subDir that is unique per volume`,
+      );
     }
     if (existing && !recorded) {
-      throw new FsError(Errno.EEXIST, `${describe(ref)} exists but kidfs did not make it for a volume (no marker in ${markersPath(parentPath)}): kidfs adopts only directories it made`);
+      throw new FsError(
+        Errno.EEXIST,
+        `${describe(ref)} exists but kidfs did not make it for a volume (no marker in ${markersPath(parentPath)}): kidfs adopts only directories it made`,
+      );
     }
     if (recorded && (recorded.requiredBytes !== marker.requiredBytes || recorded.limitBytes !== marker.limitBytes)) {
-      throw new FsError(Errno.EEXIST,
-        `volume ${JSON.stringify(marker.volume)} was created with capacity_range ${recorded.requiredBytes}/${recorded.limitBytes} (required/limit bytes); this request asks ${marker.requiredBytes}/${marker.limitBytes}`);
+      throw new FsError(
+        Errno.EEXIST,
+        `volume ${JSON.stringify(marker.volume)} was created with capacity_range ${recorded.requiredBytes}/${recorded.limitBytes} (required/limit bytes); this request asks ${marker.requiredBytes}/${marker.limitBytes}`,
+      );
     }
     if (existing) {
       const { uid, gid } = existing.attributes;
       if (uid !== owner.uid || gid !== owner.gid) {
-        throw new FsError(Errno.EEXIST,
-          `${describe(ref)} exists with owner ${uid} and group ${gid}; this request wants ${owner.uid} and ${owner.gid}`);
+        throw new FsError(
+          Errno.EEXIST,
+          `${describe(ref)} exists with owner ${uid} and group ${gid}; this request wants ${owner.uid} and ${owner.gid}`,
+        );
       }
       return 'exists';
     }
@@ -142,7 +163,14 @@ export class VolumeDirectories {
   async close(): Promise<void> {
     const exports = [...this.exports.values()];
     this.exports.clear();
-    await Promise.all(exports.map((e) => e.then((exp) => exp.close(), () => undefined)));
+    await Promise.all(
+      exports.map((e) =>
+        e.then(
+          (exp) => exp.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /**
@@ -155,9 +183,16 @@ export class VolumeDirectories {
     const slash = ref.subDir.lastIndexOf('/');
     const parentPath = slash < 0 ? '' : ref.subDir.slice(0, slash);
     const parent = await walkSubDir(exp.client, this.credential, root, parentPath, {
-      ...(create ? { create: { mode: PARENT_MODE } } : {}), trusted: { owners: this.owners, last: true },
+      ...(create ? { create: { mode: PARENT_MODE } } : {}),
+      trusted: { owners: this.owners, last: true },
     });
-    return { client: exp.client, markers: new VolumeMarkers(exp.client, this.credential, this.owners), parent, parentPath, leaf: ref.subDir.slice(slash + 1) };
+    return {
+      client: exp.client,
+      markers: new VolumeMarkers(exp.client, this.credential, this.owners),
+      parent,
+      parentPath,
+      leaf: ref.subDir.slice(slash + 1),
+    };
   }
 
   /** One connection per export, shared by all calls; a failed connection is forgotten so the next call tries again. */
@@ -166,7 +201,10 @@ export class VolumeDirectories {
     let exp = this.exports.get(key);
     if (!exp) {
       exp = connectExport(ref.export, {
-        credential: this.credential, timeoutMs: this.connection.timeoutMs ?? 30_000, privilegedPort: this.connection.privilegedPort, pool: this.pool,
+        credential: this.credential,
+        timeoutMs: this.connection.timeoutMs ?? 30_000,
+        privilegedPort: this.connection.privilegedPort,
+        pool: this.pool,
       });
       this.exports.set(key, exp);
       exp.catch(() => this.exports.delete(key));
@@ -213,8 +251,10 @@ async function asProvisioner<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof NfsError && (err.status === Nfs3Status.NFS3ERR_ACCES || err.status === Nfs3Status.NFS3ERR_PERM)) {
-      throw new FsError(Errno.EACCES,
-        `${err.message}: the provisioner must act as root on the export (ganesha: Squash = No_Root_Squash for the controller's address)`);
+      throw new FsError(
+        Errno.EACCES,
+        `${err.message}: the provisioner must act as root on the export (ganesha: Squash = No_Root_Squash for the controller's address)`,
+      );
     }
     throw err;
   }

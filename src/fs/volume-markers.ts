@@ -3,10 +3,8 @@
 // would see it). A directory is a kidfs volume only when its marker says so: CreateVolume adopts nothing
 // else and DeleteVolume removes nothing else. The marker also keeps what the volume was created with (CSI:
 // the same name with another capacity is ALREADY_EXISTS). A marker kidfs did not write is refused (FsError EPERM).
-import { NfsError } from '../nfs/nfs-error.ts';
-import type { Nfs3Client } from '../nfs/nfs3-client.ts';
-import { Ftype3, Nfs3Status, StableHow } from '../nfs/nfs3-types.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import { type Credential, Ftype3, type Nfs3Client, Nfs3Status, NfsError, StableHow } from '../nfs/index.ts';
+
 import { checkTrusted, lookupDirectory, type Directory } from './export-directories.ts';
 import { Errno } from './errno.ts';
 import { FsError } from './fs-error.ts';
@@ -54,7 +52,10 @@ export class VolumeMarkers {
   /** Writes the marker of `leaf` (replacing one of the same volume left by an interrupted CreateVolume). */
   async write(parent: Directory, leaf: string, marker: VolumeMarker, path: string): Promise<void> {
     const markers = (await this.markersDirectory(parent, path, true))!;
-    const made = await this.client.create(this.credential, markers.handle, leaf, { mode: 'unchecked', attributes: { mode: MARKER_MODE, size: 0n } });
+    const made = await this.client.create(this.credential, markers.handle, leaf, {
+      mode: 'unchecked',
+      attributes: { mode: MARKER_MODE, size: 0n },
+    });
     await this.client.write(this.credential, made.handle, 0n, Buffer.from(`${JSON.stringify(marker)}\n`), StableHow.FILE_SYNC);
   }
 

@@ -12,7 +12,7 @@
 // writing: no COMMIT under way. committing: one COMMIT round runs (for fsync or close, the memory budget, the bound on
 // uncommitted data, or in the background past half of it); writes go on meanwhile. replaying: a COMMIT found another
 // verifier and every held chunk is being sent again; new writes wait, so none lands between replayed chunks.
-import { StableHow } from '../nfs/nfs3-types.ts';
+import { StableHow } from '../nfs/index.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { Errno } from './errno.ts';
 import { FsError } from './fs-error.ts';
@@ -92,7 +92,7 @@ export class WriteBack implements MemoryHolder {
    * while the memory budget has no room for a new chunk (until data of this mount or another is committed).
    */
   async write(offset: number, data: Uint8Array): Promise<void> {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const piece = Math.min(data.length - done, this.limits.chunkBytes);
       if (!this.hasRoomFor(piece)) await this.roomFor(piece);
       const at = offset + done;
@@ -104,9 +104,11 @@ export class WriteBack implements MemoryHolder {
   /** The budget is short: commit what this file holds, so its chunks can go (errors are for the next flush). */
   relieve(): void {
     if (this.relief || this.chunks.isEmpty) return;
-    this.relief = this.commit().catch(noop).finally(() => {
-      this.relief = undefined;
-    });
+    this.relief = this.commit()
+      .catch(noop)
+      .finally(() => {
+        this.relief = undefined;
+      });
   }
 
   /**
@@ -242,7 +244,7 @@ export class WriteBack implements MemoryHolder {
     const data = chunk.data;
     let verifier: Buffer | 'mixed' | undefined;
     let allStable = true;
-    for (let sent = 0; sent < data.length; ) {
+    for (let sent = 0; sent < data.length;) {
       const rest = data.length - sent;
       const reply = await this.sink.write(chunk.offset + sent, data.subarray(sent), stable);
       if (!(reply.count > 0 && reply.count <= rest)) {

@@ -60,7 +60,9 @@ export class Chunk {
 
 function expect(chunk: Chunk, transition: string, ...from: ChunkState['name'][]): void {
   if (!from.includes(chunk.state.name)) {
-    throw new Error(`write-back: ${transition} of a chunk at offset ${chunk.offset} that is ${chunk.state.name} (expected ${from.join(' or ')})`);
+    throw new Error(
+      `write-back: ${transition} of a chunk at offset ${chunk.offset} that is ${chunk.state.name} (expected ${from.join(' or ')})`,
+    );
   }
 }
 

@@ -37,13 +37,28 @@ export const LIBFUSE2_MAX_REQUEST_BYTES = 131072;
 
 // Options a mount may add through extraOptions: flags, and options that take a number.
 const EXTRA_FLAGS = new Set([
-  'kernel_cache', 'auto_cache', 'noauto_cache', 'direct_io', 'hard_remove', 'use_ino', 'readdir_ino',
-  'async_read', 'sync_read', 'atomic_o_trunc', 'no_remote_lock', 'splice_read', 'splice_write',
-  'splice_move', 'noatime', 'noexec', 'sync', 'dirsync', 'intr', 'noforget',
+  'kernel_cache',
+  'auto_cache',
+  'noauto_cache',
+  'direct_io',
+  'hard_remove',
+  'use_ino',
+  'readdir_ino',
+  'async_read',
+  'sync_read',
+  'atomic_o_trunc',
+  'no_remote_lock',
+  'splice_read',
+  'splice_write',
+  'splice_move',
+  'noatime',
+  'noexec',
+  'sync',
+  'dirsync',
+  'intr',
+  'noforget',
 ]);
-const EXTRA_NUMBERS = new Set([
-  'ac_attr_timeout', 'max_readahead', 'max_background', 'congestion_threshold', 'remember', 'intr_signal',
-]);
+const EXTRA_NUMBERS = new Set(['ac_attr_timeout', 'max_readahead', 'max_background', 'congestion_threshold', 'remember', 'intr_signal']);
 // Options kidfs sets itself or must never have, with the reason a person gets.
 const REFUSED: Record<string, string> = {
   default_permissions: 'kidfs leaves permission checks to the NFS server',
@@ -51,13 +66,25 @@ const REFUSED: Record<string, string> = {
   dev: 'kidfs mounts are always nodev',
   allow_root: 'use allowOther',
   allow_other: 'use allowOther',
-  user_id: 'libfuse sets it', group_id: 'libfuse sets it', fd: 'libfuse sets it', rootmode: 'libfuse sets it',
+  user_id: 'libfuse sets it',
+  group_id: 'libfuse sets it',
+  fd: 'libfuse sets it',
+  rootmode: 'libfuse sets it',
   blkdev: 'kidfs is not a block-device file system',
-  fsname: 'use name', subtype: 'kidfs sets it',
-  big_writes: 'use bigWrites', max_write: 'use maxWriteBytes', max_read: 'use maxReadBytes',
-  attr_timeout: 'use attrTimeoutSeconds', entry_timeout: 'use entryTimeoutSeconds',
+  fsname: 'use name',
+  subtype: 'kidfs sets it',
+  big_writes: 'use bigWrites',
+  max_write: 'use maxWriteBytes',
+  max_read: 'use maxReadBytes',
+  attr_timeout: 'use attrTimeoutSeconds',
+  entry_timeout: 'use entryTimeoutSeconds',
   negative_timeout: 'use negativeTimeoutSeconds',
-  umask: 'use umask', uid: 'use uid', gid: 'use gid', debug: 'use debug', ro: 'use readOnly', rw: 'use readOnly',
+  umask: 'use umask',
+  uid: 'use uid',
+  gid: 'use gid',
+  debug: 'use debug',
+  ro: 'use readOnly',
+  rw: 'use readOnly',
 };
 
 const NAME = /^[A-Za-z0-9._:/@+-]{1,200}$/;
@@ -86,7 +113,9 @@ export function fuseOptionList(options: MountOptions): string[] {
 
   const optionString = list.join(',');
   if (optionString.length > MAX_OPTION_STRING) {
-    throw new MountOptionsError(`FUSE options are ${optionString.length} characters, at most ${MAX_OPTION_STRING} fit: shorten name or extraOptions`);
+    throw new MountOptionsError(
+      `FUSE options are ${optionString.length} characters, at most ${MAX_OPTION_STRING} fit: shorten name or extraOptions`,
+    );
   }
   return list;
 }
@@ -111,12 +140,15 @@ function seconds(field: string, value: number): string {
 
 function requestBytes(field: string, value = LIBFUSE2_MAX_REQUEST_BYTES): number {
   if (!Number.isInteger(value) || value < 4096 || value > LIBFUSE2_MAX_REQUEST_BYTES) {
-    throw new MountOptionsError(`${field} must be an integer from 4096 to ${LIBFUSE2_MAX_REQUEST_BYTES} (libfuse 2's request buffer), not ${value}`);
+    throw new MountOptionsError(
+      `${field} must be an integer from 4096 to ${LIBFUSE2_MAX_REQUEST_BYTES} (libfuse 2's request buffer), not ${value}`,
+    );
   }
   return value;
 }
 
 function integer(field: string, value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new MountOptionsError(`${field} must be an integer from 0 to ${max}, not ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw new MountOptionsError(`${field} must be an integer from 0 to ${max}, not ${value}`);
   return value;
 }

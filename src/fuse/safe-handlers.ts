@@ -30,11 +30,23 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   const done = (): unknown[] => [0];
 
   ops.getattr = (path: string, reply: Reply) =>
-    run('getattr', path, reply, () => h.getattr(path), (attrs) => [0, nativeStat(attrs)]);
+    run(
+      'getattr',
+      path,
+      reply,
+      () => h.getattr(path),
+      (attrs) => [0, nativeStat(attrs)],
+    );
   if (h.fgetattr) {
     const fgetattr = h.fgetattr.bind(h);
     ops.fgetattr = (path: string, fh: number, reply: Reply) =>
-      run('fgetattr', path, reply, () => fgetattr(path, fh), (attrs) => [0, nativeStat(attrs)]);
+      run(
+        'fgetattr',
+        path,
+        reply,
+        () => fgetattr(path, fh),
+        (attrs) => [0, nativeStat(attrs)],
+      );
   }
   if (h.access) {
     const access = h.access.bind(h);
@@ -42,12 +54,25 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.statfs) {
     const statfs = h.statfs.bind(h);
-    ops.statfs = (path: string, reply: Reply) => run('statfs', path, reply, () => statfs(path), (s) => [0, nativeStatfs(s)]);
+    ops.statfs = (path: string, reply: Reply) =>
+      run(
+        'statfs',
+        path,
+        reply,
+        () => statfs(path),
+        (s) => [0, nativeStatfs(s)],
+      );
   }
   if (h.opendir) {
     const opendir = h.opendir.bind(h);
     ops.opendir = (path: string, flags: number, reply: Reply) =>
-      run('opendir', path, reply, () => opendir(path, flags), (fh) => [0, checkHandle(fh)]);
+      run(
+        'opendir',
+        path,
+        reply,
+        () => opendir(path, flags),
+        (fh) => [0, checkHandle(fh)],
+      );
   }
   if (h.readdir) {
     const readdir = h.readdir.bind(h);
@@ -66,24 +91,48 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   if (h.open) {
     const open = h.open.bind(h);
     ops.open = (path: string, flags: number, reply: Reply) =>
-      run('open', path, reply, () => open(path, flags), (fh) => [0, checkHandle(fh)]);
+      run(
+        'open',
+        path,
+        reply,
+        () => open(path, flags),
+        (fh) => [0, checkHandle(fh)],
+      );
   }
   if (h.create) {
     const create = h.create.bind(h);
     ops.create = (path: string, mode: number, flags: number, reply: Reply) =>
-      run('create', path, reply, () => create(path, mode, flags), (fh) => [0, checkHandle(fh)]);
+      run(
+        'create',
+        path,
+        reply,
+        () => create(path, mode, flags),
+        (fh) => [0, checkHandle(fh)],
+      );
   }
   if (h.read) {
     const read = h.read.bind(h);
     ops.read = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply) =>
-      run('read', path, reply, () => read(path, fh, buffer.subarray(0, length), position), (count) => [checkCount('read', count, length)]);
+      run(
+        'read',
+        path,
+        reply,
+        () => read(path, fh, buffer.subarray(0, length), position),
+        (count) => [checkCount('read', count, length)],
+      );
   }
   if (h.write) {
     const write = h.write.bind(h);
     ops.write = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply, writepage?: boolean) => {
       const kernelData = buffer.subarray(0, length);
       const data = h.writeCopiesData ? kernelData : Buffer.from(kernelData);
-      run('write', path, reply, () => write(path, fh, data, position, { writepage: writepage === true }), (written) => [checkCount('write', written, length)]);
+      run(
+        'write',
+        path,
+        reply,
+        () => write(path, fh, data, position, { writepage: writepage === true }),
+        (written) => [checkCount('write', written, length)],
+      );
     };
   }
   if (h.flush) {
@@ -156,10 +205,16 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   if (h.readlink) {
     const readlink = h.readlink.bind(h);
     ops.readlink = (path: string, reply: Reply) =>
-      run('readlink', path, reply, () => readlink(path), (target) => {
-        if (typeof target !== 'string') throw new TypeError('readlink answered no string');
-        return [0, target];
-      });
+      run(
+        'readlink',
+        path,
+        reply,
+        () => readlink(path),
+        (target) => {
+          if (typeof target !== 'string') throw new TypeError('readlink answered no string');
+          return [0, target];
+        },
+      );
   }
   return ops as Record<string, NativeOp>;
 }
@@ -259,8 +314,15 @@ function nativeStatfs(s: StatFs): object {
   }
   const clamp = (count: number) => Math.min(count, UINT32_MAX);
   return {
-    bsize: s.bsize, frsize, blocks, bfree, bavail,
-    files: clamp(s.files), ffree: clamp(s.ffree), favail: clamp(s.favail), namemax: s.namemax,
+    bsize: s.bsize,
+    frsize,
+    blocks,
+    bfree,
+    bavail,
+    files: clamp(s.files),
+    ffree: clamp(s.ffree),
+    favail: clamp(s.favail),
+    namemax: s.namemax,
   };
 }
 

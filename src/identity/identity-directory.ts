@@ -1,7 +1,7 @@
 // Every identity and group kidfs knows, with names, for `kidfs passwd` and `kidfs identity`:
 // [static] entries, recorded range uids, namespace groups, [groups], own groups (primary-group = own)
 // and names for any other gid in use. What cannot be listed consistently is left out and reported.
-import type { KidfsConfig } from '../config/load-config.ts';
+import type { KidfsConfig } from '../config/index.ts';
 import { accountKey, IdentityError, type Identity } from './identity.ts';
 import type { IdentityResolver } from './identity-resolver.ts';
 import { staticIdentity } from './mapping-policy.ts';
@@ -51,21 +51,33 @@ export async function listIdentities(resolver: IdentityResolver): Promise<Identi
   }
   for (const entry of config.static.values()) attempt(() => staticIdentity(config, entry, ranges));
 
-  const identities = uniqueBy(candidates, (i) => i.name, (i) => accountKey(i), 'user name', problems)
-    .sort((a, b) => a.uid - b.uid);
+  const identities = uniqueBy(
+    candidates,
+    (i) => i.name,
+    (i) => accountKey(i),
+    'user name',
+    problems,
+  ).sort((a, b) => a.uid - b.uid);
   const groups = namedGroups(config, identities, ranges, problems);
   return { identities, groups, problems };
 }
 
 function namedGroups(
-  config: KidfsConfig, identities: readonly Identity[], ranges: NamespaceRanges | undefined, problems: string[],
+  config: KidfsConfig,
+  identities: readonly Identity[],
+  ranges: NamespaceRanges | undefined,
+  problems: string[],
 ): GroupInfo[] {
   const named: { name: string; gid: number; origin: string }[] = [];
   for (const group of config.groups.values()) {
     named.push({ name: group.name, gid: group.gid, origin: `[groups] ${group.name} (${config.file}:${group.line})` });
   }
   for (const [namespace, range] of ranges?.valid ?? []) {
-    named.push({ name: namespaceGroupName(config.identity.namespaceGroupPrefix, namespace), gid: range.first, origin: `namespace ${namespace}'s group` });
+    named.push({
+      name: namespaceGroupName(config.identity.namespaceGroupPrefix, namespace),
+      gid: range.first,
+      origin: `namespace ${namespace}'s group`,
+    });
   }
   if (config.identity.primaryGroup === 'own') {
     for (const identity of identities) {
@@ -74,8 +86,19 @@ function namedGroups(
       }
     }
   }
-  const byGid = uniqueBy(uniqueBy(named, (g) => String(g.gid), (g) => g.origin, 'gid', problems),
-    (g) => g.name, (g) => g.origin, 'group name', problems);
+  const byGid = uniqueBy(
+    uniqueBy(
+      named,
+      (g) => String(g.gid),
+      (g) => g.origin,
+      'gid',
+      problems,
+    ),
+    (g) => g.name,
+    (g) => g.origin,
+    'group name',
+    problems,
+  );
   const known = new Set(byGid.map((g) => g.gid));
   for (const gid of new Set(identities.flatMap((i) => [i.gid, ...i.groups]))) {
     if (!known.has(gid)) byGid.push({ name: unnamedGroupName(gid), gid, origin: `gid ${gid}` });

@@ -1,7 +1,7 @@
 // The entry point of src/identity: a mount request -> one verified Identity, or an IdentityError.
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { KidfsConfig } from '../config/load-config.ts';
+import type { KidfsConfig } from '../config/index.ts';
 import { accountKey, IdentityError, type Identity, type PodInfo, type ServiceAccountRef } from './identity.ts';
 import { KubeApi } from './kube-api.ts';
 import { makeKubeConfig } from './kube-config.ts';
@@ -25,7 +25,10 @@ export class IdentityResolver {
   private readonly log: (line: string) => void;
   private kubernetesParts: { api: KubeApi; source: KubernetesSource } | undefined;
 
-  constructor(readonly config: KidfsConfig, private readonly options: ResolverOptions = {}) {
+  constructor(
+    readonly config: KidfsConfig,
+    private readonly options: ResolverOptions = {},
+  ) {
     this.cache = new TtlCache(config.identity.cacheTtlMs);
     this.log = options.log ?? ((line) => process.stderr.write(`kidfs identity: ${line}\n`));
   }
@@ -39,15 +42,17 @@ export class IdentityResolver {
   resolvePod(pod: PodInfo): Promise<Identity> {
     const tokenHash = pod.token === undefined ? '-' : createHash('sha256').update(pod.token).digest('hex');
     const key = `pod:${pod.namespace}/${pod.podName}/${pod.podUid}/${pod.serviceAccount}/${tokenHash}`;
-    return this.logged(`pod ${pod.namespace}/${pod.podName}`, () => this.cache.get(key, async () => {
-      const { api } = this.kubernetes();
-      await verifyPod(api, pod, {
-        nodeName: this.config.identity.nodeName,
-        tokenAudience: this.config.kubernetes.tokenAudience,
-        requireToken: this.config.kubernetes.requireToken,
-      });
-      return this.map({ namespace: pod.namespace, serviceAccount: pod.serviceAccount }, false);
-    }));
+    return this.logged(`pod ${pod.namespace}/${pod.podName}`, () =>
+      this.cache.get(key, async () => {
+        const { api } = this.kubernetes();
+        await verifyPod(api, pod, {
+          nodeName: this.config.identity.nodeName,
+          tokenAudience: this.config.kubernetes.tokenAudience,
+          requireToken: this.config.kubernetes.requireToken,
+        });
+        return this.map({ namespace: pod.namespace, serviceAccount: pod.serviceAccount }, false);
+      }),
+    );
   }
 
   /**
@@ -65,12 +70,15 @@ export class IdentityResolver {
     const target = this.config.identity.unidentified;
     if (target === 'refuse') {
       return this.logged('unidentified mount', async () => {
-        throw new IdentityError('refused',
-          'the mount request has no pod information (namespace, pod name, pod uid, service account) and [identity] unidentified = refuse');
+        throw new IdentityError(
+          'refused',
+          'the mount request has no pod information (namespace, pod name, pod uid, service account) and [identity] unidentified = refuse',
+        );
       });
     }
     return this.resolveServiceAccount(target).then((identity) => ({
-      ...identity, source: `[identity] unidentified -> ${accountKey(target)}: ${identity.source}`,
+      ...identity,
+      source: `[identity] unidentified -> ${accountKey(target)}: ${identity.source}`,
     }));
   }
 

@@ -1,5 +1,5 @@
 // The one Identity type of kidfs: who a mount acts as on the NFS server, and why.
-import type { ServiceAccountRef } from '../config/sections/identity-section.ts';
+import type { ServiceAccountRef } from '../config/index.ts';
 
 export interface Identity {
   readonly uid: number;
@@ -34,7 +34,10 @@ export type { ServiceAccountRef };
  */
 export class IdentityError extends Error {
   override name = 'IdentityError';
-  constructor(readonly kind: 'refused' | 'unavailable', message: string) {
+  constructor(
+    readonly kind: 'refused' | 'unavailable',
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -4,8 +4,17 @@
 // The client library is loaded on the first request: it is ~900 modules, seconds of start-up on a busy node and ~80 MB
 // of memory in every process that loads it, and most kidfs processes (a mount with source = static, the CLI) never ask.
 import type {
-  AuthenticationV1Api, CoreV1Api, KubeConfig, Middleware, RequestContext, ResponseContext,
-  V1ConfigMap, V1Namespace, V1Pod, V1ServiceAccount, V1TokenReviewStatus,
+  AuthenticationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  Middleware,
+  RequestContext,
+  ResponseContext,
+  V1ConfigMap,
+  V1Namespace,
+  V1Pod,
+  V1ServiceAccount,
+  V1TokenReviewStatus,
 } from '@kubernetes/client-node';
 import { IdentityError } from './identity.ts';
 
@@ -20,15 +29,19 @@ export class KubeApi {
   private connection: Promise<Connection> | undefined;
 
   /** `kubeConfig` is asked for on the first request (again after it failed). */
-  constructor(private readonly kubeConfig: () => Promise<KubeConfig>, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly kubeConfig: () => Promise<KubeConfig>,
+    private readonly timeoutMs: number,
+  ) {}
 
   readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
     return this.orNotFound(`read pod ${namespace}/${name}`, ({ core }) => core.readNamespacedPod({ namespace, name }));
   }
 
   readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
-    return this.orNotFound(`read serviceaccount ${namespace}/${name}`,
-      ({ core }) => core.readNamespacedServiceAccount({ namespace, name }));
+    return this.orNotFound(`read serviceaccount ${namespace}/${name}`, ({ core }) =>
+      core.readNamespacedServiceAccount({ namespace, name }),
+    );
   }
 
   async listNamespaces(): Promise<V1Namespace[]> {
@@ -42,22 +55,26 @@ export class KubeApi {
   /** Creates it; `conflict` when it exists already (another node was first). */
   createConfigMap(body: V1ConfigMap): Promise<'done' | 'conflict'> {
     const namespace = body.metadata!.namespace!;
-    return this.orConflict(`create configmap ${namespace}/${body.metadata!.name}`,
-      ({ core }) => core.createNamespacedConfigMap({ namespace, body }));
+    return this.orConflict(`create configmap ${namespace}/${body.metadata!.name}`, ({ core }) =>
+      core.createNamespacedConfigMap({ namespace, body }),
+    );
   }
 
   /** Replaces it if its metadata.resourceVersion is still current; `conflict` when someone changed it since. */
   replaceConfigMap(body: V1ConfigMap): Promise<'done' | 'conflict'> {
     const namespace = body.metadata!.namespace!;
     const name = body.metadata!.name!;
-    return this.orConflict(`update configmap ${namespace}/${name}`,
-      ({ core }) => core.replaceNamespacedConfigMap({ namespace, name, body }));
+    return this.orConflict(`update configmap ${namespace}/${name}`, ({ core }) =>
+      core.replaceNamespacedConfigMap({ namespace, name, body }),
+    );
   }
 
   async reviewToken(token: string, audience: string): Promise<V1TokenReviewStatus> {
-    const review = await this.call('create tokenreview', ({ authentication }) => authentication.createTokenReview({
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
-    }));
+    const review = await this.call('create tokenreview', ({ authentication }) =>
+      authentication.createTokenReview({
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
+      }),
+    );
     return review.status ?? {};
   }
 
@@ -105,7 +122,8 @@ export class KubeApi {
     const kubeConfig = await this.kubeConfig();
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new IdentityError('unavailable', 'the kubeconfig has no current cluster');
-    const { AuthenticationV1Api, CoreV1Api, createConfiguration, FetchError, ServerConfiguration } = await import('@kubernetes/client-node');
+    const { AuthenticationV1Api, CoreV1Api, createConfiguration, FetchError, ServerConfiguration } =
+      await import('@kubernetes/client-node');
     const deadline: Middleware = {
       pre: async (request: RequestContext) => {
         request.setSignal(AbortSignal.timeout(this.timeoutMs));
@@ -141,9 +159,10 @@ export class KubeApi {
       return new IdentityError('unavailable', `${prefix}: no answer within ${this.timeoutMs} ms ([kubernetes] timeout)`);
     }
     if (err instanceof FetchError) {
-      const reason = err.code && tlsCodes.has(err.code)
-        ? `its TLS certificate is not trusted (${err.code}); check the cluster CA`
-        : `unreachable (${err.code ?? err.message})`;
+      const reason =
+        err.code && tlsCodes.has(err.code)
+          ? `its TLS certificate is not trusted (${err.code}); check the cluster CA`
+          : `unreachable (${err.code ?? err.message})`;
       return new IdentityError('unavailable', `${prefix}: ${reason}`);
     }
     return new IdentityError('unavailable', `${prefix}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
@@ -151,8 +170,12 @@ export class KubeApi {
 }
 
 const tlsCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /** The HTTP status of an ApiException (the client's error for non-2xx answers). */

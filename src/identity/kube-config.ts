@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { KubernetesConfig } from '../config/sections/kubernetes-section.ts';
+import type { KubernetesConfig } from '../config/index.ts';
 import { IdentityError } from './identity.ts';
 
 /** Where kubelet mounts a pod's service-account token and the cluster CA. */
@@ -13,7 +13,11 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
  * `inClusterRoot` prefixes the service-account paths (tests lay out a fake pod filesystem there).
  * Async because it loads the client library (see kube-api.ts).
  */
-export async function makeKubeConfig(config: KubernetesConfig, env: NodeJS.ProcessEnv = process.env, inClusterRoot = ''): Promise<KubeConfig> {
+export async function makeKubeConfig(
+  config: KubernetesConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  inClusterRoot = '',
+): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (config.kubeconfig !== undefined) {
@@ -36,13 +40,17 @@ export async function makeKubeConfig(config: KubernetesConfig, env: NodeJS.Proce
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
   if (!host || !port) {
-    throw new IdentityError('unavailable',
-      'not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT unset): set [kubernetes] kubeconfig to reach the cluster from outside');
+    throw new IdentityError(
+      'unavailable',
+      'not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT unset): set [kubernetes] kubeconfig to reach the cluster from outside',
+    );
   }
   for (const file of ['token', 'ca.crt']) {
     if (!existsSync(`${inClusterRoot}${SERVICE_ACCOUNT_DIR}/${file}`)) {
-      throw new IdentityError('unavailable',
-        `in-cluster ${file} missing at ${inClusterRoot}${SERVICE_ACCOUNT_DIR}/${file}: give kidfs's pod a service account token (automountServiceAccountToken)`);
+      throw new IdentityError(
+        'unavailable',
+        `in-cluster ${file} missing at ${inClusterRoot}${SERVICE_ACCOUNT_DIR}/${file}: give kidfs's pod a service account token (automountServiceAccountToken)`,
+      );
     }
   }
   // What KubeConfig.loadFromCluster sets up, but from `env` rather than process.env: the token file is

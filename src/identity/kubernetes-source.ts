@@ -1,7 +1,7 @@
 // source = kubernetes: a service account's identity from [static] or its namespace's uid range, with the
 // uid recorded cluster-wide. Only admin-controlled objects are read for the mapping; a kidfs annotation on a
 // ServiceAccount (which namespace users may edit) is refused, so nobody mistakes it for a way to choose a uid.
-import type { KidfsConfig } from '../config/load-config.ts';
+import type { KidfsConfig } from '../config/index.ts';
 import { accountKey, IdentityError, type Identity, type ServiceAccountRef } from './identity.ts';
 import type { KubeApi } from './kube-api.ts';
 import { checkRecordedUid, pickFreeUid, rangeIdentity, staticIdentity } from './mapping-policy.ts';
@@ -23,11 +23,14 @@ export class KubernetesSource {
     if (entry) return staticIdentity(this.config, entry, ranges);
     const range = rangeOf(ranges, account.namespace, account.serviceAccount);
     const { uid, recorded, records, where } = await this.allocations.obtain(
-      account, (current) => pickFreeUid(this.config, account, range, current), dryRun);
+      account,
+      (current) => pickFreeUid(this.config, account, range, current),
+      dryRun,
+    );
     checkRecordedUid(this.config, account, range, uid, records, where);
-    const source = `${this.rangeSource(account.namespace, range)}, uid ${recorded
-      ? `recorded in ${where}`
-      : `not recorded yet (the first mount records it in ${where})`}`;
+    const source = `${this.rangeSource(account.namespace, range)}, uid ${
+      recorded ? `recorded in ${where}` : `not recorded yet (the first mount records it in ${where})`
+    }`;
     return rangeIdentity(this.config, account, range, uid, ranges, source);
   }
 
@@ -62,9 +65,11 @@ export class KubernetesSource {
     const rangeAnnotation = this.config.identity.uidRangeAnnotation;
     for (const [key, value] of Object.entries(serviceAccount.metadata?.annotations ?? {})) {
       if (key.startsWith('kidfs.io/') || key === rangeAnnotation) {
-        throw new IdentityError('refused',
+        throw new IdentityError(
+          'refused',
           `${accountKey(account)}: serviceaccount annotation ${key}=${JSON.stringify(value)} is not allowed: ` +
-          'identities are set only by cluster admins (namespace range, [static], [groups]); remove the annotation');
+            'identities are set only by cluster admins (namespace range, [static], [groups]); remove the annotation',
+        );
       }
     }
   }

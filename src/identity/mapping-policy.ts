@@ -1,8 +1,7 @@
 // The mapping rules, as pure functions: service account -> uid, gid and groups, from the sources a cluster
 // admin controls ([static], [groups], namespace ranges and the uid records). Refusals name what to fix.
-import type { KidfsConfig } from '../config/load-config.ts';
-import type { StaticEntry } from '../config/sections/static-section.ts';
-import { MAX_SUPPLEMENTARY_GROUPS } from '../config/sections/static-section.ts';
+import { type KidfsConfig, MAX_SUPPLEMENTARY_GROUPS, type StaticEntry } from '../config/index.ts';
+
 import { accountKey, IdentityError, type Identity, type ServiceAccountRef } from './identity.ts';
 import { namespaceHolding, type NamespaceRanges } from './namespace-ranges.ts';
 import { userName } from './passwd-names.ts';
@@ -21,15 +20,25 @@ export function memberGids(config: KidfsConfig, account: ServiceAccountRef): num
 
 /** The Identity, with supplementary gids merged, deduplicated and limited to what AUTH_SYS carries. */
 export function makeIdentity(
-  account: ServiceAccountRef, ids: { uid: number; gid: number; groups: readonly number[] }, source: string,
+  account: ServiceAccountRef,
+  ids: { uid: number; gid: number; groups: readonly number[] },
+  source: string,
 ): Identity {
   const groups = [...new Set(ids.groups)].filter((g) => g !== ids.gid);
   if (groups.length > MAX_SUPPLEMENTARY_GROUPS) {
-    throw refuse(account, `${groups.length} supplementary groups; NFS (AUTH_SYS) carries at most ${MAX_SUPPLEMENTARY_GROUPS}: remove some [groups] memberships`);
+    throw refuse(
+      account,
+      `${groups.length} supplementary groups; NFS (AUTH_SYS) carries at most ${MAX_SUPPLEMENTARY_GROUPS}: remove some [groups] memberships`,
+    );
   }
   return {
-    uid: ids.uid, gid: ids.gid, groups, name: userName(account.namespace, account.serviceAccount), source,
-    namespace: account.namespace, serviceAccount: account.serviceAccount,
+    uid: ids.uid,
+    gid: ids.gid,
+    groups,
+    name: userName(account.namespace, account.serviceAccount),
+    source,
+    namespace: account.namespace,
+    serviceAccount: account.serviceAccount,
   };
 }
 
@@ -44,10 +53,16 @@ export function staticIdentity(config: KidfsConfig, entry: StaticEntry, ranges?:
   if (ranges) {
     const holder = namespaceHolding(ranges, entry.uid);
     if (holder !== undefined && holder !== entry.namespace) {
-      throw refuse(account, `[static] uid ${entry.uid} (${config.file}:${entry.line}) lies in namespace ${holder}'s uid range ${formatRange(ranges.valid.get(holder)!)}`);
+      throw refuse(
+        account,
+        `[static] uid ${entry.uid} (${config.file}:${entry.line}) lies in namespace ${holder}'s uid range ${formatRange(ranges.valid.get(holder)!)}`,
+      );
     }
     if (namespaceRange?.first === entry.uid) {
-      throw refuse(account, `[static] uid ${entry.uid} (${config.file}:${entry.line}) is namespace ${entry.namespace}'s group id (first of its range)`);
+      throw refuse(
+        account,
+        `[static] uid ${entry.uid} (${config.file}:${entry.line}) is namespace ${entry.namespace}'s group id (first of its range)`,
+      );
     }
   }
   const groups = [...entry.groups, ...(namespaceRange ? [namespaceRange.first] : []), ...memberGids(config, account)];
@@ -58,7 +73,12 @@ export function staticIdentity(config: KidfsConfig, entry: StaticEntry, ranges?:
 
 /** A range-mapped identity from its uid (recorded or about to be). */
 export function rangeIdentity(
-  config: KidfsConfig, account: ServiceAccountRef, range: UidRange, uid: number, ranges: NamespaceRanges, source: string,
+  config: KidfsConfig,
+  account: ServiceAccountRef,
+  range: UidRange,
+  uid: number,
+  ranges: NamespaceRanges,
+  source: string,
 ): Identity {
   checkGroupGids(config, account, ranges);
   checkRangeIsFree(config, account, range);
@@ -70,7 +90,12 @@ export function rangeIdentity(
 
 /** Refuses a recorded uid that no longer fits: outside the range, on the group id, or shared. */
 export function checkRecordedUid(
-  config: KidfsConfig, account: ServiceAccountRef, range: UidRange, uid: number, records: UidRecords, where: string,
+  config: KidfsConfig,
+  account: ServiceAccountRef,
+  range: UidRange,
+  uid: number,
+  records: UidRecords,
+  where: string,
 ): void {
   const problem = (text: string) => refuse(account, `uid ${uid} recorded in ${where} ${text}; a cluster admin must fix the record`);
   if (!inRange(range, uid) || uid === range.first) {
@@ -88,7 +113,10 @@ export function checkRecordedUid(
 export function pickFreeUid(config: KidfsConfig, account: ServiceAccountRef, range: UidRange, records: UidRecords): number {
   const taken = new Set([...records.values(), ...[...config.static.values()].map((e) => e.uid)]);
   for (let uid = range.first + 1; uid <= lastId(range); uid++) if (!taken.has(uid)) return uid;
-  throw refuse(account, `namespace ${account.namespace}'s uid range ${formatRange(range)} is full: a cluster admin must give it a larger one`);
+  throw refuse(
+    account,
+    `namespace ${account.namespace}'s uid range ${formatRange(range)} is full: a cluster admin must give it a larger one`,
+  );
 }
 
 /** A [groups] gid inside a namespace's range would give one gid two meanings: refused. */
@@ -98,7 +126,10 @@ function checkGroupGids(config: KidfsConfig, account: ServiceAccountRef, ranges:
     if (!group.members.includes(accountKey(account)) && !group.members.includes(`${account.namespace}/*`)) continue;
     const holder = namespaceHolding(ranges, group.gid);
     if (holder !== undefined) {
-      throw refuse(account, `[groups] ${group.name} gid ${group.gid} (${config.file}:${group.line}) lies in namespace ${holder}'s uid range; choose a gid outside all ranges`);
+      throw refuse(
+        account,
+        `[groups] ${group.name} gid ${group.gid} (${config.file}:${group.line}) lies in namespace ${holder}'s uid range; choose a gid outside all ranges`,
+      );
     }
   }
 }
@@ -109,8 +140,11 @@ function checkGroupGids(config: KidfsConfig, account: ServiceAccountRef, ranges:
  * uids would be that group or that account, and every identity of the namespace would share its files.
  */
 function checkRangeIsFree(config: KidfsConfig, account: ServiceAccountRef, range: UidRange): void {
-  const clash = (what: string) => refuse(account,
-    `namespace ${account.namespace}'s uid range ${formatRange(range)} holds ${what}: a cluster admin must move one of them`);
+  const clash = (what: string) =>
+    refuse(
+      account,
+      `namespace ${account.namespace}'s uid range ${formatRange(range)} holds ${what}: a cluster admin must move one of them`,
+    );
   for (const group of config.groups.values()) {
     if (inRange(range, group.gid)) throw clash(`[groups] ${group.name} gid ${group.gid} (${config.file}:${group.line})`);
   }

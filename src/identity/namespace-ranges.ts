@@ -44,9 +44,11 @@ export function rangeOf(ranges: NamespaceRanges, namespace: string, serviceAccou
   if (range) return range;
   const problem = ranges.invalid.get(namespace);
   if (problem) throw new IdentityError('refused', `namespace ${namespace}: ${problem}; a cluster admin must correct it`);
-  throw new IdentityError('refused',
+  throw new IdentityError(
+    'refused',
     `namespace ${namespace} has no ${ranges.annotation} annotation: a cluster admin sets one ` +
-    `(kubectl annotate namespace ${namespace} ${ranges.annotation}=<first uid>/<count>) or lists ${namespace}/${serviceAccount} in [static]`);
+      `(kubectl annotate namespace ${namespace} ${ranges.annotation}=<first uid>/<count>) or lists ${namespace}/${serviceAccount} in [static]`,
+  );
 }
 
 /** The namespace whose range holds `id`, if any. */

@@ -1,7 +1,7 @@
 // Checks what kubelet said about a mounting pod against the API server, and its bound token with TokenReview.
 // Every mismatch is a refusal naming the field that did not match, and only values the request itself gave:
 // a refusal never tells the requester another pod's uid, node or service account.
-import { isDnsLabel, isDnsSubdomain } from '../config/kube-names.ts';
+import { isDnsLabel, isDnsSubdomain } from '../config/index.ts';
 import { IdentityError, type PodInfo } from './identity.ts';
 import type { KubeApi } from './kube-api.ts';
 
@@ -24,15 +24,19 @@ export async function verifyPod(api: KubeApi, request: PodInfo, checks: PodCheck
   const pod = request.token === '' ? { ...request, token: undefined } : request;
   checkShape(pod);
   if (checks.nodeName === undefined) {
-    throw refuse(pod, 'this node\'s name is unknown: set [identity] node-name or NODE_NAME (from the downward API spec.nodeName)');
+    throw refuse(pod, "this node's name is unknown: set [identity] node-name or NODE_NAME (from the downward API spec.nodeName)");
   }
   if (pod.token === undefined && checks.requireToken) {
-    throw refuse(pod, 'no service-account token came with the mount and [kubernetes] require-token = yes (check the CSIDriver\'s tokenRequests)');
+    throw refuse(
+      pod,
+      "no service-account token came with the mount and [kubernetes] require-token = yes (check the CSIDriver's tokenRequests)",
+    );
   }
   const found = await api.readPod(pod.namespace, pod.podName);
   // One answer for "no such pod" and "a pod of that name with another uid": a requester that names another pod
   // must not learn whether it exists.
-  if (found?.metadata?.uid !== pod.podUid) throw refuse(pod, `the API server has no such pod with metadata.uid ${quote(pod.podUid)} as the mount request said`);
+  if (found?.metadata?.uid !== pod.podUid)
+    throw refuse(pod, `the API server has no such pod with metadata.uid ${quote(pod.podUid)} as the mount request said`);
   const node = found.spec?.nodeName;
   if (node !== checks.nodeName) throw refuse(pod, `its spec.nodeName is not this node ${quote(checks.nodeName)}`);
   // The API server fills in "default" when a pod names no service account.

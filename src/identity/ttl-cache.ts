@@ -4,7 +4,10 @@
 export class TtlCache<T> {
   private readonly entries = new Map<string, { value: Promise<T>; expires: number }>();
 
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(key: string, compute: () => Promise<T>): Promise<T> {
     const time = this.now();
@@ -16,8 +19,12 @@ export class TtlCache<T> {
     const stored = { value, expires: Infinity };
     this.entries.set(key, stored);
     value.then(
-      () => { stored.expires = this.now() + this.ttlMs; },
-      () => { if (this.entries.get(key) === stored) this.entries.delete(key); },
+      () => {
+        stored.expires = this.now() + this.ttlMs;
+      },
+      () => {
+        if (this.entries.get(key) === stored) this.entries.delete(key);
+      },
     );
     return value;
   }

@@ -8,7 +8,7 @@
 // e.g. `cms.editor: "200001"`. The configured map itself held every namespace's records before; it is still
 // read, never written, so a uid recorded there stays.
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import type { NamespacedName } from '../config/kube-names.ts';
+import type { NamespacedName } from '../config/index.ts';
 import { accountKey, IdentityError, type ServiceAccountRef } from './identity.ts';
 import type { KubeApi } from './kube-api.ts';
 
@@ -43,7 +43,9 @@ export class UidAllocations {
   async read(namespaces: readonly string[]): Promise<RecordsRead> {
     const { namespace } = this.where;
     const shared = this.api.readConfigMap(namespace, this.where.name).then((map) => this.parse(map, this.where.name, undefined));
-    const own = namespaces.map((name) => this.api.readConfigMap(namespace, this.mapName(name)).then((map) => this.parse(map, this.mapName(name), name)));
+    const own = namespaces.map((name) =>
+      this.api.readConfigMap(namespace, this.mapName(name)).then((map) => this.parse(map, this.mapName(name), name)),
+    );
     return this.combine(await Promise.all([shared, ...own]));
   }
 
@@ -51,7 +53,11 @@ export class UidAllocations {
    * The recorded uid of `account`, or, when it has none, the uid `pick` chooses from the current records,
    * recorded before it is returned (`dryRun`: returned unrecorded). `pick` throws to refuse.
    */
-  obtain(account: ServiceAccountRef, pick: (records: UidRecords) => number, dryRun = false): Promise<{ uid: number; recorded: boolean; records: UidRecords; where: string }> {
+  obtain(
+    account: ServiceAccountRef,
+    pick: (records: UidRecords) => number,
+    dryRun = false,
+  ): Promise<{ uid: number; recorded: boolean; records: UidRecords; where: string }> {
     const run = this.queue.then(() => this.obtainNow(account, pick, dryRun));
     this.queue = run.catch(() => undefined);
     return run;
@@ -66,7 +72,10 @@ export class UidAllocations {
         this.api.readConfigMap(this.where.namespace, this.where.name),
         this.api.readConfigMap(this.where.namespace, name),
       ]);
-      const { records, where, broken } = this.combine([this.parse(shared, this.where.name, undefined), this.parse(current, name, account.namespace)]);
+      const { records, where, broken } = this.combine([
+        this.parse(shared, this.where.name, undefined),
+        this.parse(current, name, account.namespace),
+      ]);
       const problem = broken.get(key);
       if (problem) throw new IdentityError('refused', problem);
       const existing = records.get(key);
@@ -77,10 +86,11 @@ export class UidAllocations {
       const outcome = current
         ? await this.api.replaceConfigMap({ ...current, data: { ...current.data, ...entry } })
         : await this.api.createConfigMap({
-          apiVersion: 'v1', kind: 'ConfigMap',
-          metadata: { namespace: this.where.namespace, name },
-          data: entry,
-        });
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { namespace: this.where.namespace, name },
+            data: entry,
+          });
       if (outcome === 'done') {
         this.log(`recorded uid ${uid} for ${key} in ${description}`);
         return { uid, recorded: true, records: new Map([...records, [key, uid]]), where: description };
@@ -88,7 +98,10 @@ export class UidAllocations {
       // Another node wrote first: read its record and choose again, after a short random pause.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
     }
-    throw new IdentityError('unavailable', `could not record a uid for ${key} in ${description}: ${MAX_ATTEMPTS} conflicting updates in a row`);
+    throw new IdentityError(
+      'unavailable',
+      `could not record a uid for ${key} in ${description}: ${MAX_ATTEMPTS} conflicting updates in a row`,
+    );
   }
 
   private mapName(namespace: string): string {

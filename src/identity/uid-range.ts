@@ -1,7 +1,7 @@
 // A namespace's uid range, set by a cluster admin as a Namespace annotation `<first>/<count>`
 // (the format of OpenShift's openshift.io/sa.scc.uid-range). The first id is the namespace's group;
 // service accounts get uids from the rest.
-import { MAX_ID } from '../config/values.ts';
+import { MAX_ID } from '../config/index.ts';
 
 export interface UidRange {
   readonly first: number;

@@ -2,13 +2,25 @@
 // "stream":"audit"), apart from the log: every publish, unpublish, remount, recovery and refusal, and every permission
 // denial the NFS server answered (rate-limited per mount; how many were left out is recorded).
 import { pino, stdTimeFunctions, type DestinationStream } from 'pino';
-import type { LogConfig } from '../config/sections/log-section.ts';
+import type { LogConfig } from '../config/index.ts';
 import { REDACTED_PATHS, scrubValue } from './secrets.ts';
 import type { Component } from './logger.ts';
 
 export type AuditEvent =
-  | 'publish' | 'unpublish' | 'remount' | 'recovery' | 'revocation' | 'cleanup' | 'refusal' | 'mount' | 'unmount' | 'denial' | 'denials-dropped'
-  | 'volume-created' | 'volume-deleted' | 'volume-refused';
+  | 'publish'
+  | 'unpublish'
+  | 'remount'
+  | 'recovery'
+  | 'revocation'
+  | 'cleanup'
+  | 'refusal'
+  | 'mount'
+  | 'unmount'
+  | 'denial'
+  | 'denials-dropped'
+  | 'volume-created'
+  | 'volume-deleted'
+  | 'volume-refused';
 
 /** What an audit record tells, as far as it is known: pod, identity, export, subDir, target, reason, operation, path. */
 export type AuditFields = Readonly<Record<string, unknown>>;
@@ -39,13 +51,16 @@ export function createAudit(component: Component, settings: Pick<LogConfig, 'aud
   if (settings.auditFile) streams.push({ stream: pino.destination({ dest: settings.auditFile, append: true, mkdir: true, sync: true }) });
   if (settings.auditStdout) streams.push({ stream: pino.destination({ dest: 1, sync: true }) });
   if (streams.length === 0) return NO_AUDIT;
-  const logger = pino({
-    base: { component },
-    timestamp: stdTimeFunctions.isoTime,
-    // In place of the level (an audit record has none): the field that tells it apart from log lines on stdout.
-    formatters: { level: () => ({ stream: 'audit' }) },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  }, pino.multistream(streams));
+  const logger = pino(
+    {
+      base: { component },
+      timestamp: stdTimeFunctions.isoTime,
+      // In place of the level (an audit record has none): the field that tells it apart from log lines on stdout.
+      formatters: { level: () => ({ stream: 'audit' }) },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    pino.multistream(streams),
+  );
   const record = (event: AuditEvent, fields: AuditFields) => logger.info({ event, ...(scrubValue(fields) as object) });
   return {
     record,
@@ -89,4 +104,3 @@ class RateLimitedDenials implements DenialRecorder {
     this.dropped = 0;
   }
 }
-

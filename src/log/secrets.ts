@@ -3,9 +3,20 @@
 
 /** Field paths pino censors (fast-redact syntax: one level of wildcard). */
 export const REDACTED_PATHS = [
-  'token', 'tokens', 'password', 'secret', 'secrets', 'authorization',
-  '*.token', '*.tokens', '*.password', '*.secret', '*.secrets', '*.authorization',
-  '*["csi.storage.k8s.io/serviceAccount.tokens"]', 'volumeContext["csi.storage.k8s.io/serviceAccount.tokens"]',
+  'token',
+  'tokens',
+  'password',
+  'secret',
+  'secrets',
+  'authorization',
+  '*.token',
+  '*.tokens',
+  '*.password',
+  '*.secret',
+  '*.secrets',
+  '*.authorization',
+  '*["csi.storage.k8s.io/serviceAccount.tokens"]',
+  'volumeContext["csi.storage.k8s.io/serviceAccount.tokens"]',
 ];
 
 /**
@@ -24,7 +35,8 @@ export function scrubSecrets(text: string): string {
 export function scrubValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubSecrets(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return Object.assign(new Error(scrubSecrets(value.message)), { name: value.name, code: (value as { code?: unknown }).code });
+  if (value instanceof Error)
+    return Object.assign(new Error(scrubSecrets(value.message)), { name: value.name, code: (value as { code?: unknown }).code });
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, depth + 1)]));
 }

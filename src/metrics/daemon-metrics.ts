@@ -2,17 +2,35 @@
 // source of truth for "what happened"); mounts by state are read at each scrape; identity look-ups are timed around
 // the resolver (their time is mostly the API server's).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Audit, AuditEvent, AuditFields } from '../log/audit.ts';
+import type { Audit, AuditEvent, AuditFields } from '../log/index.ts';
 
 /** An Audit that also counts what it records: publishes by outcome, refusals by reason, volumes by outcome. */
 export function countingAudit(audit: Audit, registry: Registry): Audit {
   const registers = [registry];
-  const publishes = new Counter({ name: 'kidfs_publishes_total', help: 'mount requests served, by outcome', labelNames: ['outcome'], registers });
-  const refusals = new Counter({ name: 'kidfs_publish_refusals_total', help: 'mount requests refused, by reason', labelNames: ['reason'], registers });
-  const recoveries = new Counter({
-    name: 'kidfs_recoveries_total', help: 'recorded mounts brought back, cleaned up or failed at recovery', labelNames: ['outcome'], registers,
+  const publishes = new Counter({
+    name: 'kidfs_publishes_total',
+    help: 'mount requests served, by outcome',
+    labelNames: ['outcome'],
+    registers,
   });
-  const volumes = new Counter({ name: 'kidfs_volumes_total', help: 'CSI volumes created, deleted or refused', labelNames: ['outcome'], registers });
+  const refusals = new Counter({
+    name: 'kidfs_publish_refusals_total',
+    help: 'mount requests refused, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
+  const recoveries = new Counter({
+    name: 'kidfs_recoveries_total',
+    help: 'recorded mounts brought back, cleaned up or failed at recovery',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const volumes = new Counter({
+    name: 'kidfs_volumes_total',
+    help: 'CSI volumes created, deleted or refused',
+    labelNames: ['outcome'],
+    registers,
+  });
   const count = (event: AuditEvent, fields: AuditFields) => {
     if (event === 'publish') publishes.inc({ outcome: String(fields['outcome']) });
     else if (event === 'refusal') refusals.inc({ reason: String(fields['code']) });
@@ -34,7 +52,10 @@ export function countingAudit(audit: Audit, registry: Registry): Audit {
 /** kidfs_mounts{state}: the node's recorded mounts, mounted or not, read at each scrape. */
 export function registerMountStates(registry: Registry, states: () => Promise<readonly { state: string }[]>): void {
   new Gauge({
-    name: 'kidfs_mounts', help: 'the node daemon\'s recorded mounts, by state', labelNames: ['state'], registers: [registry],
+    name: 'kidfs_mounts',
+    help: "the node daemon's recorded mounts, by state",
+    labelNames: ['state'],
+    registers: [registry],
     async collect() {
       this.reset();
       this.set({ state: 'mounted' }, 0);
@@ -47,11 +68,16 @@ export function registerMountStates(registry: Registry, states: () => Promise<re
 /** Wraps an identity look-up so that each is counted by result and timed. */
 export function timedLookups(registry: Registry): <T>(lookup: () => Promise<T>) => Promise<T> {
   const lookups = new Counter({
-    name: 'kidfs_identity_lookups_total', help: 'pod identity look-ups (API server and cache), by result', labelNames: ['result'], registers: [registry],
+    name: 'kidfs_identity_lookups_total',
+    help: 'pod identity look-ups (API server and cache), by result',
+    labelNames: ['result'],
+    registers: [registry],
   });
   const duration = new Histogram({
-    name: 'kidfs_identity_lookup_duration_seconds', help: 'time to verify a pod and map its identity (mostly the API server\'s)',
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+    name: 'kidfs_identity_lookup_duration_seconds',
+    help: "time to verify a pod and map its identity (mostly the API server's)",
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
   });
   return async (lookup) => {
     const end = duration.startTimer();

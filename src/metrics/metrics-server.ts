@@ -1,7 +1,7 @@
 // Serves GET /metrics (Prometheus text format) on the address [metrics] listen or --metrics-listen names.
 import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { ListenAddress } from '../config/sections/metrics-section.ts';
+import type { ListenAddress } from '../config/index.ts';
 
 export interface MetricsServer {
   /** Where it listens (the port it got, when 0 was asked). */
@@ -22,16 +22,18 @@ export async function startMetricsServer(listen: ListenAddress, registry: Regist
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot serve metrics on ${listen.host}:${listen.port}: ${err.code ?? err.message}`)));
+      reject(new Error(`cannot serve metrics on ${listen.host}:${listen.port}: ${err.code ?? err.message}`)),
+    );
     server.listen(listen.port, listen.host, resolve);
   });
   server.unref();
   const { port } = server.address() as { port: number };
   return {
     address: { host: listen.host, port },
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -3,8 +3,8 @@
 // calls, write-back and read-ahead bytes held and open files, memory held against the budget and its waits, QoS
 // throttling. A mount's series go when it is unmounted (bounded cardinality).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import type { OpOutcome } from '../mount/fs-handlers.ts';
+import type { NfsFileSystem } from '../fs/index.ts';
+import type { OpOutcome } from '../mount/index.ts';
 
 const LABELS = ['namespace', 'pod', 'service_account', 'uid', 'volume'] as const;
 export type MountLabels = Record<(typeof LABELS)[number], string>;
@@ -32,30 +32,49 @@ export class MountMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.operations = new Counter({
-      name: 'kidfs_fuse_operations_total', help: 'FUSE operations a mount answered, by operation', labelNames: [...LABELS, 'op'], registers,
+      name: 'kidfs_fuse_operations_total',
+      help: 'FUSE operations a mount answered, by operation',
+      labelNames: [...LABELS, 'op'],
+      registers,
     });
     this.latency = new Histogram({
-      name: 'kidfs_fuse_operation_duration_seconds', help: 'time from a FUSE request to its answer, by operation',
-      labelNames: [...LABELS, 'op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30], registers,
+      name: 'kidfs_fuse_operation_duration_seconds',
+      help: 'time from a FUSE request to its answer, by operation',
+      labelNames: [...LABELS, 'op'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+      registers,
     });
     this.errors = new Counter({
-      name: 'kidfs_fuse_errors_total', help: 'FUSE operations that failed, by errno', labelNames: [...LABELS, 'errno'], registers,
+      name: 'kidfs_fuse_errors_total',
+      help: 'FUSE operations that failed, by errno',
+      labelNames: [...LABELS, 'errno'],
+      registers,
     });
     this.denials = new Counter({
-      name: 'kidfs_permission_denials_total', help: 'EACCES, EPERM and EROFS the NFS server answered', labelNames: [...LABELS], registers,
+      name: 'kidfs_permission_denials_total',
+      help: 'EACCES, EPERM and EROFS the NFS server answered',
+      labelNames: [...LABELS],
+      registers,
     });
     const mounts = this.mounts;
-    const fromStats = (name: string, help: string, value: (fs: NfsFileSystem) => number) => new Counter({
-      name, help, labelNames: [...LABELS], registers,
-      collect() {
-        this.reset();
-        for (const m of mounts) this.inc(m.labels, value(m.fs));
-      },
-    });
+    const fromStats = (name: string, help: string, value: (fs: NfsFileSystem) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [...LABELS],
+        registers,
+        collect() {
+          this.reset();
+          for (const m of mounts) this.inc(m.labels, value(m.fs));
+        },
+      });
     fromStats('kidfs_read_bytes_total', 'bytes applications read through the mount', (fs) => fs.stats.bytesRead);
     fromStats('kidfs_written_bytes_total', 'bytes applications wrote through the mount', (fs) => fs.stats.bytesWritten);
     new Counter({
-      name: 'kidfs_mount_nfs_calls_total', help: 'READ, WRITE and COMMIT calls a mount sent', labelNames: [...LABELS, 'procedure'], registers,
+      name: 'kidfs_mount_nfs_calls_total',
+      help: 'READ, WRITE and COMMIT calls a mount sent',
+      labelNames: [...LABELS, 'procedure'],
+      registers,
       collect() {
         this.reset();
         for (const m of mounts) {
@@ -65,20 +84,28 @@ export class MountMetrics {
         }
       },
     });
-    const gauge = (name: string, help: string, value: (fs: NfsFileSystem) => number) => new Gauge({
-      name, help, labelNames: [...LABELS], registers,
-      collect() {
-        this.reset();
-        for (const m of mounts) this.set(m.labels, value(m.fs));
-      },
-    });
+    const gauge = (name: string, help: string, value: (fs: NfsFileSystem) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [...LABELS],
+        registers,
+        collect() {
+          this.reset();
+          for (const m of mounts) this.set(m.labels, value(m.fs));
+        },
+      });
     gauge('kidfs_write_back_bytes_held', 'written data the mount holds that the server has not committed', (fs) => fs.bytesHeld);
     gauge('kidfs_read_ahead_bytes_held', 'memory the mount holds for read-ahead (blocks and idle buffers)', (fs) => fs.readAheadBytesHeld);
     gauge('kidfs_open_files', 'open file descriptors of the mount', (fs) => fs.openFiles);
     gauge('kidfs_memory_bytes_held', 'memory the mount holds for write-back, read-ahead and their buffers', (fs) => fs.memory.used);
     gauge('kidfs_memory_limit_bytes', "the mount's memory budget ([mount] memory-per-mount)", (fs) => fs.memory.limitBytes);
     fromStats('kidfs_memory_waits_total', 'calls that waited for memory (back-pressure of the budget)', (fs) => fs.memory.waits);
-    fromStats('kidfs_read_ahead_skipped_total', 'read-ahead blocks not fetched because the budget was full', (fs) => fs.memory.readAheadSkipped);
+    fromStats(
+      'kidfs_read_ahead_skipped_total',
+      'read-ahead blocks not fetched because the budget was full',
+      (fs) => fs.memory.readAheadSkipped,
+    );
     fromStats('kidfs_qos_throttled_total', "calls that waited for the identity's QoS rate", (fs) => fs.qos?.waits ?? 0);
     fromStats('kidfs_qos_throttled_seconds_total', "time calls waited for the identity's QoS rate", (fs) => (fs.qos?.waitedMs ?? 0) / 1000);
   }

@@ -1,11 +1,15 @@
 // The exports the node's mounts use, each connected once (MNT for the root handle, FSINFO) over one RPC
 // connection per NFS server, and shared by every mount of that export. The last mount to let go closes it.
-import { RpcConnectionPool } from '../nfs/connection-pool.ts';
-import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
-import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { RpcClient } from '../nfs/rpc-client.ts';
-import type { RpcStats } from '../nfs/rpc-stats.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import {
+  connectExport,
+  type Credential,
+  formatNfsUrl,
+  type NfsExport,
+  type NfsUrl,
+  RpcClient,
+  RpcConnectionPool,
+  type RpcStats,
+} from '../nfs/index.ts';
 
 export interface ExportConnectionsOptions {
   /** Per-call timeout of MNT, FSINFO and the portmapper. */
@@ -52,7 +56,10 @@ export class ExportConnections {
     let entry = this.entries.get(key);
     if (!entry) {
       const connecting = connectExport(url, {
-        credential, timeoutMs: this.options.timeoutMs, privilegedPort: this.options.privilegedPort, pool: this.pool,
+        credential,
+        timeoutMs: this.options.timeoutMs,
+        privilegedPort: this.options.privilegedPort,
+        pool: this.pool,
         rpcStats: this.options.rpcStats,
       });
       const made: Entry = { connecting, leases: 0 };

@@ -3,14 +3,18 @@
 // acting as whoever it claims: root squashed (for every client but the provisioner's), privileged source ports
 // required, and the export's root writable only by root. Each finding says what was seen and what to change.
 import { randomBytes } from 'node:crypto';
-import { NfsError } from '../nfs/nfs-error.ts';
-import { connectExport, type NfsExport } from '../nfs/nfs-export.ts';
-import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { Nfs3Status } from '../nfs/nfs3-types.ts';
-import { RpcAuthError } from '../nfs/rpc-errors.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
-import { checkTrusted } from '../fs/export-directories.ts';
-import { FsError } from '../fs/fs-error.ts';
+import {
+  connectExport,
+  type Credential,
+  formatNfsUrl,
+  Nfs3Status,
+  NfsError,
+  type NfsExport,
+  type NfsUrl,
+  RpcAuthError,
+} from '../nfs/index.ts';
+
+import { checkTrusted, FsError } from '../fs/index.ts';
 
 export interface Finding {
   /** ok: as it should be; warning: a tenant could use it; unknown: kidfs cannot tell from a node. */
@@ -29,10 +33,13 @@ const ROOT: Credential = { uid: 0, gid: 0, gids: [] };
 /** Checks the export; throws (one line) only when it cannot be reached at all. */
 export async function examineExport(url: NfsUrl, options: DoctorOptions): Promise<Finding[]> {
   const where = formatNfsUrl(url);
-  const exp = await connectExport(url, { credential: ROOT, timeoutMs: options.timeoutMs, privilegedPort: options.privilegedPort })
-    .catch((err: Error) => {
-      throw new Error(`cannot reach ${where} as kidfs's mounts do (privileged-port = ${options.privilegedPort ? 'yes' : 'no'}): ${err.message}`);
-    });
+  const exp = await connectExport(url, { credential: ROOT, timeoutMs: options.timeoutMs, privilegedPort: options.privilegedPort }).catch(
+    (err: Error) => {
+      throw new Error(
+        `cannot reach ${where} as kidfs's mounts do (privileged-port = ${options.privilegedPort ? 'yes' : 'no'}): ${err.message}`,
+      );
+    },
+  );
   try {
     return [await rootSquash(exp), await unprivilegedPorts(url, options), await exportRoot(exp), podReach(url)];
   } finally {
@@ -50,7 +57,7 @@ async function rootSquash(exp: NfsExport): Promise<Finding> {
     await exp.client.remove(ROOT, exp.rootHandle, name);
   } catch (err) {
     if (err instanceof NfsError && (err.status === Nfs3Status.NFS3ERR_ACCES || err.status === Nfs3Status.NFS3ERR_PERM)) {
-      return { level: 'ok', text: 'root is squashed: uid 0 may not create a file in the export\'s root' };
+      return { level: 'ok', text: "root is squashed: uid 0 may not create a file in the export's root" };
     }
     if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_ROFS) {
       return { level: 'unknown', text: 'the export is read-only, so whether root is squashed cannot be tried' };
@@ -60,8 +67,9 @@ async function rootSquash(exp: NfsExport): Promise<Finding> {
   if (owner !== 0) return { level: 'ok', text: `root is squashed: a file created as uid 0 belongs to uid ${owner}` };
   return {
     level: 'warning',
-    text: 'root is not squashed for this node: a file created as uid 0 belongs to uid 0, so any root process here acts as root on the ' +
-      'export and can take any identity. Squash root for every client but the provisioner\'s (ganesha Squash = Root_Squash, knfsd root_squash)',
+    text:
+      'root is not squashed for this node: a file created as uid 0 belongs to uid 0, so any root process here acts as root on the ' +
+      "export and can take any identity. Squash root for every client but the provisioner's (ganesha Squash = Root_Squash, knfsd root_squash)",
   };
 }
 
@@ -79,7 +87,8 @@ async function unprivilegedPorts(url: NfsUrl, options: DoctorOptions): Promise<F
   await exp.close();
   return {
     level: 'warning',
-    text: 'the server answers NFS calls from unprivileged source ports: any process on this node, root or not, can claim any uid with ' +
+    text:
+      'the server answers NFS calls from unprivileged source ports: any process on this node, root or not, can claim any uid with ' +
       'AUTH_SYS. Require privileged ports (ganesha PrivilegedPort = true, knfsd secure) and keep [mount] privileged-port = yes',
   };
 }
@@ -93,13 +102,14 @@ async function exportRoot(exp: NfsExport): Promise<Finding> {
     if (!(err instanceof FsError)) throw err;
     return { level: 'warning', text: `${err.message}; the provisioner refuses to make volumes there` };
   }
-  return { level: 'ok', text: 'the export\'s root belongs to root and no one else can write it' };
+  return { level: 'ok', text: "the export's root belongs to root and no one else can write it" };
 }
 
 function podReach(url: NfsUrl): Finding {
   return {
     level: 'unknown',
-    text: `whether pods reach ${url.host} cannot be seen from a node: keep them off the server's NFS, MOUNT and portmapper ports ` +
+    text:
+      `whether pods reach ${url.host} cannot be seen from a node: keep them off the server's NFS, MOUNT and portmapper ports ` +
       '(native-config/kidfs-networkpolicy.yaml) and forbid hostNetwork pods in namespaces that use kidfs',
   };
 }

@@ -1,11 +1,8 @@
 // The FUSE face of an NfsFileSystem: each FUSE operation becomes one file-system call, each failure the errno the
 // file-system layer gave it (FsError), handed on as a number (FuseError). Nothing else is decided here.
-import type { FileStat, Timespec } from '../fs/file-stat.ts';
-import { Errno } from '../fs/errno.ts';
-import { fsErrorOf } from '../fs/fs-error.ts';
-import type { NfsFileSystem, TimeSetting } from '../fs/nfs-file-system.ts';
-import { FuseError } from '../fuse/fuse-error.ts';
-import type { Attributes, FileTime, FuseHandlers, TimeChange } from '../fuse/handlers.ts';
+import { Errno, type FileStat, fsErrorOf, type NfsFileSystem, type TimeSetting, type Timespec } from '../fs/index.ts';
+
+import { type Attributes, type FileTime, FuseError, type FuseHandlers, type TimeChange } from '../fuse/index.ts';
 
 /** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
 const LOGGED = new Set<number>([Errno.EIO, Errno.ETIMEDOUT, Errno.EREMOTEIO]);
@@ -55,7 +52,9 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     opendir: (path) => call('opendir', path, () => fs.opendir(path)),
     readdir: (path, offset, fh) =>
       call('readdir', path, async () =>
-        (await fs.readdir(fh, offset)).map(({ name, stat, next }) => (stat ? { name, attributes: attributes(stat), next } : { name, next })),
+        (await fs.readdir(fh, offset)).map(({ name, stat, next }) =>
+          stat ? { name, attributes: attributes(stat), next } : { name, next },
+        ),
       ),
     releasedir: (path, fh) => call('releasedir', path, () => fs.releasedir(fh)),
     // NFSv3 directory operations are stable on the server before it answers: nothing is left to sync.

@@ -1,8 +1,8 @@
 // QoS on a node: the mounts of one identity with the same limits share one pair of rates (bytes and operations per
 // second), so an identity's pods together get what the admin set, each mount served in turn. A volume's own limits
 // (PV / StorageClass) replace [mount]'s defaults field by field; 0 there means no limit.
-import type { QosLimits } from '../config/sections/mount-section.ts';
-import { QosShare, SharedRate } from '../fs/rate-limit.ts';
+import type { QosLimits } from '../config/index.ts';
+import { QosShare, SharedRate } from '../fs/index.ts';
 
 interface Rates {
   readonly bytes: SharedRate | undefined;

@@ -2,14 +2,11 @@
 // takes at most its share), each identity's rates, and the connections to the exports. The node daemon holds one
 // host for every pod mount of its node, with one RPC connection per NFS server shared by all; a `kidfs mount` process
 // holds one for its one mount, on a connection of its own.
-import type { MountConfig } from '../config/sections/mount-section.ts';
-import { FsError } from '../fs/fs-error.ts';
-import { ProcessMemoryBudget } from '../fs/memory-budget.ts';
-import { Errno } from '../fs/errno.ts';
-import { connectExport } from '../nfs/nfs-export.ts';
-import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import type { RpcStats } from '../nfs/rpc-stats.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { MountConfig } from '../config/index.ts';
+import { Errno, FsError, ProcessMemoryBudget } from '../fs/index.ts';
+
+import { connectExport, type Credential, formatNfsUrl, type NfsUrl, type RpcStats } from '../nfs/index.ts';
+
 import { ExportConnections, type ExportLease } from './export-connections.ts';
 import { IdentityRates } from './identity-rates.ts';
 import { openMount, type KidfsMount, type MountRequest, type MountShares } from './open-mount.ts';
@@ -28,13 +25,18 @@ export interface MountHostOptions {
 export class MountHost {
   private readonly shares: MountShares;
 
-  constructor(private readonly settings: MountConfig, options: MountHostOptions) {
+  constructor(
+    private readonly settings: MountConfig,
+    options: MountHostOptions,
+  ) {
     const memory = new ProcessMemoryBudget(settings.memoryPerProcessBytes);
     const rates = new IdentityRates(settings.qos);
     const connection = { timeoutMs: settings.nfsTimeoutMs, privilegedPort: settings.privilegedPort, rpcStats: options.rpcStats };
     const shared = options.shareConnections ? new ExportConnections(connection) : undefined;
     this.shares = {
-      acquire: shared ? (url, credential) => sharedLease(shared, url, credential) : (url, credential) => ownLease(url, credential, connection),
+      acquire: shared
+        ? (url, credential) => sharedLease(shared, url, credential)
+        : (url, credential) => ownLease(url, credential, connection),
       memory: () => memory.mount(settings.memoryPerMountBytes),
       qos: (identity, volume) => rates.lease(identity, volume),
     };
@@ -53,10 +55,15 @@ function sharedLease(connections: ExportConnections, url: NfsUrl, credential: Cr
 }
 
 async function ownLease(
-  url: NfsUrl, credential: Credential, connection: { timeoutMs: number; privilegedPort: boolean; rpcStats: RpcStats | undefined },
+  url: NfsUrl,
+  credential: Credential,
+  connection: { timeoutMs: number; privilegedPort: boolean; rpcStats: RpcStats | undefined },
 ): Promise<ExportLease> {
   const exp = await connectExport(url, {
-    credential, timeoutMs: connection.timeoutMs, privilegedPort: connection.privilegedPort, failIfRefused: true,
+    credential,
+    timeoutMs: connection.timeoutMs,
+    privilegedPort: connection.privilegedPort,
+    failIfRefused: true,
     ...(connection.rpcStats ? { rpcStats: connection.rpcStats } : {}),
   });
   let closing: Promise<void> | undefined;

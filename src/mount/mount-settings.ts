@@ -1,8 +1,8 @@
 // What the [mount] settings ask of a mount's file system (src/fs) and of its FUSE mount (src/fuse).
-import type { MountConfig } from '../config/sections/mount-section.ts';
-import type { FileSystemOptions } from '../fs/fs-options.ts';
-import type { MountMemoryBudget } from '../fs/memory-budget.ts';
-import type { MountOptions } from '../fuse/mount-options.ts';
+import type { MountConfig } from '../config/index.ts';
+import type { FileSystemOptions, MountMemoryBudget } from '../fs/index.ts';
+
+import type { MountOptions } from '../fuse/index.ts';
 
 /** What the [mount] settings ask of the file system; the export, credential and memory share are the caller's. */
 export function fileSystemSettings(settings: MountConfig, memory: MountMemoryBudget): Omit<FileSystemOptions, 'export' | 'credential'> {

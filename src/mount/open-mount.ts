@@ -2,16 +2,14 @@
 // followed), the file system presenting it as one identity (src/fs), and the FUSE mount that serves it (src/fuse).
 // The CLI's `kidfs mount` and the node daemon open every mount here, through a MountHost (mount-host.ts), and end it
 // through the one handle this returns.
-import type { MountConfig, QosLimits } from '../config/sections/mount-section.ts';
-import { walkSubDir, type Directory } from '../fs/export-directories.ts';
-import { FsError, isStale } from '../fs/fs-error.ts';
-import type { MountMemoryBudget } from '../fs/memory-budget.ts';
-import { NfsFileSystem } from '../fs/nfs-file-system.ts';
-import { mountFuse, type FuseMount } from '../fuse/fuse-mount.ts';
-import type { Identity } from '../identity/identity.ts';
-import { Errno } from '../fs/errno.ts';
-import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import type { Credential } from '../nfs/rpc-transport.ts';
+import type { MountConfig, QosLimits } from '../config/index.ts';
+import { type Directory, Errno, FsError, isStale, type MountMemoryBudget, NfsFileSystem, walkSubDir } from '../fs/index.ts';
+
+import { type FuseMount, mountFuse } from '../fuse/index.ts';
+import type { Identity } from '../identity/index.ts';
+
+import { type Credential, formatNfsUrl, type NfsUrl } from '../nfs/index.ts';
+
 import { detachableHandlers, type DetachableHandlers } from './detachable-handlers.ts';
 import type { ExportLease } from './export-connections.ts';
 import { fsHandlers, type OpOutcome } from './fs-handlers.ts';
@@ -128,14 +126,20 @@ export async function openMount(request: MountRequest, settings: MountConfig, sh
       }
     },
     detach,
-    close: () => (closing ??= (async () => {
-      detach();
-      memory.close();
-      qos?.release();
-      await lease.release();
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        detach();
+        memory.close();
+        qos?.release();
+        await lease.release();
+      })()),
     async commitAndUnmount(options = {}) {
-      const unsynced = options.force ? undefined : await (syncing ??= fs.syncAll().then(() => undefined, (err: unknown) => err));
+      const unsynced = options.force
+        ? undefined
+        : await (syncing ??= fs.syncAll().then(
+            () => undefined,
+            (err: unknown) => err,
+          ));
       await (unmounting ??= mount.unmount().then(() => mount.close()));
       if (unsynced !== undefined) throw unsynced;
     },
@@ -144,17 +148,28 @@ export async function openMount(request: MountRequest, settings: MountConfig, sh
 }
 
 /** The hold on the export and the volume's directory there; a root handle gone stale is connected anew once. */
-async function volumeDirectory(request: MountRequest, credential: Credential, shares: MountShares): Promise<{ lease: ExportLease; root: Directory }> {
+async function volumeDirectory(
+  request: MountRequest,
+  credential: Credential,
+  shares: MountShares,
+): Promise<{ lease: ExportLease; root: Directory }> {
   for (let attempt = 1; ; attempt++) {
     const lease = await shares.acquire(request.export, credential);
     try {
       const { client, rootHandle } = lease.exp;
       const exportRoot: Directory = { handle: rootHandle, attributes: await client.getattr(credential, rootHandle) };
-      const root = await walkSubDir(client, credential, exportRoot, request.subDir,
-        request.trustedOwners ? { trusted: { owners: request.trustedOwners, last: false } } : {});
+      const root = await walkSubDir(
+        client,
+        credential,
+        exportRoot,
+        request.subDir,
+        request.trustedOwners ? { trusted: { owners: request.trustedOwners, last: false } } : {},
+      );
       if (!root) {
-        throw new FsError(Errno.ENOENT,
-          `${request.subDir} does not exist in ${formatNfsUrl(request.export)}: the volume's directory must exist on the server`);
+        throw new FsError(
+          Errno.ENOENT,
+          `${request.subDir} does not exist in ${formatNfsUrl(request.export)}: the volume's directory must exist on the server`,
+        );
       }
       return { lease, root };
     } catch (err) {
@@ -170,9 +185,16 @@ function usageOf(fs: NfsFileSystem): MountUsage {
   const { memory, qos } = fs;
   return {
     openFiles: fs.openFiles,
-    memoryBytes: memory.used, memoryLimitBytes: memory.limitBytes, memoryHighWaterBytes: memory.highWater,
-    memoryWaits: memory.waits, readAheadSkipped: memory.readAheadSkipped,
-    ...(qos ? { qos: { bytesPerSecond: qos.bytesPerSecond, opsPerSecond: qos.opsPerSecond, waits: qos.waits, waitedMs: Math.round(qos.waitedMs) } } : {}),
+    memoryBytes: memory.used,
+    memoryLimitBytes: memory.limitBytes,
+    memoryHighWaterBytes: memory.highWater,
+    memoryWaits: memory.waits,
+    readAheadSkipped: memory.readAheadSkipped,
+    ...(qos
+      ? {
+          qos: { bytesPerSecond: qos.bytesPerSecond, opsPerSecond: qos.opsPerSecond, waits: qos.waits, waitedMs: Math.round(qos.waitedMs) },
+        }
+      : {}),
   };
 }
 

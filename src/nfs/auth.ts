@@ -30,8 +30,7 @@ export function encodeAuthSys(w: XdrWriter, credential: Credential): void {
   checkId('gid', credential.gid);
   const gids = credential.gids.slice(0, AUTH_SYS_MAX_GIDS);
   gids.forEach((g, i) => checkId(`gids[${i}]`, g));
-  const machineName =
-    credential.machineName === undefined ? DEFAULT_MACHINE_NAME : Buffer.from(credential.machineName, 'utf8');
+  const machineName = credential.machineName === undefined ? DEFAULT_MACHINE_NAME : Buffer.from(credential.machineName, 'utf8');
   if (machineName.length > MAX_MACHINE_NAME_BYTES) {
     throw new RangeError(`AUTH_SYS machine name is ${machineName.length} bytes, the limit is ${MAX_MACHINE_NAME_BYTES}`);
   }

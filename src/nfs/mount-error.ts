@@ -16,11 +16,11 @@ export const MountStatus = {
 export type MountStatusName = keyof typeof MountStatus;
 
 const MOUNT_MEANINGS: Record<Exclude<MountStatusName, 'MNT3_OK'>, string> = {
-  MNT3ERR_PERM: 'the server does not let this client mount it (check the export\'s client list)',
+  MNT3ERR_PERM: "the server does not let this client mount it (check the export's client list)",
   MNT3ERR_NOENT: 'no such export on the server (check the path against its export list)',
   MNT3ERR_IO: 'I/O error on the server',
   // ganesha also answers this for a path it does not export at all.
-  MNT3ERR_ACCES: 'access denied: the path is not exported to this client (check the path and the export\'s client list)',
+  MNT3ERR_ACCES: "access denied: the path is not exported to this client (check the path and the export's client list)",
   MNT3ERR_NOTDIR: 'the export path is not a directory',
   MNT3ERR_INVAL: 'the server refused the export path as invalid',
   MNT3ERR_NAMETOOLONG: 'the export path is too long',
@@ -28,9 +28,7 @@ const MOUNT_MEANINGS: Record<Exclude<MountStatusName, 'MNT3_OK'>, string> = {
   MNT3ERR_SERVERFAULT: 'server fault',
 };
 
-const mountStatusNames = new Map<number, MountStatusName>(
-  Object.entries(MountStatus).map(([name, n]) => [n, name as MountStatusName]),
-);
+const mountStatusNames = new Map<number, MountStatusName>(Object.entries(MountStatus).map(([name, n]) => [n, name as MountStatusName]));
 
 /** The MOUNT server refused MNT (or another MOUNT procedure). */
 export class MountError extends Error {

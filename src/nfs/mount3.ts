@@ -47,7 +47,13 @@ export class Mount3Client {
     this.serverName = options.serverName ?? 'the server';
   }
 
-  private async call<T>(procedure: number, name: string, cred: CallCredential, path: string | null, decode: (r: XdrReader) => T): Promise<T> {
+  private async call<T>(
+    procedure: number,
+    name: string,
+    cred: CallCredential,
+    path: string | null,
+    decode: (r: XdrReader) => T,
+  ): Promise<T> {
     const reply = await this.transport.call(
       MOUNT_PROGRAM,
       MOUNT_V3,
@@ -59,7 +65,8 @@ export class Mount3Client {
     try {
       return decode(reply);
     } catch (err) {
-      if (err instanceof XdrError) throw new RpcProtocolError(`malformed MOUNT ${name} reply from ${this.serverName}: ${err.message}`, { cause: err });
+      if (err instanceof XdrError)
+        throw new RpcProtocolError(`malformed MOUNT ${name} reply from ${this.serverName}: ${err.message}`, { cause: err });
       throw err;
     }
   }

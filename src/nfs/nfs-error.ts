@@ -35,9 +35,7 @@ const NFS3_MEANINGS: Record<Exclude<Nfs3StatusName, 'NFS3_OK'>, string> = {
   NFS3ERR_JUKEBOX: 'the server is temporarily unable to do this, try again',
 };
 
-const nfs3StatusNames = new Map<number, Nfs3StatusName>(
-  Object.entries(Nfs3Status).map(([name, n]) => [n, name as Nfs3StatusName]),
-);
+const nfs3StatusNames = new Map<number, Nfs3StatusName>(Object.entries(Nfs3Status).map(([name, n]) => [n, name as Nfs3StatusName]));
 
 /** 'NFS3ERR_ACCES' for 13; `nfsstat3 N` for a status RFC 1813 does not define. */
 export function nfs3StatusName(status: number): string {

@@ -44,7 +44,9 @@ export async function connectExport(target: string | NfsUrl, options: ConnectExp
   const url = typeof target === 'string' ? parseNfsUrl(target) : target;
   const { credential = null, timeoutMs, privilegedPort = false } = options;
   const { rpcStats } = options;
-  const pool = options.pool ?? new RpcConnectionPool(options.createTransport ?? (rpcStats && ((target) => new RpcClient({ ...target, stats: rpcStats }))));
+  const pool =
+    options.pool ??
+    new RpcConnectionPool(options.createTransport ?? (rpcStats && ((target) => new RpcClient({ ...target, stats: rpcStats }))));
   const portOptions = timeoutMs === undefined ? {} : { timeoutMs };
   const check = (port: number, what: string) => (options.failIfRefused ? failIfRefused(url.host, port, what) : undefined);
   if (url.nfsPort === undefined || url.mountPort === undefined) await check(PORTMAP_PORT, 'portmapper');

@@ -31,7 +31,8 @@ function parseHost(authority: string, url: string): { host: string; port?: strin
     const close = authority.indexOf(']');
     const host = authority.slice(1, close);
     const rest = authority.slice(close + 1);
-    if (close < 0 || !IPV6.test(host) || !host.includes(':')) throw new NfsUrlError(`${url}: '${authority}' is not a bracketed IPv6 address like [::1]`);
+    if (close < 0 || !IPV6.test(host) || !host.includes(':'))
+      throw new NfsUrlError(`${url}: '${authority}' is not a bracketed IPv6 address like [::1]`);
     if (rest !== '' && !rest.startsWith(':')) throw new NfsUrlError(`${url}: unexpected '${rest}' after the IPv6 address`);
     return { host, port: rest ? rest.slice(1) : undefined };
   }

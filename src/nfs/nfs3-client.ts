@@ -133,7 +133,9 @@ export class Nfs3Client {
       if (status !== Nfs3Status.NFS3ERR_JUKEBOX) throw new NfsError(status, proc, cred, detail);
       const left = giveUpAt - Date.now();
       if (left <= 0) {
-        throw new RpcTimeoutError(`NFSv3 ${proc}${detail ? ` ${detail}` : ''}: the server answered JUKEBOX (busy, ask again later) for ${patience} ms`);
+        throw new RpcTimeoutError(
+          `NFSv3 ${proc}${detail ? ` ${detail}` : ''}: the server answered JUKEBOX (busy, ask again later) for ${patience} ms`,
+        );
       }
       if (this.stats) this.stats.jukeboxRetries++;
       await sleep(Math.min(wait, left));
@@ -194,7 +196,13 @@ export class Nfs3Client {
   }
 
   async symlink(cred: CallCredential, dir: FileHandle, name: string, target: string, attributes: Sattr3 = {}): Promise<CreateResult> {
-    const ok = await this.call('SYMLINK', cred, (w) => codec.encodeSymlinkArgs(w, dir, name, target, attributes), codec.decodeCreateOk, name);
+    const ok = await this.call(
+      'SYMLINK',
+      cred,
+      (w) => codec.encodeSymlinkArgs(w, dir, name, target, attributes),
+      codec.decodeCreateOk,
+      name,
+    );
     return this.withHandle(cred, dir, name, ok);
   }
 
@@ -271,9 +279,7 @@ export class Nfs3Client {
 
   /** The whole directory with READDIR rounds to eof. */
   readdirAll(cred: CallCredential, dir: FileHandle, options: ReaddirAllOptions = {}): Promise<DirectoryListing<DirEntry>> {
-    return listDirectory('READDIR', options, (cookie, verifier, counts) =>
-      this.readdir(cred, dir, cookie, verifier, counts.maxcount),
-    );
+    return listDirectory('READDIR', options, (cookie, verifier, counts) => this.readdir(cred, dir, cookie, verifier, counts.maxcount));
   }
 
   /**
@@ -281,7 +287,11 @@ export class Nfs3Client {
    * start; then the last entry's cookie and the verifier returned): a round the server answers empty is asked again.
    */
   readdirplusPage(
-    cred: CallCredential, dir: FileHandle, cookie: bigint, cookieverf: Uint8Array, options: ReaddirAllOptions = {},
+    cred: CallCredential,
+    dir: FileHandle,
+    cookie: bigint,
+    cookieverf: Uint8Array,
+    options: ReaddirAllOptions = {},
   ): Promise<ReaddirResult<DirEntryPlus>> {
     return progressingRound('READDIRPLUS', cookie, startCounts(options), (counts) =>
       this.readdirplus(cred, dir, cookie, cookieverf, counts.dircount, counts.maxcount),
@@ -321,8 +331,10 @@ interface Counts {
   readonly maxcount: number;
 }
 
-const startCounts = (options: ReaddirAllOptions): Counts =>
-  ({ dircount: options.dircount ?? DEFAULT_DIRCOUNT, maxcount: options.maxcount ?? DEFAULT_MAXCOUNT });
+const startCounts = (options: ReaddirAllOptions): Counts => ({
+  dircount: options.dircount ?? DEFAULT_DIRCOUNT,
+  maxcount: options.maxcount ?? DEFAULT_MAXCOUNT,
+});
 
 /**
  * One round that makes progress: entries, or eof. A round with no entries and no eof (ganesha answers dircount 0 so)
@@ -375,7 +387,9 @@ async function listDirectory<E extends DirEntry>(
     if (result.eof) return { entries, dirAttributes };
     const last = result.entries.at(-1)!;
     if (cookiesSeen.has(last.cookie)) {
-      throw new NfsProtocolError(`${proc} loops: the server returned cookie ${last.cookie} a second time, the directory listing would not end`);
+      throw new NfsProtocolError(
+        `${proc} loops: the server returned cookie ${last.cookie} a second time, the directory listing would not end`,
+      );
     }
     cookiesSeen.add(last.cookie);
     cookie = last.cookie;

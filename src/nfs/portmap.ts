@@ -26,7 +26,9 @@ export async function getPort(host: string, program: number, version: number, op
     try {
       port = results.uint32();
     } catch (err) {
-      throw new RpcProtocolError(`the portmapper on ${client.server} sent a GETPORT reply without a port: ${(err as Error).message}`, { cause: err });
+      throw new RpcProtocolError(`the portmapper on ${client.server} sent a GETPORT reply without a port: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (port === 0) {
       throw new ProgramNotRegisteredError(

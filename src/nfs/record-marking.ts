@@ -112,8 +112,11 @@ export class RecordReader {
    */
   detach(buffer: Buffer): boolean {
     const fragment = this.fragment;
-    const inside = fragment !== undefined && fragment.buffer === buffer.buffer &&
-      fragment.byteOffset >= buffer.byteOffset && fragment.byteOffset < buffer.byteOffset + buffer.byteLength;
+    const inside =
+      fragment !== undefined &&
+      fragment.buffer === buffer.buffer &&
+      fragment.byteOffset >= buffer.byteOffset &&
+      fragment.byteOffset < buffer.byteOffset + buffer.byteLength;
     if (!inside) return true;
     if (this.direct) return false;
     this.fragment = Buffer.allocUnsafe(fragment.length);
@@ -143,7 +146,8 @@ export class RecordReader {
         const n = chunk.copy(this.header, this.headerFilled, pos);
         this.headerFilled += n;
         pos += n;
-        if (this.headerFilled === 4) this.startFragment(this.header.readUInt32BE(0), pos + 4 <= chunk.length ? chunk.readUInt32BE(pos) : undefined);
+        if (this.headerFilled === 4)
+          this.startFragment(this.header.readUInt32BE(0), pos + 4 <= chunk.length ? chunk.readUInt32BE(pos) : undefined);
       }
       if (this.fragment && this.fragmentFilled === this.fragment.length) this.endFragment();
     }

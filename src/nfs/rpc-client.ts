@@ -45,7 +45,8 @@ interface PendingCall {
 const WRITE_HIGH_WATER_MARK = 1024 * 1024;
 
 function checkMs(what: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw new RangeError(`${what} must be a whole number of milliseconds from 1 to 2147483647, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff)
+    throw new RangeError(`${what} must be a whole number of milliseconds from 1 to 2147483647, got ${v}`);
   return v;
 }
 
@@ -150,7 +151,11 @@ export class RpcClient implements RpcTransport {
     for (const call of [...this.pending.values()]) {
       this.settle(call);
       const { program, version, procedure } = call.context;
-      call.reject(new RpcConnectionError(`the RPC client for ${this.server} was closed before ${describeCall(program, version, procedure)} completed`));
+      call.reject(
+        new RpcConnectionError(
+          `the RPC client for ${this.server} was closed before ${describeCall(program, version, procedure)} completed`,
+        ),
+      );
     }
     const socket = this.socket;
     this.socket = undefined;
@@ -326,7 +331,9 @@ export class RpcClient implements RpcTransport {
   private takeBack(buffer: Buffer): void {
     const socket = this.socket;
     if (!socket || this.reader?.detach(buffer) !== false) return; // a closed socket reads nothing more
-    socket.destroy(new RpcConnectionError(`a reply from ${this.server} was abandoned while being read into its caller's buffer; reconnecting`));
+    socket.destroy(
+      new RpcConnectionError(`a reply from ${this.server} was abandoned while being read into its caller's buffer; reconnecting`),
+    );
   }
 
   private timeOut(call: PendingCall): void {

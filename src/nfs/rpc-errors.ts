@@ -2,7 +2,7 @@
 // layer turns them into errnos (fsErrorOf in src/fs/fs-error.ts); people read their messages.
 
 export type RpcErrorCode =
-  | 'RPC_AUTH' | 'RPC_VERSION_MISMATCH' | 'RPC_ACCEPT' | 'RPC_TIMEOUT' | 'RPC_PROTOCOL' | 'RPC_CONNECTION' | 'RPC_PROGRAM_NOT_REGISTERED';
+  'RPC_AUTH' | 'RPC_VERSION_MISMATCH' | 'RPC_ACCEPT' | 'RPC_TIMEOUT' | 'RPC_PROTOCOL' | 'RPC_CONNECTION' | 'RPC_PROGRAM_NOT_REGISTERED';
 
 export abstract class RpcError extends Error {
   override name = 'RpcError';
@@ -26,7 +26,11 @@ export class RpcAuthError extends RpcError {
 export class RpcVersionMismatchError extends RpcError {
   override name = 'RpcVersionMismatchError';
   readonly code = 'RPC_VERSION_MISMATCH';
-  constructor(readonly low: number, readonly high: number, message: string) {
+  constructor(
+    readonly low: number,
+    readonly high: number,
+    message: string,
+  ) {
     super(message);
   }
 }

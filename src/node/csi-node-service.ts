@@ -1,11 +1,10 @@
 // CSI Node: publish and unpublish per-pod mounts through the mount manager. No staging (every publish is
 // its own FUSE mount with its own identity), no volume stats.
 import type { MountManager } from './mount-manager.ts';
-import { invalidField } from '../csi/node-error.ts';
+import { invalidField, type NodePublishVolumeRequest, type NodeUnpublishVolumeRequest, type UnaryMethods } from '../csi/index.ts';
 import { checkTargetPath } from './publish-request.ts';
-import type { NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from '../csi/csi-proto.ts';
+
 import { publishRequestFromCsi, type CsiPublishRules } from './csi-publish-request.ts';
-import type { UnaryMethods } from '../csi/unary-service.ts';
 
 export interface NodeServiceOptions {
   readonly manager: MountManager;
@@ -21,7 +20,9 @@ export function nodeService(options: NodeServiceOptions): UnaryMethods {
     NodePublishVolume: async (request: NodePublishVolumeRequest) => {
       const context = request.volume_context ?? {};
       const claimed = {
-        target: request.target_path, volumeId: request.volume_id, via: 'csi',
+        target: request.target_path,
+        volumeId: request.volume_id,
+        via: 'csi',
         claimedPod: { namespace: context['csi.storage.k8s.io/pod.namespace'], name: context['csi.storage.k8s.io/pod.name'] },
       };
       await options.manager.publish(options.manager.parseOrRefuse(claimed, () => publishRequestFromCsi(request, options.rules)));

@@ -1,13 +1,18 @@
 // NodePublishVolumeRequest -> PublishRequest: every field checked, every refusal naming the field as the
 // CSI spec and kubelet spell it.
-import type { NfsUrl } from '../nfs/nfs-url.ts';
-import { invalidField } from '../csi/node-error.ts';
+import type { NfsUrl } from '../nfs/index.ts';
+import {
+  checkMountCapability,
+  CSI_POD_KEYS,
+  EPHEMERAL_KEY,
+  invalidField,
+  type NodePublishVolumeRequest,
+  readVolumeSource,
+  type StringMap,
+  TOKENS_KEY,
+} from '../csi/index.ts';
 import { checkTargetOfPod, readPodRef } from './pod-ref.ts';
 import { checkTargetPath, type PodToken, type PublishRequest } from './publish-request.ts';
-import { readVolumeSource } from '../csi/volume-source.ts';
-import { CSI_POD_KEYS, EPHEMERAL_KEY, TOKENS_KEY } from '../csi/csi-keys.ts';
-import type { NodePublishVolumeRequest, StringMap } from '../csi/csi-proto.ts';
-import { checkMountCapability } from '../csi/volume-capability.ts';
 
 export interface CsiPublishRules {
   /** Exports that pod-defined (inline ephemeral) volumes may use; none: such volumes are refused. */
@@ -34,19 +39,31 @@ export function publishRequestFromCsi(request: NodePublishVolumeRequest, rules: 
   const ephemeral = ephemeralFlag === 'true';
   const pod = readPodRef(context, CSI_POD_KEYS, contextField);
   if (ephemeral && !pod) {
-    throw invalidField(contextField(CSI_POD_KEYS.name), 'is missing: an inline volume is only mounted for a known pod (set podInfoOnMount: true in the CSIDriver)');
+    throw invalidField(
+      contextField(CSI_POD_KEYS.name),
+      'is missing: an inline volume is only mounted for a known pod (set podInfoOnMount: true in the CSIDriver)',
+    );
   }
   // Defence in depth: kubelet alone sets these keys over CSI, but the claim must still match where it mounts.
   if (pod) checkTargetOfPod(target, pod, rules.kubeletDir, 'target_path');
   const token = readToken(request.secrets, context, rules.tokenAudience, rules.requireToken);
   const source = readVolumeSource(context, {
-    untrusted: ephemeral, podExports: rules.podExports, mountFlags: capability.mountFlags, field: contextField,
+    untrusted: ephemeral,
+    podExports: rules.podExports,
+    mountFlags: capability.mountFlags,
+    field: contextField,
   });
   return {
-    volumeId: request.volume_id, target, export: source.export, subDir: source.subDir, ...(source.qos ? { qos: source.qos } : {}),
+    volumeId: request.volume_id,
+    target,
+    export: source.export,
+    subDir: source.subDir,
+    ...(source.qos ? { qos: source.qos } : {}),
     readOnly: request.readonly || capability.readOnlyMode,
-    ...(pod ? { pod } : {}), ...(token ? { token } : {}),
-    ephemeral, via: 'csi',
+    ...(pod ? { pod } : {}),
+    ...(token ? { token } : {}),
+    ephemeral,
+    via: 'csi',
   };
 }
 
@@ -72,7 +89,10 @@ export function readToken(secrets: StringMap, context: StringMap, audience: stri
   const entry = (tokens as Record<string, unknown>)[audience] as { token?: unknown; expirationTimestamp?: unknown } | undefined;
   if (entry === undefined) {
     if (!requireToken) return undefined;
-    throw invalidField(field, `has no token for audience ${JSON.stringify(audience)} and [kubernetes] require-token = yes (the CSIDriver's tokenRequests must ask for it)`);
+    throw invalidField(
+      field,
+      `has no token for audience ${JSON.stringify(audience)} and [kubernetes] require-token = yes (the CSIDriver's tokenRequests must ask for it)`,
+    );
   }
   if (typeof entry !== 'object' || entry === null || typeof entry.token !== 'string' || entry.token === '') {
     throw invalidField(field, `has no token string for audience ${JSON.stringify(audience)}`);

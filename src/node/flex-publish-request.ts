@@ -4,11 +4,10 @@
 // export the admin allowed (kidfs node --pod-export) and a subDir in it. FlexVolume carries no bound token, and
 // kubelet lets the pod author's options override its kubernetes.io/pod.* keys: the mount directory, which the
 // author cannot choose, must be the claimed pod's.
-import type { NfsUrl } from '../nfs/nfs-url.ts';
-import { invalidField } from '../csi/node-error.ts';
+import type { NfsUrl } from '../nfs/index.ts';
+import { invalidField, readVolumeSource } from '../csi/index.ts';
 import { checkTargetOfPod, readPodRef, type PodKeys } from './pod-ref.ts';
 import { checkTargetPath, type PublishRequest } from './publish-request.ts';
-import { readVolumeSource } from '../csi/volume-source.ts';
 
 export const FLEX_POD_KEYS: PodKeys = {
   namespace: 'kubernetes.io/pod.namespace',
@@ -20,7 +19,9 @@ export const READWRITE_KEY = 'kubernetes.io/readwrite';
 export const VOLUME_NAME_KEY = 'kubernetes.io/pvOrVolumeName';
 
 export function publishRequestFromFlex(
-  target: string, options: Readonly<Record<string, string>>, rules: { readonly podExports: readonly NfsUrl[]; readonly kubeletDir: string },
+  target: string,
+  options: Readonly<Record<string, string>>,
+  rules: { readonly podExports: readonly NfsUrl[]; readonly kubeletDir: string },
 ): PublishRequest {
   const field = (key: string) => `option ${JSON.stringify(key)}`;
   const checkedTarget = checkTargetPath(target, 'mount directory');
@@ -32,7 +33,12 @@ export function publishRequestFromFlex(
   const source = readVolumeSource(options, { untrusted: true, podExports: rules.podExports, field });
   return {
     volumeId: options[VOLUME_NAME_KEY] || `flexvolume:${checkedTarget}`,
-    target: checkedTarget, export: source.export, subDir: source.subDir, readOnly: readwrite === 'ro',
-    pod, ephemeral: true, via: 'flexvolume',
+    target: checkedTarget,
+    export: source.export,
+    subDir: source.subDir,
+    readOnly: readwrite === 'ro',
+    pod,
+    ephemeral: true,
+    via: 'flexvolume',
   };
 }

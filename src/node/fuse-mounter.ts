@@ -1,17 +1,14 @@
 // The real Mounter: one kidfs mount per pod (src/mount: FUSE presenting an export directory as the pod's identity),
 // all opened through one MountHost, so they share the node's memory budget, each identity's rates, and one RPC
 // connection per NFS server (all mounts of an export share its root handle: one MNT).
-import type { MountConfig } from '../config/sections/mount-section.ts';
-import { NO_AUDIT, type Audit, type AuditFields, type DenialRecorder } from '../log/audit.ts';
-import type { MountMetrics, MountTracker } from '../metrics/mount-metrics.ts';
-import type { OpOutcome } from '../mount/fs-handlers.ts';
-import { MountHost } from '../mount/mount-host.ts';
-import { KIDFS_FSTYPE, mountAt } from '../mount/mount-table.ts';
-import type { MountUsage } from '../mount/mount-usage.ts';
-import type { KidfsMount } from '../mount/open-mount.ts';
-import { formatNfsUrl } from '../nfs/nfs-url.ts';
-import type { RpcStats } from '../nfs/rpc-stats.ts';
-import { NodeError } from '../csi/node-error.ts';
+import type { MountConfig } from '../config/index.ts';
+import { type Audit, type AuditFields, type DenialRecorder, NO_AUDIT } from '../log/index.ts';
+import type { MountMetrics, MountTracker } from '../metrics/index.ts';
+import { KIDFS_FSTYPE, type KidfsMount, mountAt, MountHost, type MountUsage, type OpOutcome } from '../mount/index.ts';
+
+import { formatNfsUrl, type RpcStats } from '../nfs/index.ts';
+
+import { NodeError } from '../csi/index.ts';
 import type { MountSpec, Mounter } from './mounter.ts';
 
 export interface FuseMounterOptions {
@@ -58,7 +55,10 @@ class FuseMounter implements Mounter {
     if (this.served.has(spec.target)) throw new NodeError('INTERNAL', `${spec.target} is served already`);
     const { identity, target, pod } = spec;
     const fields: AuditFields = {
-      target, volumeId: spec.volumeId, export: formatNfsUrl(spec.export), subDir: spec.subDir,
+      target,
+      volumeId: spec.volumeId,
+      export: formatNfsUrl(spec.export),
+      subDir: spec.subDir,
       ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
       identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups },
     };
@@ -73,17 +73,30 @@ class FuseMounter implements Mounter {
     let mount: KidfsMount;
     try {
       mount = await this.host.open({
-        mountpoint: target, export: spec.export, subDir: spec.subDir, identity, readOnly: spec.readOnly, log: mountLog, observe,
-        ...(spec.trustedOwners ? { trustedOwners: spec.trustedOwners } : {}), ...(spec.qos ? { qos: spec.qos } : {}),
+        mountpoint: target,
+        export: spec.export,
+        subDir: spec.subDir,
+        identity,
+        readOnly: spec.readOnly,
+        log: mountLog,
+        observe,
+        ...(spec.trustedOwners ? { trustedOwners: spec.trustedOwners } : {}),
+        ...(spec.qos ? { qos: spec.qos } : {}),
       });
     } catch (err) {
       denials.close();
       throw err;
     }
-    tracker = this.options.metrics?.track({
-      namespace: pod?.namespace ?? '', pod: pod?.podName ?? '', service_account: pod?.serviceAccount ?? '',
-      uid: String(identity.uid), volume: spec.volumeId,
-    }, mount.fs);
+    tracker = this.options.metrics?.track(
+      {
+        namespace: pod?.namespace ?? '',
+        pod: pod?.podName ?? '',
+        service_account: pod?.serviceAccount ?? '',
+        uid: String(identity.uid),
+        volume: spec.volumeId,
+      },
+      mount.fs,
+    );
     this.served.set(target, { target, mount, tracker, denials });
   }
 
@@ -133,8 +146,9 @@ class FuseMounter implements Mounter {
   }
 
   private async commit(served: Served): Promise<void> {
-    await served.mount.commit().catch((err: Error) =>
-      this.options.log(`${served.target}: some written data may not be on the server: ${err.message}`));
+    await served.mount
+      .commit()
+      .catch((err: Error) => this.options.log(`${served.target}: some written data may not be on the server: ${err.message}`));
   }
 
   /** Stops answering for the mount and drops the file system and its hold on the export. */

@@ -1,7 +1,7 @@
 // What the mount manager needs from src/identity: a verified identity for a pod, and whether a recorded
 // pod still exists (recovery cleans up after pods that are gone).
-import type { Identity, PodInfo } from '../identity/identity.ts';
-import type { IdentityResolver } from '../identity/identity-resolver.ts';
+import type { Identity, IdentityResolver, PodInfo } from '../identity/index.ts';
+
 import type { PodRef } from './publish-request.ts';
 
 export interface IdentitySource {

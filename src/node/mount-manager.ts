@@ -2,16 +2,16 @@
 // (CSI, FlexVolume, the CLI). It verifies the pod's identity before mounting, keeps one record per target
 // in the state directory, makes publish idempotent, and brings mounts back after a restart.
 import { mkdir, rmdir } from 'node:fs/promises';
-import type { NodeMountStatus } from '../control-socket/control-protocol.ts';
-import { IdentityError, type Identity, type PodInfo } from '../identity/identity.ts';
-import { NO_AUDIT, type Audit, type AuditFields } from '../log/audit.ts';
-import { formatNfsUrl } from '../nfs/nfs-url.ts';
+import type { NodeMountStatus } from '../control-socket/index.ts';
+import { type Identity, IdentityError, type PodInfo } from '../identity/index.ts';
+import { type Audit, type AuditFields, NO_AUDIT } from '../log/index.ts';
+import { formatNfsUrl } from '../nfs/index.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { PublishRecord, PublishRecords } from './publish-records.ts';
-import { lazyUnmount, targetState } from '../mount/mount-table.ts';
+import { lazyUnmount, targetState } from '../mount/index.ts';
 import type { Mounter } from './mounter.ts';
-import { asNodeError, NodeError } from '../csi/node-error.ts';
+import { asNodeError, NodeError } from '../csi/index.ts';
 import { mountDifference, sameMount, type PublishRequest } from './publish-request.ts';
 
 export interface MountManagerOptions {
@@ -34,8 +34,12 @@ export interface MountManagerOptions {
 function requestFields(request: PublishRequest, identity?: Identity): AuditFields {
   const { pod } = request;
   return {
-    target: request.target, volumeId: request.volumeId, export: formatNfsUrl(request.export), subDir: request.subDir,
-    readOnly: request.readOnly, via: request.via,
+    target: request.target,
+    volumeId: request.volumeId,
+    export: formatNfsUrl(request.export),
+    subDir: request.subDir,
+    readOnly: request.readOnly,
+    via: request.via,
     ...(pod ? { pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid, serviceAccount: pod.serviceAccount } } : {}),
     ...(identity ? { identity: { name: identity.name, uid: identity.uid, gid: identity.gid, groups: identity.groups } } : {}),
   };
@@ -68,7 +72,10 @@ export class MountManager {
   private readonly log: (line: string) => void;
   private readonly audit: Audit;
 
-  private constructor(private readonly options: MountManagerOptions, private readonly records: Map<string, PublishRecord>) {
+  private constructor(
+    private readonly options: MountManagerOptions,
+    private readonly records: Map<string, PublishRecord>,
+  ) {
     this.log = options.log ?? ((line) => process.stderr.write(`kidfs node: ${line}\n`));
     this.audit = options.audit ?? NO_AUDIT;
   }
@@ -85,61 +92,75 @@ export class MountManager {
   }
 
   publish(request: PublishRequest): Promise<PublishOutcome> {
-    return this.lock.run(request.target, async () => {
-      const existing = this.records.get(request.target);
-      if (!existing) {
-        const limit = this.options.maxMounts ?? Infinity;
-        if (this.records.size + this.starting >= limit) {
-          throw new NodeError('RESOURCE_EXHAUSTED',
-            `this node serves ${limit} kidfs mounts, its limit ([mount] max-mounts-per-node): the pod must run on another node (kubelet schedules by max_volumes_per_node), or an admin raises the limit`);
+    return this.lock
+      .run(request.target, async () => {
+        const existing = this.records.get(request.target);
+        if (!existing) {
+          const limit = this.options.maxMounts ?? Infinity;
+          if (this.records.size + this.starting >= limit) {
+            throw new NodeError(
+              'RESOURCE_EXHAUSTED',
+              `this node serves ${limit} kidfs mounts, its limit ([mount] max-mounts-per-node): the pod must run on another node (kubelet schedules by max_volumes_per_node), or an admin raises the limit`,
+            );
+          }
+          this.starting++;
+          try {
+            await this.mountAndRecord(request, undefined);
+            this.audit.record('publish', { ...requestFields(request, this.records.get(request.target)?.identity), outcome: 'mounted' });
+          } finally {
+            this.starting--;
+          }
+          return 'mounted';
         }
-        this.starting++;
+        if (!sameMount(existing.request, request)) {
+          throw new NodeError(
+            'ALREADY_EXISTS',
+            `${request.target} already has another kidfs mount: ${mountDifference(existing.request, request)}`,
+          );
+        }
+        if (!(await this.options.mounter.isAlive(request.target))) {
+          await this.mountAndRecord(request, existing);
+          this.audit.record('publish', { ...requestFields(request, this.records.get(request.target)?.identity), outcome: 'remounted' });
+          return 'remounted';
+        }
+        if ((request.token?.token ?? '') === (existing.request.token?.token ?? '')) {
+          this.audit.record('publish', { ...requestFields(request, existing.identity), outcome: 'unchanged' });
+          return 'unchanged';
+        }
+        // A republish with a new token: verify it. A pod that is gone or maps to another identity now ends the
+        // mount; a token that is not the pod's own is refused and the mount kept.
+        let identity: Identity;
         try {
-          await this.mountAndRecord(request, undefined);
-          this.audit.record('publish', { ...requestFields(request, this.records.get(request.target)?.identity), outcome: 'mounted' });
-        } finally {
-          this.starting--;
+          identity = await this.options.identities.resolve(podInfo(request));
+        } catch (err) {
+          if (
+            request.pod &&
+            err instanceof IdentityError &&
+            err.kind === 'refused' &&
+            (await this.options.identities.podGone(request.pod))
+          ) {
+            await this.revoke(request.target, `pod ${request.pod.namespace}/${request.pod.podName} is gone`);
+          }
+          throw err;
         }
-        return 'mounted';
-      }
-      if (!sameMount(existing.request, request)) {
-        throw new NodeError('ALREADY_EXISTS',
-          `${request.target} already has another kidfs mount: ${mountDifference(existing.request, request)}`);
-      }
-      if (!(await this.options.mounter.isAlive(request.target))) {
-        await this.mountAndRecord(request, existing);
-        this.audit.record('publish', { ...requestFields(request, this.records.get(request.target)?.identity), outcome: 'remounted' });
-        return 'remounted';
-      }
-      if ((request.token?.token ?? '') === (existing.request.token?.token ?? '')) {
-        this.audit.record('publish', { ...requestFields(request, existing.identity), outcome: 'unchanged' });
-        return 'unchanged';
-      }
-      // A republish with a new token: verify it. A pod that is gone or maps to another identity now ends the
-      // mount; a token that is not the pod's own is refused and the mount kept.
-      let identity: Identity;
-      try {
-        identity = await this.options.identities.resolve(podInfo(request));
-      } catch (err) {
-        if (request.pod && err instanceof IdentityError && err.kind === 'refused' && (await this.options.identities.podGone(request.pod))) {
-          await this.revoke(request.target, `pod ${request.pod.namespace}/${request.pod.podName} is gone`);
+        if (!sameIdentity(identity, existing.identity)) {
+          const reason = `the pod's identity is now ${describeIdentity(identity)}, the mount acted as ${describeIdentity(existing.identity)}`;
+          await this.revoke(request.target, reason);
+          throw new NodeError(
+            'FAILED_PRECONDITION',
+            `${request.target}: ${reason}; the mount is ended: restart the pod to use the new identity`,
+          );
         }
-        throw err;
-      }
-      if (!sameIdentity(identity, existing.identity)) {
-        const reason = `the pod's identity is now ${describeIdentity(identity)}, the mount acted as ${describeIdentity(existing.identity)}`;
-        await this.revoke(request.target, reason);
-        throw new NodeError('FAILED_PRECONDITION', `${request.target}: ${reason}; the mount is ended: restart the pod to use the new identity`);
-      }
-      await this.save({ ...existing, request });
-      this.audit.record('publish', { ...requestFields(request, identity), outcome: 'refreshed' });
-      return 'refreshed';
-    }).catch((err: unknown) => {
-      const error = asNodeError(err);
-      this.log(`publish ${request.target} refused (${error.code}): ${error.message}`);
-      this.audit.record('refusal', { ...requestFields(request), code: error.code, reason: error.message });
-      throw error;
-    });
+        await this.save({ ...existing, request });
+        this.audit.record('publish', { ...requestFields(request, identity), outcome: 'refreshed' });
+        return 'refreshed';
+      })
+      .catch((err: unknown) => {
+        const error = asNodeError(err);
+        this.log(`publish ${request.target} refused (${error.code}): ${error.message}`);
+        this.audit.record('refusal', { ...requestFields(request), code: error.code, reason: error.message });
+        throw error;
+      });
   }
 
   /**
@@ -186,18 +207,20 @@ export class MountManager {
 
   /** Unmounts and removes the target; a target that is not mounted is fine (it is just removed). */
   unpublish(target: string): Promise<void> {
-    return this.lock.run(target, async () => {
-      const record = this.records.get(target);
-      await this.clearTarget(target, record !== undefined);
-      if (record) await this.forget(target);
-      await removeTarget(target);
-      if (record) {
-        this.log(`unpublished ${target}`);
-        this.audit.record('unpublish', requestFields(record.request, record.identity));
-      }
-    }).catch((err: unknown) => {
-      throw asNodeError(err);
-    });
+    return this.lock
+      .run(target, async () => {
+        const record = this.records.get(target);
+        await this.clearTarget(target, record !== undefined);
+        if (record) await this.forget(target);
+        await removeTarget(target);
+        if (record) {
+          this.log(`unpublished ${target}`);
+          this.audit.record('unpublish', requestFields(record.request, record.identity));
+        }
+      })
+      .catch((err: unknown) => {
+        throw asNodeError(err);
+      });
   }
 
   /**
@@ -216,7 +239,8 @@ export class MountManager {
           const outcome = await this.recoverOne(record);
           if (outcome === 'alive') summary.alive++;
           else summary[outcome].push(target);
-          if (outcome === 'remounted') this.audit.record('recovery', { ...requestFields(record.request, this.records.get(target)?.identity), outcome });
+          if (outcome === 'remounted')
+            this.audit.record('recovery', { ...requestFields(record.request, this.records.get(target)?.identity), outcome });
         } catch (err) {
           const reason = asNodeError(err).message;
           this.problems.set(target, reason);
@@ -236,11 +260,28 @@ export class MountManager {
       const problem = alive ? undefined : this.problems.get(request.target);
       const usage = this.options.mounter.usage?.(request.target);
       list.push({
-        target: request.target, volumeId: request.volumeId, export: formatNfsUrl(request.export), subDir: request.subDir,
-        ...(request.pod ? { pod: { namespace: request.pod.namespace, name: request.pod.podName, uid: request.pod.podUid, serviceAccount: request.pod.serviceAccount } } : {}),
+        target: request.target,
+        volumeId: request.volumeId,
+        export: formatNfsUrl(request.export),
+        subDir: request.subDir,
+        ...(request.pod
+          ? {
+              pod: {
+                namespace: request.pod.namespace,
+                name: request.pod.podName,
+                uid: request.pod.podUid,
+                serviceAccount: request.pod.serviceAccount,
+              },
+            }
+          : {}),
         identity: { uid: identity.uid, gid: identity.gid, groups: identity.groups, name: identity.name, source: identity.source },
-        readOnly: request.readOnly, ephemeral: request.ephemeral, via: request.via, publishedAt,
-        state: alive ? 'mounted' : 'not mounted', ...(problem ? { problem } : {}), ...(usage ? { usage } : {}),
+        readOnly: request.readOnly,
+        ephemeral: request.ephemeral,
+        via: request.via,
+        publishedAt,
+        state: alive ? 'mounted' : 'not mounted',
+        ...(problem ? { problem } : {}),
+        ...(usage ? { usage } : {}),
       });
     }
     return list.sort((a, b) => a.target.localeCompare(b.target));
@@ -273,7 +314,8 @@ export class MountManager {
     const { request } = record;
     const exportRefused = this.options.exportRefusal(request);
     if (exportRefused !== undefined) return exportRefused;
-    if (request.pod && (await this.options.identities.podGone(request.pod))) return `pod ${request.pod.namespace}/${request.pod.podName} is gone`;
+    if (request.pod && (await this.options.identities.podGone(request.pod)))
+      return `pod ${request.pod.namespace}/${request.pod.podName} is gone`;
     const { token, ...rest } = request;
     let identity: Identity;
     try {
@@ -282,7 +324,8 @@ export class MountManager {
       if (err instanceof IdentityError && err.kind === 'refused') return `its identity is refused now: ${err.message}`;
       throw err;
     }
-    if (!sameIdentity(identity, record.identity)) return `the pod's identity is now ${describeIdentity(identity)}, the mount acted as ${describeIdentity(record.identity)}`;
+    if (!sameIdentity(identity, record.identity))
+      return `the pod's identity is now ${describeIdentity(identity)}, the mount acted as ${describeIdentity(record.identity)}`;
     return undefined;
   }
 
@@ -304,17 +347,32 @@ export class MountManager {
     const { target, subDir, readOnly, volumeId, qos } = request;
     // A PersistentVolume's directory is reached only through directories no tenant can change (swap it for theirs).
     const trustedOwners = request.ephemeral ? {} : { trustedOwners: this.options.trustedOwners };
-    await this.options.mounter.mount({ target, export: request.export, subDir, readOnly, identity, volumeId, ...trustedOwners, ...(request.pod ? { pod: request.pod } : {}), ...(qos ? { qos } : {}) });
+    await this.options.mounter.mount({
+      target,
+      export: request.export,
+      subDir,
+      readOnly,
+      identity,
+      volumeId,
+      ...trustedOwners,
+      ...(request.pod ? { pod: request.pod } : {}),
+      ...(qos ? { qos } : {}),
+    });
     try {
       await this.save({ version: 1, request, identity, publishedAt: previous?.publishedAt ?? new Date().toISOString() });
     } catch (err) {
       await this.options.mounter.unmount(target);
-      throw new NodeError('INTERNAL', `mounted ${target} but could not record it in ${this.options.records.dir}, so unmounted it again: ${(err as Error).message}`);
+      throw new NodeError(
+        'INTERNAL',
+        `mounted ${target} but could not record it in ${this.options.records.dir}, so unmounted it again: ${(err as Error).message}`,
+      );
     }
     this.problems.delete(target);
     const pod = request.pod ? `pod ${request.pod.namespace}/${request.pod.podName}` : 'no pod';
     if (previous) this.audit.record('remount', requestFields(request, identity));
-    this.log(`${previous ? 'remounted' : 'mounted'} ${formatNfsUrl(request.export)}${subDir ? ` ${subDir}` : ''} at ${target} for ${pod} as ${describeIdentity(identity)}`);
+    this.log(
+      `${previous ? 'remounted' : 'mounted'} ${formatNfsUrl(request.export)}${subDir ? ` ${subDir}` : ''} at ${target} for ${pod} as ${describeIdentity(identity)}`,
+    );
   }
 
   /**
@@ -364,7 +422,11 @@ async function removeTarget(target: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    if (code === 'ENOTEMPTY') throw new NodeError('FAILED_PRECONDITION', `${target} is not empty after unmounting; kidfs leaves its files alone: look at them and remove it`);
+    if (code === 'ENOTEMPTY')
+      throw new NodeError(
+        'FAILED_PRECONDITION',
+        `${target} is not empty after unmounting; kidfs leaves its files alone: look at them and remove it`,
+      );
     throw err;
   }
 }

@@ -1,10 +1,10 @@
 // The one place the mount manager touches mounts: it decides what to mount, for whom, and keeps the records;
 // a Mounter makes and removes the mounts this process serves. The real one (src/mount) is made by
 // createFuseMounter in fuse-mounter.ts; tests inject their own.
-import type { QosLimits } from '../config/sections/mount-section.ts';
-import type { Identity } from '../identity/identity.ts';
-import type { MountUsage } from '../mount/mount-usage.ts';
-import type { NfsUrl } from '../nfs/nfs-url.ts';
+import type { QosLimits } from '../config/index.ts';
+import type { Identity } from '../identity/index.ts';
+import type { MountUsage } from '../mount/index.ts';
+import type { NfsUrl } from '../nfs/index.ts';
 import type { PodRef } from './publish-request.ts';
 
 export interface MountSpec {
@@ -45,7 +45,7 @@ export interface Mounter {
    * A target it does not serve resolves at once.
    */
   revoke(target: string): Promise<void>;
-    /** Whether this mounter serves `target` right now and its FUSE connection is up. */
+  /** Whether this mounter serves `target` right now and its FUSE connection is up. */
   isAlive(target: string): Promise<boolean>;
   /** What the mount at `target` holds now, when this mounter serves it. */
   usage?(target: string): MountUsage | undefined;

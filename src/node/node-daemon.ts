@@ -1,12 +1,12 @@
 // `kidfs node`: one process per node holding every kidfs mount of the node. It serves CSI (Identity + Node)
 // for kubelet and the control socket for the CLI and the FlexVolume driver, recovers recorded mounts at
 // start (Probe says not ready until then), and retries mounts that are down every reconcile interval.
-import type { Audit } from '../log/audit.ts';
-import { formatNfsUrl, type NfsUrl } from '../nfs/nfs-url.ts';
-import { startControlServer, type ControlServer } from '../control-socket/control-server.ts';
-import { identityService } from '../csi/identity-service.ts';
+import type { Audit } from '../log/index.ts';
+import { formatNfsUrl, type NfsUrl } from '../nfs/index.ts';
+import { type ControlServer, startControlServer } from '../control-socket/index.ts';
+import { type CsiServer, identityService, startCsiServer } from '../csi/index.ts';
 import { nodeService } from './csi-node-service.ts';
-import { startCsiServer, type CsiServer } from '../csi/csi-server.ts';
+
 import { publishRequestFromFlex } from './flex-publish-request.ts';
 import type { IdentitySource } from './identity-source.ts';
 import { MountManager } from './mount-manager.ts';
@@ -62,37 +62,55 @@ export class NodeDaemon {
   static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
     const log = options.log ?? ((line: string) => process.stderr.write(`kidfs node: ${line}\n`));
     const manager = await MountManager.open({
-      records: await PublishRecords.open(options.stateDir), mounter: options.mounter, identities: options.identities, log,
-      trustedOwners: [...new Set([0, options.provisionerUid])], exportRefusal: (request) => exportRefusal(request, options.podExports),
+      records: await PublishRecords.open(options.stateDir),
+      mounter: options.mounter,
+      identities: options.identities,
+      log,
+      trustedOwners: [...new Set([0, options.provisionerUid])],
+      exportRefusal: (request) => exportRefusal(request, options.podExports),
       maxMounts: options.maxMounts,
       ...(options.audit ? { audit: options.audit } : {}),
     });
     let ready = false;
-    const csi = await startCsiServer(options.endpoint, {
-      Identity: identityService({ driverName: options.driverName, controller: false, ready: () => ready }),
-      Node: nodeService({ manager, nodeId: options.nodeId, rules: options, maxVolumes: options.maxMounts }),
-    }, log);
+    const csi = await startCsiServer(
+      options.endpoint,
+      {
+        Identity: identityService({ driverName: options.driverName, controller: false, ready: () => ready }),
+        Node: nodeService({ manager, nodeId: options.nodeId, rules: options, maxVolumes: options.maxMounts }),
+      },
+      log,
+    );
     let control: ControlServer;
     try {
-      control = await startControlServer(options.controlSocket, {
-        mount: async (target, mountOptions) => {
-          const claimed = {
-            target, via: 'flexvolume', claimedPod: { namespace: mountOptions['kubernetes.io/pod.namespace'], name: mountOptions['kubernetes.io/pod.name'] },
-          };
-          await manager.publish(manager.parseOrRefuse(claimed, () => publishRequestFromFlex(target, mountOptions, options)));
+      control = await startControlServer(
+        options.controlSocket,
+        {
+          mount: async (target, mountOptions) => {
+            const claimed = {
+              target,
+              via: 'flexvolume',
+              claimedPod: { namespace: mountOptions['kubernetes.io/pod.namespace'], name: mountOptions['kubernetes.io/pod.name'] },
+            };
+            await manager.publish(manager.parseOrRefuse(claimed, () => publishRequestFromFlex(target, mountOptions, options)));
+          },
+          unmount: (target) => manager.unpublish(checkTargetPath(target, 'target')),
+          status: async () => ({ node: options.nodeId, mounts: await manager.status() }),
         },
-        unmount: (target) => manager.unpublish(checkTargetPath(target, 'target')),
-        status: async () => ({ node: options.nodeId, mounts: await manager.status() }),
-      }, log);
+        log,
+      );
     } catch (err) {
       await csi.stop();
       throw err;
     }
     const daemon = new NodeDaemon(manager, options.mounter, csi, control);
-    log(`serving CSI on ${csi.socketPath} and the control socket ${control.path} for node ${options.nodeId}; recovering ${manager.size} recorded mounts`);
+    log(
+      `serving CSI on ${csi.socketPath} and the control socket ${control.path} for node ${options.nodeId}; recovering ${manager.size} recorded mounts`,
+    );
     const summary = await manager.recover();
     ready = true;
-    log(`ready: ${summary.alive} alive, ${summary.remounted.length} remounted, ${summary.cleaned.length} cleaned up, ${summary.failed.length} failed`);
+    log(
+      `ready: ${summary.alive} alive, ${summary.remounted.length} remounted, ${summary.cleaned.length} cleaned up, ${summary.failed.length} failed`,
+    );
     const interval = options.reconcileIntervalMs ?? 30_000;
     if (interval > 0) {
       daemon.timer = setInterval(() => {
@@ -105,7 +123,8 @@ export class NodeDaemon {
       daemon.reverifyTimer = setInterval(() => {
         daemon.reverifying = manager.reverify().then(
           ({ kept, revoked }) => log(`checked the live mounts again: ${kept} kept, ${revoked.length} ended`),
-          (err: Error) => log(`checking the live mounts again: ${err.message}`));
+          (err: Error) => log(`checking the live mounts again: ${err.message}`),
+        );
       }, reverifyInterval);
       daemon.reverifyTimer.unref();
     }

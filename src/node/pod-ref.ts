@@ -1,8 +1,8 @@
 // The pod a mount is for, read from the keys kubelet adds to a mount request (CSI podInfoOnMount,
 // FlexVolume's kubernetes.io/* options) and checked for shape; the API server confirms it later.
 import { join } from 'node:path';
-import { isDnsLabel, isDnsSubdomain } from '../config/kube-names.ts';
-import { invalidField, NodeError } from '../csi/node-error.ts';
+import { isDnsLabel, isDnsSubdomain } from '../config/index.ts';
+import { invalidField, NodeError } from '../csi/index.ts';
 import type { PodRef } from './publish-request.ts';
 
 /** Which key holds which part of the pod reference. */
@@ -48,7 +48,9 @@ export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
 export function checkTargetOfPod(target: string, pod: PodRef, kubeletDir: string, field: string): void {
   const podVolumes = `${join(kubeletDir, 'pods', pod.podUid, 'volumes')}/`;
   if (!target.startsWith(podVolumes)) {
-    throw new NodeError('PERMISSION_DENIED',
-      `${field} ${JSON.stringify(target)} is not under ${podVolumes}, where kubelet mounts the volumes of the pod uid ${JSON.stringify(pod.podUid)} the request names`);
+    throw new NodeError(
+      'PERMISSION_DENIED',
+      `${field} ${JSON.stringify(target)} is not under ${podVolumes}, where kubelet mounts the volumes of the pod uid ${JSON.stringify(pod.podUid)} the request names`,
+    );
   }
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Identity } from '../identity/identity.ts';
+import type { Identity } from '../identity/index.ts';
 import { isTemporaryFile, removeFileDurably, writeFileAtomic } from './atomic-file.ts';
 import type { PublishRequest } from './publish-request.ts';
 
@@ -69,8 +69,14 @@ function parseRecord(text: string): PublishRecord {
   const record = JSON.parse(text) as PublishRecord;
   const request = record?.request;
   if (record?.version !== 1) throw new Error(`version ${JSON.stringify(record?.version)} is not 1`);
-  if (typeof request?.target !== 'string' || typeof request.volumeId !== 'string' || typeof request.export?.host !== 'string' ||
-    typeof request.export.path !== 'string' || typeof request.subDir !== 'string' || typeof request.readOnly !== 'boolean') {
+  if (
+    typeof request?.target !== 'string' ||
+    typeof request.volumeId !== 'string' ||
+    typeof request.export?.host !== 'string' ||
+    typeof request.export.path !== 'string' ||
+    typeof request.subDir !== 'string' ||
+    typeof request.readOnly !== 'boolean'
+  ) {
     throw new Error('request fields are missing');
   }
   if (typeof record.identity?.uid !== 'number' || typeof record.identity.gid !== 'number') throw new Error('identity is missing');

@@ -16,7 +16,7 @@ t.test('every relative link and mentioned design page exists in the repository',
   for (const [, link] of design.matchAll(/\]\(([^)#\s]+)\)/g)) t.ok(existsSync(join(root, 'docs', link!)), `docs/${link} exists`);
 });
 
-t.test('the fsname the README gives is the mounts\' (kidfs:<ns>.<sa>@<host>:<path>, as test/mount/command checks)', async (t) => {
+t.test("the fsname the README gives is the mounts' (kidfs:<ns>.<sa>@<host>:<path>, as test/mount/command checks)", async (t) => {
   t.match(readme, /fsname kidfs:<namespace>\.<serviceaccount>@<host>:<path>/);
   t.notMatch(readme, /kidfs:<namespace>\/<serviceaccount>/);
 });

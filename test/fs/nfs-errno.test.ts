@@ -77,7 +77,7 @@ t.test('NfsError says what failed, for whom, in one line', async (t) => {
   t.equal(err.message, 'NFS3ERR_ACCES: permission denied for uid 2002 (LOOKUP secret)');
   t.equal(errnoOfFailure(err), 13);
   t.equal(fsErrorOf(err).code, 'EACCES');
-  t.equal(err.code, 'NFS3ERR_ACCES', 'the NFS layer\'s code is the status name');
+  t.equal(err.code, 'NFS3ERR_ACCES', "the NFS layer's code is the status name");
   t.equal(err.statusName, 'NFS3ERR_ACCES');
   t.equal(err.status, 13);
   t.equal(err.procedure, 'LOOKUP');
@@ -88,7 +88,10 @@ t.test('NfsError says what failed, for whom, in one line', async (t) => {
 
 t.test('MountError names the export, the server and what to check', async (t) => {
   const err = new MountError(2, '/nope', '127.0.0.1:635');
-  t.equal(err.message, 'mounting /nope from 127.0.0.1:635 failed: MNT3ERR_NOENT: no such export on the server (check the path against its export list)');
+  t.equal(
+    err.message,
+    'mounting /nope from 127.0.0.1:635 failed: MNT3ERR_NOENT: no such export on the server (check the path against its export list)',
+  );
   t.equal(errnoOfFailure(err), Errno.ENOENT);
   t.equal(err.code, 'MNT3ERR_NOENT');
   t.equal(errnoOfFailure(new MountError(13, '/x', 's')), Errno.EACCES);
@@ -122,7 +125,7 @@ t.test('an FsError keeps what it stands for; a failure nobody classified says wh
   t.equal(mapped.cause, status, 'the NFS error is the cause');
   t.equal(mapped.message, status.message, 'and its message is kept');
   t.ok(mapped.byServer, 'the server answered it');
-  t.notOk(fsErrorOf(new RpcAuthError('AUTH_BADCRED', 'refused')).byServer, 'a refused credential is the transport\'s');
+  t.notOk(fsErrorOf(new RpcAuthError('AUTH_BADCRED', 'refused')).byServer, "a refused credential is the transport's");
   t.equal(fsErrorOf(mapped), mapped, 'an FsError stays itself');
   const bug = new TypeError('x is undefined');
   const unexpected = fsErrorOf(bug);

@@ -1,7 +1,19 @@
 // Every file-system operation through the fs API (no FUSE), checked on the backing directory of a real ganesha:
 // owners are the mapped identity, modes lose setuid/setgid, times and contents are what was asked.
 import t from 'tap';
-import { constants, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, statfsSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
+import {
+  constants,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+  chmodSync,
+  chownSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Errno } from '../../src/fs/errno.ts';
 import { EBADF } from '../../src/fs/fs-error.ts';
@@ -9,7 +21,23 @@ import type { Timespec } from '../../src/fs/file-stat.ts';
 import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';
 import { backingDir, listAll, makeFs, rejectsWithErrno } from '../helpers/fs-fixture.ts';
 
-const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFBLK, S_IFCHR } = constants;
+const {
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_APPEND,
+  S_IFMT,
+  S_IFREG,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFIFO,
+  S_IFSOCK,
+  S_IFBLK,
+  S_IFCHR,
+} = constants;
 const { server, exp } = await startNfsFixture(t);
 const alice = cred(10001, 10001, [20000]);
 const fs = makeFs(exp, alice);
@@ -63,7 +91,12 @@ t.test('create, write, read, getattr: owned by the identity on the server', asyn
 
 t.test('O_EXCL, O_TRUNC, O_APPEND', async (t) => {
   await writeFile('/alice/flags', 'hello', 0o600);
-  await rejectsWithErrno(t, fs.create('/alice/flags', 0o644, O_WRONLY | O_CREAT | O_EXCL), Errno.EEXIST, 'O_CREAT|O_EXCL on an existing name');
+  await rejectsWithErrno(
+    t,
+    fs.create('/alice/flags', 0o644, O_WRONLY | O_CREAT | O_EXCL),
+    Errno.EEXIST,
+    'O_CREAT|O_EXCL on an existing name',
+  );
   const again = await fs.create('/alice/flags', 0o644, O_RDWR | O_CREAT);
   await fs.release(again);
   t.equal(readFileSync(onServer('alice/flags'), 'utf8'), 'hello', 'O_CREAT without O_EXCL opens the existing file');
@@ -114,7 +147,7 @@ t.test('mkdir, chmod: setuid and setgid of files are stripped, sticky kept', asy
   t.equal(statSync(onServer('alice/setuid')).mode & 0o7777, 0o755, 'create drops setuid and setgid');
 });
 
-t.test('a stat of an open file\'s path answers after search permission above it is taken away (fstat through FUSE)', async (t) => {
+t.test("a stat of an open file's path answers after search permission above it is taken away (fstat through FUSE)", async (t) => {
   // No cached names: the answer cannot come from the path cache.
   const uncached = makeFs(exp, alice, { entryTimeoutMs: 0 });
   await uncached.mkdir('/alice/shut', 0o755);
@@ -243,7 +276,11 @@ t.test('utimens: atime and mtime each omitted, now, or given to the nanosecond',
   await fs.write(fd, Buffer.alloc(3 * 1024 * 1024, 1), 0);
   await fs.utimens('/alice/copied', atime, mtime);
   await fs.release(fd);
-  t.equal(statSync(onServer('alice/copied'), { bigint: true }).mtimeNs, ns(mtime), 'cp -p: times set before close survive the pending writes');
+  t.equal(
+    statSync(onServer('alice/copied'), { bigint: true }).mtimeNs,
+    ns(mtime),
+    'cp -p: times set before close survive the pending writes',
+  );
   await fs.utimens('/alice/times', { seconds: -1, nseconds: 5 }, { seconds: 2 ** 40, nseconds: 5 });
   backing = statSync(onServer('alice/times'), { bigint: true });
   t.same([backing.atimeNs, backing.mtimeNs], [0n, 4294967295000000000n], 'times outside 1970..2106 are clamped to the limits');

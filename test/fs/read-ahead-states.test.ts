@@ -23,17 +23,21 @@ function setUp(window: number) {
     give(buffer);
   };
   const reads: PendingRead[] = [];
-  const readAhead = new ReadAhead({ blockBytes: BLOCK, window }, pool, (offset, length, into) =>
-    new Promise<Buffer>((resolve, reject) => {
-      reads.push({
-        offset, into,
-        answer: () => {
-          for (let i = 0; i < length; i++) into[i] = (offset + i) % 251;
-          resolve(into.subarray(0, length));
-        },
-        fail: () => reject(new Error('READ failed')),
-      });
-    }),
+  const readAhead = new ReadAhead(
+    { blockBytes: BLOCK, window },
+    pool,
+    (offset, length, into) =>
+      new Promise<Buffer>((resolve, reject) => {
+        reads.push({
+          offset,
+          into,
+          answer: () => {
+            for (let i = 0; i < length; i++) into[i] = (offset + i) % 251;
+            resolve(into.subarray(0, length));
+          },
+          fail: () => reject(new Error('READ failed')),
+        });
+      }),
   );
   return { given, reads, readAhead };
 }
@@ -47,7 +51,11 @@ t.test('a block evicted while its READ is in flight goes back only once the READ
   const { given, reads, readAhead } = setUp(2);
   const target = Buffer.alloc(BLOCK);
   const read = readAhead.read(target, 0, 0, 1 << 20);
-  t.same(reads.map((r) => r.offset), [0, BLOCK, 2 * BLOCK], 'the block read and two ahead');
+  t.same(
+    reads.map((r) => r.offset),
+    [0, BLOCK, 2 * BLOCK],
+    'the block read and two ahead',
+  );
   reads[0]!.answer();
   t.equal(await read, BLOCK);
   t.ok(target.equals(fileBytes(0, BLOCK)));
@@ -67,7 +75,7 @@ t.test('a read-ahead READ that fails is read again by the read that needs it', a
   reads[1]!.fail();
   await first;
   await settle();
-  t.ok(given.includes(reads[1]!.into), 'the failed block\'s buffer went back');
+  t.ok(given.includes(reads[1]!.into), "the failed block's buffer went back");
   const target = Buffer.alloc(BLOCK);
   const second = readAhead.read(target, BLOCK, 0, 1 << 20);
   const again = reads.find((r, i) => i > 2 && r.offset === BLOCK);

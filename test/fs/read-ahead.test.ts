@@ -149,7 +149,10 @@ t.test('two fds reading one file at once, at different offsets, each get their o
   const [ra, rb] = [Buffer.alloc(half), Buffer.alloc(half)];
   const piece = 128 * KiB;
   for (let offset = 0; offset < half; offset += piece) {
-    await Promise.all([fs.read(a, ra.subarray(offset, offset + piece), offset), fs.read(b, rb.subarray(offset, offset + piece), half + offset)]);
+    await Promise.all([
+      fs.read(a, ra.subarray(offset, offset + piece), offset),
+      fs.read(b, rb.subarray(offset, offset + piece), half + offset),
+    ]);
   }
   t.equal(hash(ra), hash(streamed.subarray(0, half)), 'the first fd read the first half');
   t.equal(hash(rb), hash(streamed.subarray(half)), 'the second fd read the second half');

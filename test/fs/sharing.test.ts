@@ -32,7 +32,7 @@ async function get(fs: NfsFileSystem, path: string): Promise<string> {
   return buffer.subarray(0, n).toString();
 }
 
-t.test("a 0700 directory of one identity is refused to another", async (t) => {
+t.test('a 0700 directory of one identity is refused to another', async (t) => {
   await asAlice.mkdir('/private', 0o700);
   await put(asAlice, '/private/secret', 'mine');
   await rejectsWithErrno(t, asBob.getattr('/private/secret'), Errno.EACCES, 'lookup inside');
@@ -79,7 +79,11 @@ t.test('two file systems of the same identity see each other after close (close-
   await put(hostA, '/c2o/file', 'written while open elsewhere');
   const again = await hostB.open('/c2o/file', O_RDONLY);
   const n = await hostB.read(reader, buffer, 0);
-  t.equal(buffer.subarray(0, n).toString(), 'written while open elsewhere', 'an open fd drops its cached data when a new open sees the change');
+  t.equal(
+    buffer.subarray(0, n).toString(),
+    'written while open elsewhere',
+    'an open fd drops its cached data when a new open sees the change',
+  );
   await hostB.release(again);
   await hostB.release(reader);
 });

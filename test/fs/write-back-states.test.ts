@@ -18,7 +18,10 @@ const CHUNK = 4096;
 function setUp(options: { maxUncommittedBytes?: number; commitRetries?: number; writesInFlight?: number } = {}) {
   const server = new FakeNfs();
   const fs = new NfsFileSystem({
-    export: server.exportView, credential: { uid: 1000, gid: 1000, gids: [] }, writeChunkBytes: CHUNK, ...options,
+    export: server.exportView,
+    credential: { uid: 1000, gid: 1000, gids: [] },
+    writeChunkBytes: CHUNK,
+    ...options,
   });
   return { server, fs };
 }
@@ -35,7 +38,10 @@ t.test('short writes: the rest of each chunk is sent until the server has taken 
   await fs.flush(fd);
   t.ok(server.stableContents('f').equals(data), 'every byte reached stable storage');
   t.ok(fs.stats.shortWrites >= 3, `short writes counted (${fs.stats.shortWrites})`);
-  t.ok(server.writes.every((w) => w.stable === StableHow.UNSTABLE), 'as UNSTABLE WRITEs, committed once');
+  t.ok(
+    server.writes.every((w) => w.stable === StableHow.UNSTABLE),
+    'as UNSTABLE WRITEs, committed once',
+  );
   await fs.release(fd);
 });
 
@@ -169,7 +175,12 @@ t.test('the file is committing during a COMMIT and replaying while it sends chun
   await late;
   await writeBack.commit();
   t.same(seen, [
-    'WRITE 0 writing', 'COMMIT committing', 'WRITE 0 replaying', 'COMMIT committing', 'WRITE 2 committing', 'COMMIT committing',
+    'WRITE 0 writing',
+    'COMMIT committing',
+    'WRITE 0 replaying',
+    'COMMIT committing',
+    'WRITE 2 committing',
+    'COMMIT committing',
   ]);
   t.equal(writeBack.state, 'writing');
   t.equal(writeBack.holding, 0, 'everything committed');

@@ -26,7 +26,13 @@ async function sha256OnServer(name: string): Promise<string> {
 }
 
 /** Writes `size` bytes of varied random data in `piece`-sized writes; resolves with their SHA-256. */
-async function writeStream(fs: NfsFileSystem, fd: number, size: number, piece: number, progress?: (written: number) => void): Promise<string> {
+async function writeStream(
+  fs: NfsFileSystem,
+  fd: number,
+  size: number,
+  piece: number,
+  progress?: (written: number) => void,
+): Promise<string> {
   const pool = randomBytes(4 * MiB);
   const hash = createHash('sha256');
   for (let offset = 0, i = 0; offset < size; offset += piece, i++) {

@@ -10,7 +10,10 @@ import { startFuseServer } from '../helpers/fuse-server-client.ts';
 const SLOWER_THAN_UPSTREAM_MS = 16_000;
 
 const errorCode = (promise: Promise<unknown>) =>
-  promise.then(() => 'success', (error: NodeJS.ErrnoException) => error.code);
+  promise.then(
+    () => 'success',
+    (error: NodeJS.ErrnoException) => error.code,
+  );
 
 // The slow handler is started first and checked last, so that its wait overlaps the other tests;
 // in a directory of its own, since the kernel holds a directory while a lookup in it is under way.
@@ -30,7 +33,9 @@ t.test('a handler that throws gets EIO to the program, is logged, and the mount 
 
 t.test('with a short operation timeout', async (t) => {
   const server = await startFuseServer(t, {
-    fs: 'memory', opTimeoutMs: 1000, options: { name: 'timeouts' },
+    fs: 'memory',
+    opTimeoutMs: 1000,
+    options: { name: 'timeouts' },
   });
   const mnt = server.mountpoint;
   t.equal(await errorCode(stat(`${mnt}/slow-500`)), 'success', 'a faster handler answers');
@@ -60,7 +65,11 @@ t.test("a read answered after its timeout writes nothing into the kernel's buffe
   t.ok(reads > 10, `${reads} reads of another file were exact meanwhile`);
   const late = (await server.calls()).filter((call) => call.op === 'slow-read');
   t.ok(late.length > 0, 'the late reads answered in the end');
-  t.same(late.map((call) => call.args[0]), late.map(() => 0), "each found the kernel's buffer taken back (length 0)");
+  t.same(
+    late.map((call) => call.args[0]),
+    late.map(() => 0),
+    "each found the kernel's buffer taken back (length 0)",
+  );
   t.match(server.stderr(), /fuse read \/slow-read-2500: no answer within 1000 ms; replied ETIMEDOUT/);
   t.notMatch(server.stderr(), /handler failed|unusable answer/, 'the late answer failed nothing');
   t.doesNotThrow(() => process.kill(server.pid, 0), 'the server still runs');

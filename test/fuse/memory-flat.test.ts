@@ -26,10 +26,16 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  */
 async function measure(t: Teardown, binding: FuseServerConfig['binding']): Promise<{ before: number; after: number }> {
   // Every stat reaches the server (attr_timeout=0) and waits there, so each round needs ~200 workers.
-  const server: FuseServer = await startFuseServer(t, {
-    fs: 'null', getattrDelayMs: 20, binding,
-    options: { name: `flat-${binding}`, attrTimeoutSeconds: 0, entryTimeoutSeconds: 3600 },
-  }, { steadyMemory: true });
+  const server: FuseServer = await startFuseServer(
+    t,
+    {
+      fs: 'null',
+      getattrDelayMs: 20,
+      binding,
+      options: { name: `flat-${binding}`, attrTimeoutSeconds: 0, entryTimeoutSeconds: 3600 },
+    },
+    { steadyMemory: true },
+  );
   const driver = fork(DRIVER, [server.mountpoint, String(PARALLEL)], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, UV_THREADPOOL_SIZE: String(PARALLEL) },
@@ -40,7 +46,8 @@ async function measure(t: Teardown, binding: FuseServerConfig['binding']): Promi
     for (let i = 0; i < count; i++) {
       await new Promise<void>((resolve, reject) => {
         driver.once('message', (message: { failures: number }) =>
-          message.failures ? reject(new Error(`${message.failures} stats failed`)) : resolve());
+          message.failures ? reject(new Error(`${message.failures} stats failed`)) : resolve(),
+        );
         driver.send({ type: 'round' });
       });
       rss.push(await server.rssAfterGcKiB());

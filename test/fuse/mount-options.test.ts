@@ -8,22 +8,40 @@ import { isMounted, makeMountpoint, startFuseServer } from '../helpers/fuse-serv
 
 t.test('the option set of a kidfs mount', async (t) => {
   t.same(fuseOptionList({ name: 'cms/editor' }), [
-    'nosuid', 'nodev', 'fsname=kidfs:cms/editor', 'subtype=kidfs', 'allow_other',
-    'attr_timeout=1', 'entry_timeout=1', 'negative_timeout=0', 'big_writes', 'max_write=131072', 'max_read=131072',
+    'nosuid',
+    'nodev',
+    'fsname=kidfs:cms/editor',
+    'subtype=kidfs',
+    'allow_other',
+    'attr_timeout=1',
+    'entry_timeout=1',
+    'negative_timeout=0',
+    'big_writes',
+    'max_write=131072',
+    'max_read=131072',
   ]);
   const zeros = fuseOptionList({ name: 'z', attrTimeoutSeconds: 0, entryTimeoutSeconds: 0, umask: 0, uid: 0, gid: 0 });
-  t.ok(['attr_timeout=0', 'entry_timeout=0', 'umask=0', 'uid=0', 'gid=0'].every((option) => zeros.includes(option)), 'zero values are kept');
+  t.ok(
+    ['attr_timeout=0', 'entry_timeout=0', 'umask=0', 'uid=0', 'gid=0'].every((option) => zeros.includes(option)),
+    'zero values are kept',
+  );
   t.ok(fuseOptionList({ name: 'u', umask: 0o22 }).includes('umask=22'), 'umask is written in octal, as libfuse reads it');
   t.notOk(fuseOptionList({ name: 'p' }).includes('default_permissions'), 'permissions are left to the server');
   t.ok(fuseOptionList({ name: 'x', extraOptions: ['kernel_cache', 'max_readahead=65536'] }).includes('max_readahead=65536'));
 
   const refused: Array<[object, RegExp]> = [
     [{ name: 'a,b' }, /mount name "a,b" must be 1-200 of/],
-    [{ name: 'x', maxWriteBytes: 1 << 20 }, /maxWriteBytes must be an integer from 4096 to 131072 \(libfuse 2's request buffer\), not 1048576/],
+    [
+      { name: 'x', maxWriteBytes: 1 << 20 },
+      /maxWriteBytes must be an integer from 4096 to 131072 \(libfuse 2's request buffer\), not 1048576/,
+    ],
     [{ name: 'x', attrTimeoutSeconds: -1 }, /attrTimeoutSeconds must be a number of seconds >= 0, not -1/],
     [{ name: 'x', umask: 0o1000 }, /umask must be an integer from 0 to 511, not 512/],
     [{ name: 'x', extraOptions: ['bogus'] }, /unknown FUSE option 'bogus'; extraOptions accepts: kernel_cache, /],
-    [{ name: 'x', extraOptions: ['default_permissions'] }, /'default_permissions' is not allowed in extraOptions: kidfs leaves permission checks to the NFS server/],
+    [
+      { name: 'x', extraOptions: ['default_permissions'] },
+      /'default_permissions' is not allowed in extraOptions: kidfs leaves permission checks to the NFS server/,
+    ],
     [{ name: 'x', extraOptions: ['suid'] }, /kidfs mounts are always nosuid/],
     [{ name: 'x', extraOptions: ['max_readahead'] }, /max_readahead needs =<number>/],
     [{ name: 'x', extraOptions: ['kernel_cache=1'] }, /kernel_cache takes no value/],
@@ -55,10 +73,34 @@ t.test('umask=0 shows every permission bit set', async (t) => {
 });
 
 t.test('every option extraOptions accepts is one libfuse 2 knows', async (t) => {
-  const all = ['kernel_cache', 'auto_cache', 'noauto_cache', 'direct_io', 'hard_remove', 'use_ino', 'readdir_ino', 'async_read',
-    'sync_read', 'atomic_o_trunc', 'no_remote_lock', 'splice_read', 'splice_write', 'splice_move', 'noatime', 'noexec', 'sync',
-    'dirsync', 'intr', 'noforget', 'ac_attr_timeout=1', 'max_readahead=131072', 'max_background=12', 'congestion_threshold=9',
-    'remember=1', 'intr_signal=10'];
+  const all = [
+    'kernel_cache',
+    'auto_cache',
+    'noauto_cache',
+    'direct_io',
+    'hard_remove',
+    'use_ino',
+    'readdir_ino',
+    'async_read',
+    'sync_read',
+    'atomic_o_trunc',
+    'no_remote_lock',
+    'splice_read',
+    'splice_write',
+    'splice_move',
+    'noatime',
+    'noexec',
+    'sync',
+    'dirsync',
+    'intr',
+    'noforget',
+    'ac_attr_timeout=1',
+    'max_readahead=131072',
+    'max_background=12',
+    'congestion_threshold=9',
+    'remember=1',
+    'intr_signal=10',
+  ];
   t.throws(() => fuseOptionList({ name: 'x', extraOptions: ['not_in_the_list'] }), /extraOptions accepts: (\w+(=N)?, )+/);
   const server = await startFuseServer(t, { fs: 'memory', options: { name: 'extras', extraOptions: all } });
   t.ok((await stat(server.mountpoint)).isDirectory());
@@ -81,14 +123,26 @@ t.test('a mountpoint that is not empty is a clear error, and nothing is mounted'
 
 t.test('an option libfuse itself refuses leaves no mount behind', async (t) => {
   const mountpoint = await makeMountpoint(t);
-  const failed = startFuseServer(t, { mountpoint, fs: 'memory', binding: 'raw', rawOptions: ['nosuid', 'bogus_option'], options: { name: 'x' } });
+  const failed = startFuseServer(t, {
+    mountpoint,
+    fs: 'memory',
+    binding: 'raw',
+    rawOptions: ['nosuid', 'bogus_option'],
+    options: { name: 'x' },
+  });
   await t.rejects(failed, /libfuse refused the mount options \(its stderr names the option\); nothing was left mounted/);
   t.notOk(isMounted(mountpoint), 'not mounted');
 });
 
 t.test('upstream fuse-native left a dead mount for the same option', async (t) => {
   const mountpoint = await makeMountpoint(t);
-  const failed = startFuseServer(t, { mountpoint, fs: 'null', binding: 'upstream', rawOptions: ['nosuid', 'bogus_option'], options: { name: 'x' } });
+  const failed = startFuseServer(t, {
+    mountpoint,
+    fs: 'null',
+    binding: 'upstream',
+    rawOptions: ['nosuid', 'bogus_option'],
+    options: { name: 'x' },
+  });
   await t.rejects(failed, /fuse failed/);
   // Nobody answers it: a stat hangs while that process lives, and gets ENOTCONN after it exits.
   t.ok(isMounted(mountpoint), 'still mounted (removed in teardown)');

@@ -29,7 +29,10 @@ t.test('two readers of one file at once, at different offsets, each get their by
       'dd if=big bs=128k skip=192 status=none | sha256sum > /tmp/$$.b & wait; cat /tmp/$$.a /tmp/$$.b; rm /tmp/$$.a /tmp/$$.b',
   );
   t.equal(result.status, 0, result.stderr);
-  const [first, second] = result.stdout.trim().split('\n').map((line) => line.split(' ')[0]);
+  const [first, second] = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ')[0]);
   t.equal(first, sha256(content.subarray(0, 24 * MiB)), 'the first half');
   t.equal(second, sha256(content.subarray(24 * MiB)), 'the second half');
 });
@@ -38,7 +41,9 @@ t.test('reads interleaved with writes ahead of them see every write', async (t) 
   // A program in the mount: it reads the file in order through one fd while writing, through another, just ahead of
   // the reader (inside its read-ahead window), and checks every read against its model of the file.
   const program = join(work, 'interleave.mjs');
-  writeFileSync(program, `
+  writeFileSync(
+    program,
+    `
     import { openSync, readSync, writeSync, closeSync, readFileSync } from 'node:fs';
     import { createHash } from 'node:crypto';
     const MiB = ${MiB};
@@ -60,7 +65,8 @@ t.test('reads interleaved with writes ahead of them see every write', async (t) 
     closeSync(writer);
     closeSync(reader);
     console.log(createHash('sha256').update(model).digest('hex'));
-  `);
+  `,
+  );
   const result = inMount(`node ${program}`);
   t.equal(result.status, 0, result.stdout + result.stderr);
   const onServer = run('root', server.dir, 'sha256sum < big').stdout.split(' ')[0];

@@ -21,7 +21,10 @@ t.test('expires late operations once, in time, and never answered ones', async (
   start('later');
   await sleep(250);
   t.same(expired, ['slow', 'later'], 'the answered one never expires; the others once each, in order');
-  t.ok(expiredAt.get('slow')! >= 100 && expiredAt.get('slow')! < 100 + 25 + 40, `slow expired after ${expiredAt.get('slow')!.toFixed(0)} ms`);
+  t.ok(
+    expiredAt.get('slow')! >= 100 && expiredAt.get('slow')! < 100 + 25 + 40,
+    `slow expired after ${expiredAt.get('slow')!.toFixed(0)} ms`,
+  );
   t.ok(expiredAt.get('later')! >= 130, `later expired after ${expiredAt.get('later')!.toFixed(0)} ms, its own 100 ms after it started`);
 });
 

@@ -25,8 +25,14 @@ t.test('operations on a memory file system', async (t) => {
     const calls = await server.calls();
     const [opened] = callsOf(calls, 'open', '/grow');
     const handle = opened.args[1];
-    t.same(callsOf(calls, 'ftruncate', '/grow').map((call) => call.args), [[handle, 5]]);
-    t.ok(callsOf(calls, 'fgetattr', '/grow').some((call) => call.args[0] === handle), 'fgetattr got the handle');
+    t.same(
+      callsOf(calls, 'ftruncate', '/grow').map((call) => call.args),
+      [[handle, 5]],
+    );
+    t.ok(
+      callsOf(calls, 'fgetattr', '/grow').some((call) => call.args[0] === handle),
+      'fgetattr got the handle',
+    );
     t.equal((await stat(`${mnt}/grow`)).size, 5);
   });
 
@@ -65,7 +71,13 @@ t.test('operations on a memory file system', async (t) => {
     await file.close();
     const calls = await server.calls();
     const handle = callsOf(calls, 'create', '/synced')[0].args[2];
-    t.same(callsOf(calls, 'fsync', '/synced').map((call) => call.args), [[handle, false], [handle, true]]);
+    t.same(
+      callsOf(calls, 'fsync', '/synced').map((call) => call.args),
+      [
+        [handle, false],
+        [handle, true],
+      ],
+    );
   });
 
   t.test('written data the handler keeps after answering stays intact', async (t) => {
@@ -79,7 +91,10 @@ t.test('operations on a memory file system', async (t) => {
     await writeFile(`${mnt}/big`, randomBytes(MiB));
     const sizes = callsOf(await server.calls(), 'write', '/big').map((call) => call.args[0] as number);
     t.equal(Math.max(...sizes), 128 * 1024);
-    t.equal(sizes.reduce((sum, size) => sum + size, 0), MiB);
+    t.equal(
+      sizes.reduce((sum, size) => sum + size, 0),
+      MiB,
+    );
   });
 });
 
@@ -94,7 +109,10 @@ t.test('with use_ino, st_ino reaches the program whole, beyond 32 bits', async (
   const server = await startFuseServer(t, { fs: 'memory', options: { name: 'inodes', extraOptions: ['use_ino'] } });
   await writeFile(`${server.mountpoint}/first`, 'x');
   await writeFile(`${server.mountpoint}/second`, 'y');
-  const [first, second] = await Promise.all([stat(`${server.mountpoint}/first`, { bigint: true }), stat(`${server.mountpoint}/second`, { bigint: true })]);
+  const [first, second] = await Promise.all([
+    stat(`${server.mountpoint}/first`, { bigint: true }),
+    stat(`${server.mountpoint}/second`, { bigint: true }),
+  ]);
   t.ok(first.ino > 2n ** 40n && second.ino > 2n ** 40n, `the file system's numbers (${first.ino}, ${second.ino})`);
   t.not(first.ino, second.ino);
 });

@@ -17,7 +17,7 @@ t.test('times set through the mount', async (t) => {
   const local = await mkdtemp(join(tmpdir(), 'kidfs-times-'));
   t.teardown(() => rm(local, { recursive: true, force: true }));
 
-  t.test("touch -d sets both times, to the nanosecond", async (t) => {
+  t.test('touch -d sets both times, to the nanosecond', async (t) => {
     await run('touch', ['-d', '2001-02-03 04:05:06.123456789Z', `${mnt}/d`]);
     const after = await stat(`${mnt}/d`, { bigint: true });
     t.equal(after.mtimeNs, seconds('2001-02-03T04:05:06Z') + 123456789n);
@@ -64,10 +64,12 @@ t.test('times set through the mount', async (t) => {
 
   t.test('tar x restores the modification times of the archive', async (t) => {
     const dates = ['1999-12-31 23:59:59Z', '2004-06-07 08:09:10Z', '2020-02-29 12:00:00Z'];
-    await Promise.all(dates.map(async (date, i) => {
-      await writeFile(`${local}/t${i}`, `file ${i}`);
-      await run('touch', ['-m', '-d', date, `${local}/t${i}`]);
-    }));
+    await Promise.all(
+      dates.map(async (date, i) => {
+        await writeFile(`${local}/t${i}`, `file ${i}`);
+        await run('touch', ['-m', '-d', date, `${local}/t${i}`]);
+      }),
+    );
     await run('tar', ['-cf', `${local}/archive.tar`, '-C', local, 't0', 't1', 't2']);
     await run('tar', ['-xf', `${local}/archive.tar`, '-C', mnt]);
     for (const [i, date] of dates.entries()) {

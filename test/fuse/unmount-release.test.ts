@@ -26,7 +26,11 @@ interface Teardown {
 /** Mounts and unmounts MOUNTS times in a process of its own, with handlers holding BALLAST_MIB each. */
 async function churn(t: Teardown, binding: ChurnConfig['binding']): Promise<ChurnResult> {
   const config: ChurnConfig = {
-    binding, mountpoint: await makeMountpoint(t), mounts: MOUNTS, ballastMiB: BALLAST_MIB, warmUpMounts: WARM_UP_MOUNTS,
+    binding,
+    mountpoint: await makeMountpoint(t),
+    mounts: MOUNTS,
+    ballastMiB: BALLAST_MIB,
+    warmUpMounts: WARM_UP_MOUNTS,
   };
   const child = fork(CHURN, [JSON.stringify(config)], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...STEADY_MEMORY_FLAGS],
@@ -53,12 +57,17 @@ t.test('the same churn keeps every handlers object on upstream fuse-native (the 
   t.comment(`upstream: RssAnon ${warmRssKiB} KiB after ${WARM_UP_MOUNTS} mounts, ${finalRssKiB} KiB after ${MOUNTS}`);
   t.equal(collected, 0, 'no handlers object was collected');
   const ballastKiB = (MOUNTS - WARM_UP_MOUNTS) * BALLAST_MIB * 1024;
-  t.ok(finalRssKiB - warmRssKiB > 0.9 * ballastKiB, `RssAnon grew by ${finalRssKiB - warmRssKiB} KiB (the ballast of ${MOUNTS - WARM_UP_MOUNTS} mounts is ${ballastKiB})`);
+  t.ok(
+    finalRssKiB - warmRssKiB > 0.9 * ballastKiB,
+    `RssAnon grew by ${finalRssKiB - warmRssKiB} KiB (the ballast of ${MOUNTS - WARM_UP_MOUNTS} mounts is ${ballastKiB})`,
+  );
 });
 
 /** The fusectl directory of the FUSE connection serving `path` (fusectl is mounted for the test if it is not). */
 async function fuseConnection(t: Teardown, path: string): Promise<string> {
-  const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === FUSECTL);
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === FUSECTL);
   if (!mounted) {
     await run('mount', ['-t', 'fusectl', 'fusectl', FUSECTL]);
     t.teardown(() => run('umount', [FUSECTL]));

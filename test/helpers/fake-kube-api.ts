@@ -96,18 +96,28 @@ export class FakeKubeApi {
   /** A kubeconfig file (JSON is YAML) for the client with `token`, trusting `ca` (default: this server's CA). */
   writeKubeconfig(dir: string, token: string, ca = this.certificates.ca): string {
     const path = join(dir, `kubeconfig-${randomBytes(4).toString('hex')}`);
-    writeFileSync(path, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
-      clusters: [{ name: 'fake', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
-      users: [{ name: 'kidfs', user: { token } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'kidfs' } }],
-    }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'fake',
+        clusters: [{ name: 'fake', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
+        users: [{ name: 'kidfs', user: { token } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'kidfs' } }],
+      }),
+    );
     return path;
   }
 
   addNamespace(name: string, annotations: Record<string, string> = {}): void {
-    this.put('namespaces', '', name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations },
-      spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+    this.put('namespaces', '', name, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, annotations },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
   }
 
   addServiceAccount(namespace: string, name: string, annotations: Record<string, string> = {}): void {
@@ -117,24 +127,41 @@ export class FakeKubeApi {
   /** Adds (or replaces) a pod; returns its uid. */
   addPod(pod: FakePod): string {
     const uid = pod.uid ?? randomUUID();
-    this.put('pods', pod.namespace, pod.name, {
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: pod.name, namespace: pod.namespace, uid },
-      spec: {
-        nodeName: pod.nodeName, serviceAccountName: pod.serviceAccount, serviceAccount: pod.serviceAccount,
-        containers: [{ name: 'app', image: 'registry.example/app:1' }],
+    this.put(
+      'pods',
+      pod.namespace,
+      pod.name,
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: pod.name, namespace: pod.namespace, uid },
+        spec: {
+          nodeName: pod.nodeName,
+          serviceAccountName: pod.serviceAccount,
+          serviceAccount: pod.serviceAccount,
+          containers: [{ name: 'app', image: 'registry.example/app:1' }],
+        },
+        status: { phase: pod.phase ?? 'Running' },
       },
-      status: { phase: pod.phase ?? 'Running' },
-    }, uid);
+      uid,
+    );
     return uid;
   }
 
   /** A bound service-account token for a pod, as kubelet requests one (CSI tokenRequests). */
-  issueToken(pod: { namespace: string; name: string; serviceAccount: string; uid: string }, audiences: readonly string[], lifetimeMs = 3_600_000): string {
+  issueToken(
+    pod: { namespace: string; name: string; serviceAccount: string; uid: string },
+    audiences: readonly string[],
+    lifetimeMs = 3_600_000,
+  ): string {
     const token = `eyJ${randomBytes(32).toString('base64url')}`;
     this.tokens.set(token, {
-      namespace: pod.namespace, serviceAccount: pod.serviceAccount, podName: pod.name, podUid: pod.uid,
-      audiences, expiresAt: Date.now() + lifetimeMs,
+      namespace: pod.namespace,
+      serviceAccount: pod.serviceAccount,
+      podName: pod.name,
+      podUid: pod.uid,
+      audiences,
+      expiresAt: Date.now() + lifetimeMs,
     });
     return token;
   }
@@ -149,7 +176,8 @@ export class FakeKubeApi {
   }
 
   countRequests(method: string, pathPart: string, status?: number): number {
-    return this.requests.filter((r) => r.method === method && r.path.includes(pathPart) && (status === undefined || r.status === status)).length;
+    return this.requests.filter((r) => r.method === method && r.path.includes(pathPart) && (status === undefined || r.status === status))
+      .length;
   }
 
   private put(resource: string, namespace: string, name: string, object: Json, uid?: string): Json {
@@ -203,9 +231,15 @@ export class FakeKubeApi {
     const { verb, resource, group, namespace, name } = route;
     if (!allowed(client.permissions, verb, resource)) {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-      send(403, statusObject(403, 'Forbidden',
-        `${resource}${group ? `.${group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "${client.user}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
-        { ...(name ? { name } : {}), ...(group ? { group } : {}), kind: resource }));
+      send(
+        403,
+        statusObject(
+          403,
+          'Forbidden',
+          `${resource}${group ? `.${group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "${client.user}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
+          { ...(name ? { name } : {}), ...(group ? { group } : {}), kind: resource },
+        ),
+      );
       return;
     }
     const [status, answer] = this.serve(route, body);
@@ -214,14 +248,19 @@ export class FakeKubeApi {
 
   private route(method: string, path: string) {
     let match = /^\/apis\/authentication\.k8s\.io\/v1\/tokenreviews$/.exec(path);
-    if (match && method === 'POST') return { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io', namespace: '', name: '' };
-    if (path === '/api/v1/namespaces' && method === 'GET') return { verb: 'list', resource: 'namespaces', group: '', namespace: '', name: '' };
+    if (match && method === 'POST')
+      return { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io', namespace: '', name: '' };
+    if (path === '/api/v1/namespaces' && method === 'GET')
+      return { verb: 'list', resource: 'namespaces', group: '', namespace: '', name: '' };
     match = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|serviceaccounts|configmaps)(?:\/([^/]+))?$/.exec(path);
     if (!match) return undefined;
     const [, namespace, resource, name] = match as unknown as [string, string, string, string | undefined];
-    const verb = name === undefined
-      ? (method === 'POST' && resource === 'configmaps' ? 'create' : undefined)
-      : ({ GET: 'get', PUT: 'update' } as Record<string, string>)[method];
+    const verb =
+      name === undefined
+        ? method === 'POST' && resource === 'configmaps'
+          ? 'create'
+          : undefined
+        : ({ GET: 'get', PUT: 'update' } as Record<string, string>)[method];
     if (verb === undefined || (verb === 'update' && resource !== 'configmaps')) return undefined;
     return { verb, resource, group: '', namespace, name: name ?? '' };
   }
@@ -230,10 +269,12 @@ export class FakeKubeApi {
     const { verb, resource, namespace, name } = route;
     if (resource === 'tokenreviews') return [201, this.review(body)];
     if (verb === 'list') {
-      const items = [...this.objects.entries()].filter(([key]) => key.startsWith('namespaces//')).map(([, value]) => {
-        const { apiVersion: _a, kind: _k, ...item } = value;
-        return item;
-      });
+      const items = [...this.objects.entries()]
+        .filter(([key]) => key.startsWith('namespaces//'))
+        .map(([, value]) => {
+          const { apiVersion: _a, kind: _k, ...item } = value;
+          return item;
+        });
       return [200, { kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: String(this.revision) }, items }];
     }
     const key = `${resource}/${namespace}/${name}`;
@@ -246,10 +287,21 @@ export class FakeKubeApi {
     const bodyName = metadata['name'] as string | undefined;
     if (resource === 'configmaps' && configMapBytes(body) > MAX_CONFIGMAP_BYTES) {
       // The API server's validation of a ConfigMap: keys and values together at most 1 MiB.
-      return [422, statusObject(422, 'Invalid', `ConfigMap "${bodyName ?? ''}" is invalid: []: Too long: may not be more than ${MAX_CONFIGMAP_BYTES} bytes`)];
+      return [
+        422,
+        statusObject(
+          422,
+          'Invalid',
+          `ConfigMap "${bodyName ?? ''}" is invalid: []: Too long: may not be more than ${MAX_CONFIGMAP_BYTES} bytes`,
+        ),
+      ];
     }
     if (verb === 'create') {
-      if (!bodyName) return [422, statusObject(422, 'Invalid', `ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required`)];
+      if (!bodyName)
+        return [
+          422,
+          statusObject(422, 'Invalid', `ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required`),
+        ];
       if (this.objects.has(`${resource}/${namespace}/${bodyName}`)) {
         return [409, statusObject(409, 'AlreadyExists', `${resource} "${bodyName}" already exists`, { name: bodyName, kind: resource })];
       }
@@ -263,9 +315,15 @@ export class FakeKubeApi {
     if (!current) return [404, notFound(resource, name)];
     const wanted = metadata['resourceVersion'];
     if (wanted !== undefined && wanted !== (current['metadata'] as Json)['resourceVersion']) {
-      return [409, statusObject(409, 'Conflict',
-        `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-        { name, kind: resource })];
+      return [
+        409,
+        statusObject(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          { name, kind: resource },
+        ),
+      ];
     }
     return [200, this.put(resource, namespace, name, { ...body, metadata: { ...metadata, namespace } })];
   }
@@ -275,8 +333,11 @@ export class FakeKubeApi {
     const spec = (body['spec'] ?? {}) as { token?: string; audiences?: string[] };
     const wanted = spec.audiences && spec.audiences.length > 0 ? spec.audiences : ['https://kubernetes.default.svc.cluster.local'];
     const answer = (status: Json): Json => ({
-      kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null },
-      spec: { token: spec.token, audiences: spec.audiences }, status,
+      kind: 'TokenReview',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: { token: spec.token, audiences: spec.audiences },
+      status,
     });
     const refused = (error: string) => answer({ user: {}, error: `[invalid bearer token, ${error}]` });
     const token = spec.token === undefined ? undefined : this.tokens.get(spec.token);
@@ -290,7 +351,9 @@ export class FakeKubeApi {
     if (!pod) return refused(`pods "${token.podName}" not found`);
     const podUid = (pod['metadata'] as Json)['uid'];
     if (podUid !== token.podUid) {
-      return refused(`the UID in the bound object reference (${token.podUid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      return refused(
+        `the UID in the bound object reference (${token.podUid}) does not match the UID in record. The object might have been deleted and then recreated`,
+      );
     }
     const serviceAccount = this.objects.get(`serviceaccounts/${token.namespace}/${token.serviceAccount}`);
     return answer({

@@ -42,8 +42,16 @@ export class FakeNfs implements NfsOperations {
   /** As connectExport gives it: the export a file system is made over. */
   get exportView(): NfsExportView {
     const fsinfo: FsinfoResult = {
-      rtmax: 1 << 20, rtpref: 1 << 20, rtmult: 4096, wtmax: 1 << 20, wtpref: 1 << 20, wtmult: 4096, dtpref: 65536,
-      maxFileSize: 1n << 50n, timeDelta: { seconds: 0, nseconds: 1 }, properties: 0,
+      rtmax: 1 << 20,
+      rtpref: 1 << 20,
+      rtmult: 4096,
+      wtmax: 1 << 20,
+      wtpref: 1 << 20,
+      wtmult: 4096,
+      dtpref: 65536,
+      maxFileSize: 1n << 50n,
+      timeDelta: { seconds: 0, nseconds: 1 },
+      properties: 0,
     };
     return { client: this, rootHandle: this.rootHandle, fsinfo };
   }
@@ -122,16 +130,36 @@ export class FakeNfs implements NfsOperations {
     return {};
   }
 
-  mkdir(): never { return unsupported('MKDIR'); }
-  symlink(): never { return unsupported('SYMLINK'); }
-  mknod(): never { return unsupported('MKNOD'); }
-  rmdir(): never { return unsupported('RMDIR'); }
-  rename(): never { return unsupported('RENAME'); }
-  link(): never { return unsupported('LINK'); }
-  readlink(): never { return unsupported('READLINK'); }
-  readdirplusPage(): never { return unsupported('READDIRPLUS'); }
-  fsstat(): never { return unsupported('FSSTAT'); }
-  pathconf(): never { return unsupported('PATHCONF'); }
+  mkdir(): never {
+    return unsupported('MKDIR');
+  }
+  symlink(): never {
+    return unsupported('SYMLINK');
+  }
+  mknod(): never {
+    return unsupported('MKNOD');
+  }
+  rmdir(): never {
+    return unsupported('RMDIR');
+  }
+  rename(): never {
+    return unsupported('RENAME');
+  }
+  link(): never {
+    return unsupported('LINK');
+  }
+  readlink(): never {
+    return unsupported('READLINK');
+  }
+  readdirplusPage(): never {
+    return unsupported('READDIRPLUS');
+  }
+  fsstat(): never {
+    return unsupported('FSSTAT');
+  }
+  pathconf(): never {
+    return unsupported('PATHCONF');
+  }
 
   private file(fh: FileHandle, procedure: string): FakeFile {
     const file = this.files.get(fh.toString('hex'));
@@ -146,13 +174,31 @@ export class FakeNfs implements NfsOperations {
   }
 
   private attributes(file: FakeFile): Fattr3 {
-    return { ...this.rootAttributes(), type: Ftype3.REG, mode: 0o644, nlink: 1, size: BigInt(file.data.length), fileid: BigInt(file.fileid) };
+    return {
+      ...this.rootAttributes(),
+      type: Ftype3.REG,
+      mode: 0o644,
+      nlink: 1,
+      size: BigInt(file.data.length),
+      fileid: BigInt(file.fileid),
+    };
   }
 
   private rootAttributes(): Fattr3 {
     return {
-      type: Ftype3.DIR, mode: 0o777, nlink: 2, uid: 0, gid: 0, size: 4096n, used: 4096n, rdev: { major: 0, minor: 0 },
-      fsid: 1n, fileid: 1n, atime: time, mtime: time, ctime: time,
+      type: Ftype3.DIR,
+      mode: 0o777,
+      nlink: 2,
+      uid: 0,
+      gid: 0,
+      size: 4096n,
+      used: 4096n,
+      rdev: { major: 0, minor: 0 },
+      fsid: 1n,
+      fileid: 1n,
+      atime: time,
+      mtime: time,
+      ctime: time,
     };
   }
 }

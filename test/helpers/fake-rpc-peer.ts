@@ -64,7 +64,17 @@ export async function startFakeRpcPeer(onCall: (call: ReceivedCall) => void = ()
       const credBody = Buffer.from(r.opaque(400));
       r.uint32();
       r.opaque(400);
-      const call = { xid, program, version, procedure, credFlavor, credBody, args: Buffer.from(record.subarray(r.offset)), connection, socket };
+      const call = {
+        xid,
+        program,
+        version,
+        procedure,
+        credFlavor,
+        credBody,
+        args: Buffer.from(record.subarray(r.offset)),
+        connection,
+        socket,
+      };
       peer.calls.push(call);
       peer.onCall(call);
     });

@@ -8,7 +8,11 @@ import { errnoOfFailure } from '../../src/fs/fs-error.ts';
 import { NfsFileSystem, type PositionedEntry } from '../../src/fs/nfs-file-system.ts';
 import type { FileSystemOptions } from '../../src/fs/fs-options.ts';
 
-export function makeFs(exp: NfsExport, credential: Credential, options: Omit<FileSystemOptions, 'export' | 'credential'> = {}): NfsFileSystem {
+export function makeFs(
+  exp: NfsExport,
+  credential: Credential,
+  options: Omit<FileSystemOptions, 'export' | 'credential'> = {},
+): NfsFileSystem {
   return new NfsFileSystem({ export: exp, credential, ...options });
 }
 

@@ -21,7 +21,11 @@ const slot = fc.integer({ min: 0, max: 2 });
 const seed = fc.integer({ min: 0, max: 250 });
 const MiB = 1024 * 1024;
 /** Offsets and sizes near the start, across FUSE's 128 KiB requests, and around kidfs's 1 MiB write and read chunks. */
-const offset = fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 300_000 }), fc.integer({ min: MiB - 70_000, max: MiB + 70_000 }));
+const offset = fc.oneof(
+  fc.integer({ min: 0, max: 5000 }),
+  fc.integer({ min: 0, max: 300_000 }),
+  fc.integer({ min: MiB - 70_000, max: MiB + 70_000 }),
+);
 const length = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 140_000 }));
 const fileMode = fc.constantFrom(0o644, 0o600, 0o444, 0o755, 0o200);
 const dirMode = fc.constantFrom(0o755, 0o700, 0o2755, 0o555, 0o644, 0o1777);
@@ -29,7 +33,17 @@ const dirMode = fc.constantFrom(0o755, 0o700, 0o2755, 0o555, 0o644, 0o1777);
 const time = fc.bigInt({ min: 0n, max: (2n ** 32n - 1n) * 1_000_000_000n }).map(Number);
 
 export const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('open'), slot, path: fc.constantFrom(...FILES), access: fc.constantFrom('r', 'w', 'rw', 'rw'), flags: fc.oneof(fc.constant(['creat']), fc.subarray(['creat', 'excl', 'trunc', 'append'])), mode: fileMode }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('open'),
+      slot,
+      path: fc.constantFrom(...FILES),
+      access: fc.constantFrom('r', 'w', 'rw', 'rw'),
+      flags: fc.oneof(fc.constant(['creat']), fc.subarray(['creat', 'excl', 'trunc', 'append'])),
+      mode: fileMode,
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('close'), slot }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('write'), slot, length, seed }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('pwrite'), slot, offset, length, seed }) },
@@ -97,7 +111,10 @@ export class ModelExecutor {
     private readonly holdsHidden: (run: string, path: string) => boolean,
   ) {
     // The program is handed over as text: the executor runs as `user`, who may not read a checkout in a 0700 directory.
-    this.child = spawn(PYTHON, ['-c', readFileSync(EXECUTOR, 'utf8'), mount, reference, otherHost], { ...user, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(PYTHON, ['-c', readFileSync(EXECUTOR, 'utf8'), mount, reference, otherHost], {
+      ...user,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     createInterface({ input: this.child.stdout! }).on('line', (line) => this.waiting.shift()?.(line));
     const gone = (code: unknown, signal?: unknown) => {
@@ -124,10 +141,14 @@ export class ModelExecutor {
           throw new Error(`${where}: the mount answered ${JSON.stringify(reply.mount)}, the reference ${JSON.stringify(reply.reference)}`);
         }
         if (reply.otherHost && reply.otherHost.seen !== reply.otherHost.expected) {
-          throw new Error(`${where}: another mount opened the closed file and read ${reply.otherHost.seen}, not ${reply.otherHost.expected}`);
+          throw new Error(
+            `${where}: another mount opened the closed file and read ${reply.otherHost.seen}, not ${reply.otherHost.expected}`,
+          );
         }
         if (!isDeepStrictEqual(reply.snapshot?.mount, reply.snapshot?.reference)) {
-          throw new Error(`${where}: the trees differ: mount ${JSON.stringify(reply.snapshot?.mount)}, reference ${JSON.stringify(reply.snapshot?.reference)}`);
+          throw new Error(
+            `${where}: the trees differ: mount ${JSON.stringify(reply.snapshot?.mount)}, reference ${JSON.stringify(reply.snapshot?.reference)}`,
+          );
         }
       }
     } finally {

@@ -32,7 +32,9 @@ interface Teardown {
 }
 
 function mountpoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '');
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '');
 }
 
 /** A process's RssAnon (KiB) from /proc: the part of its RSS that a leak grows. */

@@ -40,7 +40,12 @@ const handlers = memory ?? new NullFs(config.nullFileSize ?? 0, config.getattrDe
 async function mount(): Promise<() => Promise<void>> {
   switch (config.binding ?? 'kidfs') {
     case 'kidfs': {
-      const mounted = await mountFuse({ mountpoint: config.mountpoint, handlers, options: config.options, opTimeoutMs: config.opTimeoutMs });
+      const mounted = await mountFuse({
+        mountpoint: config.mountpoint,
+        handlers,
+        options: config.options,
+        opTimeoutMs: config.opTimeoutMs,
+      });
       return () => mounted.unmount();
     }
     case 'upstream':

@@ -39,7 +39,8 @@ export async function memoryAfterGc(pid: number, stderr: () => string, timeoutMs
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + timeoutMs;
   while (answers().length === before) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} did not answer SIGUSR2 with a GC within ${timeoutMs} ms: was it started with gcProbeEnv()?`);
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} did not answer SIGUSR2 with a GC within ${timeoutMs} ms: was it started with gcProbeEnv()?`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return { rssAnonKiB: rssAnonKiB(pid), heapUsedKiB: Math.round(Number(answers()[before]![1]) / 1024) };

@@ -9,7 +9,8 @@ export async function rejection(promise: Promise<unknown>, kind: IdentityError['
   } catch (err) {
     error = err;
   }
-  if (!(error instanceof IdentityError)) throw new Error(`expected an IdentityError (${kind}), got ${error === undefined ? 'an identity' : String(error)}`);
+  if (!(error instanceof IdentityError))
+    throw new Error(`expected an IdentityError (${kind}), got ${error === undefined ? 'an identity' : String(error)}`);
   if (error.kind !== kind) throw new Error(`expected kind ${kind}, got ${error.kind}: ${error.message}`);
   if (error.message.includes('\n')) throw new Error(`message is not one line: ${JSON.stringify(error.message)}`);
   return error.message;

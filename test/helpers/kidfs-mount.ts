@@ -92,8 +92,20 @@ export interface MountOptions {
 export async function startMount(t: Teardown, options: MountOptions): Promise<KidfsMountProcess> {
   const target = join(options.dir, options.name ?? 'mnt');
   mkdirSync(target, { recursive: true });
-  const args = ['mount', options.url, target, '--identity', options.identity, '--config', options.config, '--foreground', ...(options.extraArgs ?? [])];
-  const child = spawn(...untracked(KIDFS, options.readOnly ? [...args, '--read-only'] : args, options.env), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [
+    'mount',
+    options.url,
+    target,
+    '--identity',
+    options.identity,
+    '--config',
+    options.config,
+    '--foreground',
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(...untracked(KIDFS, options.readOnly ? [...args, '--read-only'] : args, options.env), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -148,7 +160,11 @@ export const USER_1000: ContainerUser = { uid: 1000, gid: 1000 };
 export function run(user: ContainerUser, cwd: string, script: string, timeoutMs = 120_000): RunResult {
   const ids = user === 'root' ? {} : { uid: user.uid, gid: user.gid };
   const result = spawnSync('sh', ['-c', script], {
-    cwd, ...ids, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
+    cwd,
+    ...ids,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
     env: { PATH: process.env.PATH, HOME: '/tmp', LANG: 'C' },
   });
   return { status: result.status, stdout: result.stdout ?? '', stderr: (result.stderr ?? '') + (result.error ? String(result.error) : '') };

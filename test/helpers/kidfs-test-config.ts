@@ -17,26 +17,40 @@ export function makeTempDir(prefix = 'kidfs-test-'): TempDir {
 }
 
 /**
- * A config with source = kubernetes on node `nodeName` (default node-a), no caching unless `cacheTtl`, talking to `api` with a client token that has
- * every permission (or the given token), plus `extra` INI text appended (sections of its own).
+ * A config with source = kubernetes on node `nodeName` (default node-a), no caching unless `cacheTtl`, talking to `api`
+ * with a client token that has every permission (or the given token), plus `extra` INI text appended (sections of its
+ * own).
  */
 export function kubernetesConfig(
-  api: FakeKubeApi, dir: string, options: { nodeName?: string; token?: string; cacheTtl?: string; timeout?: string; identity?: string; kubernetes?: string; extra?: string } = {},
+  api: FakeKubeApi,
+  dir: string,
+  options: {
+    nodeName?: string;
+    token?: string;
+    cacheTtl?: string;
+    timeout?: string;
+    identity?: string;
+    kubernetes?: string;
+    extra?: string;
+  } = {},
 ): KidfsConfig {
   const kubeconfig = api.writeKubeconfig(dir, options.token ?? api.addClient('*'));
   const file = join(dir, `kidfs-${Math.random().toString(36).slice(2)}.ini`);
-  writeFileSync(file, [
-    '[identity]',
-    'source = kubernetes',
-    `node-name = ${options.nodeName ?? 'node-a'}`,
-    `cache-ttl = ${options.cacheTtl ?? '0s'}`,
-    options.identity ?? '',
-    '[kubernetes]',
-    `kubeconfig = ${kubeconfig}`,
-    `timeout = ${options.timeout ?? '3s'}`,
-    options.kubernetes ?? '',
-    options.extra ?? '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      '[identity]',
+      'source = kubernetes',
+      `node-name = ${options.nodeName ?? 'node-a'}`,
+      `cache-ttl = ${options.cacheTtl ?? '0s'}`,
+      options.identity ?? '',
+      '[kubernetes]',
+      `kubeconfig = ${kubeconfig}`,
+      `timeout = ${options.timeout ?? '3s'}`,
+      options.kubernetes ?? '',
+      options.extra ?? '',
+    ].join('\n'),
+  );
   return loadConfig(file, {});
 }
 

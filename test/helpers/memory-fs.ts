@@ -63,7 +63,19 @@ export class MemoryFs implements FuseHandlers {
 
   private newNode(mode: number): Node {
     const time = now();
-    return { ino: this.nextIno++, mode, uid: 0, gid: 0, nlink: 1, data: Buffer.alloc(0), pending: [], target: '', atime: time, mtime: time, ctime: time };
+    return {
+      ino: this.nextIno++,
+      mode,
+      uid: 0,
+      gid: 0,
+      nlink: 1,
+      data: Buffer.alloc(0),
+      pending: [],
+      target: '',
+      atime: time,
+      mtime: time,
+      ctime: time,
+    };
   }
 
   private node(path: string): Node {
@@ -98,9 +110,17 @@ export class MemoryFs implements FuseHandlers {
     const isLink = (node.mode & S_IFMT) === S_IFLNK;
     const size = isLink ? Buffer.byteLength(node.target) : node.data.length;
     return {
-      ino: node.ino, mode: node.mode, uid: node.uid, gid: node.gid, nlink: node.nlink, size,
-      blocks: Math.ceil(size / 512), blksize: 4096,
-      atime: node.atime, mtime: node.mtime, ctime: node.ctime,
+      ino: node.ino,
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+      nlink: node.nlink,
+      size,
+      blocks: Math.ceil(size / 512),
+      blksize: 4096,
+      atime: node.atime,
+      mtime: node.mtime,
+      ctime: node.ctime,
     };
   }
 
@@ -207,7 +227,10 @@ export class MemoryFs implements FuseHandlers {
 
   private resize(node: Node, size: number): void {
     this.applyPending(node);
-    node.data = size <= node.data.length ? Buffer.from(node.data.subarray(0, size)) : Buffer.concat([node.data, Buffer.alloc(size - node.data.length)]);
+    node.data =
+      size <= node.data.length
+        ? Buffer.from(node.data.subarray(0, size))
+        : Buffer.concat([node.data, Buffer.alloc(size - node.data.length)]);
     node.mtime = node.ctime = now();
   }
 

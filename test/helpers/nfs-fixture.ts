@@ -26,7 +26,13 @@ export async function startNfsFixture(t: Test, options: LoopbackNfsOptions = {},
 }
 
 /** Asserts that `promise` rejects with an NfsError of `statusName` that the fs layer maps to `errno`; returns the error. */
-export async function rejectsWithStatus(t: Test, promise: Promise<unknown>, statusName: string, errno: number, what = statusName): Promise<NfsError> {
+export async function rejectsWithStatus(
+  t: Test,
+  promise: Promise<unknown>,
+  statusName: string,
+  errno: number,
+  what = statusName,
+): Promise<NfsError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,

@@ -49,7 +49,12 @@ export class TestCluster {
     api.addNamespace('kidfs');
     api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' });
     api.addNamespace('shop', { 'kidfs.io/uid-range': '300000/1000' });
-    for (const [namespace, name] of [['cms', 'editor'], ['cms', 'viewer'], ['shop', 'api']] as const) api.addServiceAccount(namespace, name);
+    for (const [namespace, name] of [
+      ['cms', 'editor'],
+      ['cms', 'viewer'],
+      ['shop', 'api'],
+    ] as const)
+      api.addServiceAccount(namespace, name);
     return new TestCluster(api);
   }
 
@@ -57,7 +62,13 @@ export class TestCluster {
   pod(serviceAccount: 'editor' | 'viewer' | 'api' = 'editor', overrides: { nodeName?: string; phase?: 'Succeeded' } = {}): TestPod {
     const namespace = serviceAccount === 'api' ? 'shop' : 'cms';
     const name = `${serviceAccount}-${++this.podCount}`;
-    const uid = this.api.addPod({ namespace, name, serviceAccount, nodeName: overrides.nodeName ?? 'node-a', ...(overrides.phase ? { phase: overrides.phase } : {}) });
+    const uid = this.api.addPod({
+      namespace,
+      name,
+      serviceAccount,
+      nodeName: overrides.nodeName ?? 'node-a',
+      ...(overrides.phase ? { phase: overrides.phase } : {}),
+    });
     return { namespace, name, uid, serviceAccount };
   }
 
@@ -82,11 +93,17 @@ export function flexTarget(dir: string, pod: TestPod): string {
 }
 
 /** The options kubelet passes to a FlexVolume driver's `mount` for a volume `media` of `pod`, plus the volume's own. */
-export const flexOptions = (pod: TestPod, own: Record<string, string> = {}, readwrite = 'rw'): string => JSON.stringify({
-  'kubernetes.io/fsType': '', 'kubernetes.io/readwrite': readwrite, 'kubernetes.io/pvOrVolumeName': 'media',
-  'kubernetes.io/pod.name': pod.name, 'kubernetes.io/pod.namespace': pod.namespace, 'kubernetes.io/pod.uid': pod.uid,
-  'kubernetes.io/serviceAccount.name': pod.serviceAccount, ...own,
-});
+export const flexOptions = (pod: TestPod, own: Record<string, string> = {}, readwrite = 'rw'): string =>
+  JSON.stringify({
+    'kubernetes.io/fsType': '',
+    'kubernetes.io/readwrite': readwrite,
+    'kubernetes.io/pvOrVolumeName': 'media',
+    'kubernetes.io/pod.name': pod.name,
+    'kubernetes.io/pod.namespace': pod.namespace,
+    'kubernetes.io/pod.uid': pod.uid,
+    'kubernetes.io/serviceAccount.name': pod.serviceAccount,
+    ...own,
+  });
 
 export class NodeFixture {
   readonly log: string[] = [];
@@ -105,7 +122,12 @@ export class NodeFixture {
     const cluster = await TestCluster.start(t);
     const dir = makeTempDir('kidfs-node-test-');
     t.teardown(() => dir.remove());
-    const fixture = new NodeFixture(cluster, dir.path, kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a', ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}) }), options);
+    const fixture = new NodeFixture(
+      cluster,
+      dir.path,
+      kubernetesConfig(cluster.api, dir.path, { nodeName: 'node-a', ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}) }),
+      options,
+    );
     await fixture.startDaemon();
     t.teardown(() => fixture.stop());
     return fixture;
@@ -158,31 +180,61 @@ export class NodeFixture {
   private async startDaemon(): Promise<void> {
     const source = resolverIdentitySource(new IdentityResolver(this.config, { log: (line) => this.log.push(`identity: ${line}`) }));
     this.daemon = await NodeDaemon.start({
-      endpoint: this.endpoint, nodeId: 'node-a', driverName: 'kidfs.io', stateDir: this.stateDir, controlSocket: this.controlSocket,
-      podExports: this.options.podExports ?? [], tokenAudience: 'kidfs', requireToken: this.config.kubernetes.requireToken, kubeletDir: join(this.dir, 'kubelet'), provisionerUid: 0, mounter: this.mounter,
-      identities: source, reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0, reverifyIntervalMs: 0, log: (line) => this.log.push(line),
+      endpoint: this.endpoint,
+      nodeId: 'node-a',
+      driverName: 'kidfs.io',
+      stateDir: this.stateDir,
+      controlSocket: this.controlSocket,
+      podExports: this.options.podExports ?? [],
+      tokenAudience: 'kidfs',
+      requireToken: this.config.kubernetes.requireToken,
+      kubeletDir: join(this.dir, 'kubelet'),
+      provisionerUid: 0,
+      mounter: this.mounter,
+      identities: source,
+      reconcileIntervalMs: this.options.reconcileIntervalMs ?? 0,
+      reverifyIntervalMs: 0,
+      log: (line) => this.log.push(line),
     });
     this.csi = connectCsi(this.daemon.csiSocket);
   }
 }
 
 /** What kubelet sends in NodePublishVolume for a PV with server/share/subDir attributes, mounted by `pod`. */
-export function publishRequest(pod: TestPod, target: string, options: {
-  volumeId?: string; token?: string; tokenExpires?: Date; readonly?: boolean; context?: Record<string, string>; secrets?: Record<string, string>;
-  mode?: string; mountFlags?: string[];
-} = {}): object {
+export function publishRequest(
+  pod: TestPod,
+  target: string,
+  options: {
+    volumeId?: string;
+    token?: string;
+    tokenExpires?: Date;
+    readonly?: boolean;
+    context?: Record<string, string>;
+    secrets?: Record<string, string>;
+    mode?: string;
+    mountFlags?: string[];
+  } = {},
+): object {
   const expirationTimestamp = (options.tokenExpires ?? new Date(Date.now() + 3_600_000)).toISOString();
-  const tokens = options.token === undefined ? {} : {
-    'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({ kidfs: { token: options.token, expirationTimestamp } }),
-  };
+  const tokens =
+    options.token === undefined
+      ? {}
+      : {
+          'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({ kidfs: { token: options.token, expirationTimestamp } }),
+        };
   return {
     volume_id: options.volumeId ?? 'nfs://127.0.0.1/exports/shared#cms#retain',
     target_path: target,
-    volume_capability: { mount: { fs_type: '', mount_flags: options.mountFlags ?? [] }, access_mode: { mode: options.mode ?? 'MULTI_NODE_MULTI_WRITER' } },
+    volume_capability: {
+      mount: { fs_type: '', mount_flags: options.mountFlags ?? [] },
+      access_mode: { mode: options.mode ?? 'MULTI_NODE_MULTI_WRITER' },
+    },
     readonly: options.readonly ?? false,
     secrets: options.secrets ?? {},
     volume_context: {
-      server: '127.0.0.1', share: '/exports/shared', subDir: 'cms',
+      server: '127.0.0.1',
+      share: '/exports/shared',
+      subDir: 'cms',
       'csi.storage.k8s.io/pod.name': pod.name,
       'csi.storage.k8s.io/pod.namespace': pod.namespace,
       'csi.storage.k8s.io/pod.uid': pod.uid,

@@ -40,18 +40,32 @@ export class NodeProcess {
   private output = '';
   private readonly targets = new Set<string>();
 
-  private constructor(private readonly options: NodeProcessOptions, t: Teardown) {
+  private constructor(
+    private readonly options: NodeProcessOptions,
+    t: Teardown,
+  ) {
     const dir = makeTempDir('kidfs-node-process-');
     // Drivers run as uid 1000 must reach the targets below it.
     chmodSync(dir.path, 0o755);
     this.dir = dir.path;
     const api = options.cluster.api;
     this.config = join(this.dir, 'kidfs.ini');
-    writeFileSync(this.config, [
-      '[identity]', 'source = kubernetes', 'node-name = node-a', `cache-ttl = ${options.cacheTtl ?? '0s'}`,
-      '[kubernetes]', `kubeconfig = ${api.writeKubeconfig(this.dir, api.addClient('*'))}`, 'timeout = 5s',
-      '[mount]', ...(options.mount ?? []), ...(options.sections ?? []), '',
-    ].join('\n'));
+    writeFileSync(
+      this.config,
+      [
+        '[identity]',
+        'source = kubernetes',
+        'node-name = node-a',
+        `cache-ttl = ${options.cacheTtl ?? '0s'}`,
+        '[kubernetes]',
+        `kubeconfig = ${api.writeKubeconfig(this.dir, api.addClient('*'))}`,
+        'timeout = 5s',
+        '[mount]',
+        ...(options.mount ?? []),
+        ...(options.sections ?? []),
+        '',
+      ].join('\n'),
+    );
     // As a safe deployment has it: the export's root is root's and writable by no one else (PersistentVolumes
     // are reached only through such directories); the volume's own directory is open to every test user.
     chmodSync(options.server.dir, 0o755);
@@ -124,7 +138,7 @@ export class NodeProcess {
 
   /** The daemon's own account of the mount at `target` (kidfs status over the control socket). */
   async status(target: string): Promise<NodeMountStatus | undefined> {
-    const answer = await controlRequest(this.controlSocket, { op: 'status' }) as { mounts: readonly NodeMountStatus[] };
+    const answer = (await controlRequest(this.controlSocket, { op: 'status' })) as { mounts: readonly NodeMountStatus[] };
     return answer.mounts.find((m) => m.target === target);
   }
 
@@ -152,12 +166,29 @@ export class NodeProcess {
   /** Starts a daemon again on the same state directory and sockets; resolves once it has recovered. */
   async startDaemon(): Promise<void> {
     const { server } = this.options;
-    const child = spawn(KIDFS, [
-      'node', '--config', this.config, '--endpoint', `unix://${join(this.dir, 'csi', 'csi.sock')}`, '--nodeid', 'node-a',
-      '--state-dir', join(this.dir, 'state'), '--control-socket', this.controlSocket, '--reconcile-interval', '0s',
-      '--kubelet-dir', join(this.dir, 'kubelet'),
-      '--pod-export', `nfs://127.0.0.1${server.dir}?nfsport=${server.nfsPort}&mountport=${server.mountPort}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'], env: kidfsEnv() });
+    const child = spawn(
+      KIDFS,
+      [
+        'node',
+        '--config',
+        this.config,
+        '--endpoint',
+        `unix://${join(this.dir, 'csi', 'csi.sock')}`,
+        '--nodeid',
+        'node-a',
+        '--state-dir',
+        join(this.dir, 'state'),
+        '--control-socket',
+        this.controlSocket,
+        '--reconcile-interval',
+        '0s',
+        '--kubelet-dir',
+        join(this.dir, 'kubelet'),
+        '--pod-export',
+        `nfs://127.0.0.1${server.dir}?nfsport=${server.nfsPort}&mountport=${server.mountPort}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: kidfsEnv() },
+    );
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const seen = this.output.length;
@@ -165,7 +196,9 @@ export class NodeProcess {
         this.output += chunk.toString();
         if (/"component":"node".*"msg":"ready: /.test(this.output.slice(seen))) resolve();
       });
-      child.once('exit', (code, signal) => reject(new Error(`kidfs node exited (${code ?? signal}) before it was ready: ${this.output.slice(seen).trim()}`)));
+      child.once('exit', (code, signal) =>
+        reject(new Error(`kidfs node exited (${code ?? signal}) before it was ready: ${this.output.slice(seen).trim()}`)),
+      );
     });
     this.csi?.close();
     this.csi = connectCsi(join(this.dir, 'csi', 'csi.sock'));

@@ -6,10 +6,14 @@ import type { Attributes, FuseHandlers } from '../../src/fuse/handlers.ts';
 const EPOCH = { sec: 0, nsec: 0 };
 
 export class NullFs implements FuseHandlers {
-  constructor(private readonly fileSize: number, private readonly getattrDelayMs = 0) {}
+  constructor(
+    private readonly fileSize: number,
+    private readonly getattrDelayMs = 0,
+  ) {}
 
   async getattr(path: string): Promise<Attributes> {
-    if (path === '/') return { mode: constants.S_IFDIR | 0o755, uid: 0, gid: 0, size: 0, nlink: 2, atime: EPOCH, mtime: EPOCH, ctime: EPOCH };
+    if (path === '/')
+      return { mode: constants.S_IFDIR | 0o755, uid: 0, gid: 0, size: 0, nlink: 2, atime: EPOCH, mtime: EPOCH, ctime: EPOCH };
     if (this.getattrDelayMs) await new Promise((resolve) => setTimeout(resolve, this.getattrDelayMs));
     return { mode: constants.S_IFREG | 0o644, uid: 0, gid: 0, size: this.fileSize, nlink: 1, atime: EPOCH, mtime: EPOCH, ctime: EPOCH };
   }

@@ -14,7 +14,7 @@ let count = 0;
 async function readFile(): Promise<void> {
   const handle = await open(path, 'r');
   const buffer = Buffer.alloc(128 * 1024);
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) throw new Error(`${path} ended after ${position} bytes, before the window did`);
     position += bytesRead;
@@ -28,8 +28,12 @@ async function readFile(): Promise<void> {
 async function statMissing(): Promise<void> {
   for (let n = 0; ; n++) {
     await stat(join(path, `missing-${n}`)).then(
-      () => { throw new Error(`${path}/missing-${n} exists`); },
-      (err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; },
+      () => {
+        throw new Error(`${path}/missing-${n} exists`);
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      },
     );
     const now = performance.now();
     if (now >= to) break;

@@ -5,7 +5,12 @@
 import { RpcClient } from '../../src/nfs/rpc-client.ts';
 
 const [mode, port] = process.argv.slice(2);
-const client = new RpcClient({ host: '127.0.0.1', port: Number(port), privilegedPort: mode === 'privileged', reconnectDelayMs: { initial: 10, max: 50 } });
+const client = new RpcClient({
+  host: '127.0.0.1',
+  port: Number(port),
+  privilegedPort: mode === 'privileged',
+  reconnectDelayMs: { initial: 10, max: 50 },
+});
 const report = (err: Error) => console.log(`${err.name}: ${err.message}`);
 const call = (timeoutMs?: number) => client.call(200000, 1, 0, null, null, { timeoutMs });
 

@@ -41,7 +41,9 @@ function line(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<R
       const match = pattern.exec(out);
       if (match) resolve(match);
     });
-    child.once('exit', (code) => reject(new Error(`${child.spawnargs.slice(3).join(' ')} exited (${code}) before printing ${pattern}: ${err.trim()}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${child.spawnargs.slice(3).join(' ')} exited (${code}) before printing ${pattern}: ${err.trim()}`)),
+    );
   });
 }
 

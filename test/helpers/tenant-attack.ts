@@ -17,7 +17,7 @@ async function writeFile(name: string): Promise<number> {
   const file = await open(join(dir, name), 'w');
   opened.push(file);
   const data = Buffer.alloc(MiB, name.length);
-  for (let done = 0; done < bytes; ) done += (await file.write(data, 0, Math.min(MiB, bytes - done), done)).bytesWritten;
+  for (let done = 0; done < bytes;) done += (await file.write(data, 0, Math.min(MiB, bytes - done), done)).bytesWritten;
   return bytes;
 }
 

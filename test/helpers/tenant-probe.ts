@@ -23,7 +23,13 @@ while (!stopping) {
 }
 const sorted = [...times].sort((a, b) => a - b);
 const round = (ms: number) => Math.round(ms * 10) / 10;
-process.stdout.write(`${JSON.stringify({
-  count: times.length, medianMs: round(quantile(sorted, 0.5)), p99Ms: round(quantile(sorted, 0.99)), maxMs: round(sorted.at(-1) ?? 0), failures,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    count: times.length,
+    medianMs: round(quantile(sorted, 0.5)),
+    p99Ms: round(quantile(sorted, 0.99)),
+    maxMs: round(sorted.at(-1) ?? 0),
+    failures,
+  })}\n`,
+);
 process.exit(0);

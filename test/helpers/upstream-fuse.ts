@@ -24,10 +24,14 @@ export async function mountUpstream(mountpoint: string, ops: object, options: st
 
 /** A null file system (every name a file, after `getattrDelayMs`) served by upstream fuse-native. */
 export function mountUpstreamNullFs(mountpoint: string, options: string[], getattrDelayMs: number): Promise<() => Promise<void>> {
-  return mountUpstream(mountpoint, {
-    getattr(path: string, callback: UpstreamCallback) {
-      if (path === '/') return callback(0, { mode: 0o40755, size: 0, nlink: 2, uid: 0, gid: 0 });
-      setTimeout(() => callback(0, { mode: 0o100644, size: 0, nlink: 1, uid: 0, gid: 0 }), getattrDelayMs);
+  return mountUpstream(
+    mountpoint,
+    {
+      getattr(path: string, callback: UpstreamCallback) {
+        if (path === '/') return callback(0, { mode: 0o40755, size: 0, nlink: 2, uid: 0, gid: 0 });
+        setTimeout(() => callback(0, { mode: 0o100644, size: 0, nlink: 1, uid: 0, gid: 0 }), getattrDelayMs);
+      },
     },
-  }, options);
+    options,
+  );
 }

@@ -22,7 +22,8 @@ for (const name of ['editor', 'viewer']) api.addServiceAccount('cms', name);
 for (const name of ['api', 'worker']) api.addServiceAccount('shop', name);
 for (const name of longAccounts) api.addServiceAccount(longNamespace, name);
 
-const staticAndGroups = '[static]\ncms/legacy = 5000:5000:9100,9300\n[groups]\nmedia = 9100: cms/editor, shop/*\nbackup = 9200: shop/worker';
+const staticAndGroups =
+  '[static]\ncms/legacy = 5000:5000:9100,9300\n[groups]\nmedia = 9100: cms/editor, shop/*\nbackup = 9200: shop/worker';
 
 async function capture(run: (out: PassThrough, err: PassThrough) => Promise<unknown>): Promise<{ out: string; err: string }> {
   const out = new PassThrough();
@@ -41,19 +42,48 @@ function checkRoot(name: string, passwd: string, group: string): string {
   mkdirSync(join(root, 'nonexistent'), { recursive: true });
   mkdirSync(join(root, 'usr/sbin'), { recursive: true });
   writeFileSync(join(root, 'usr/sbin/nologin'), '', { mode: 0o755 });
-  const names = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => l.split(':')[0]!);
+  const names = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(':')[0]!);
   writeFileSync(join(root, 'etc/passwd'), passwd);
-  writeFileSync(join(root, 'etc/shadow'), names(passwd).map((n) => `${n}:!:19000:0:99999:7:::\n`).join(''), { mode: 0o640 });
+  writeFileSync(
+    join(root, 'etc/shadow'),
+    names(passwd)
+      .map((n) => `${n}:!:19000:0:99999:7:::\n`)
+      .join(''),
+    { mode: 0o640 },
+  );
   writeFileSync(join(root, 'etc/group'), group);
-  writeFileSync(join(root, 'etc/gshadow'), group.trim().split('\n').filter(Boolean)
-    .map((l) => { const [n, , , members] = l.split(':'); return `${n}:!::${members}\n`; }).join(''), { mode: 0o640 });
+  writeFileSync(
+    join(root, 'etc/gshadow'),
+    group
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [n, , , members] = l.split(':');
+        return `${n}:!::${members}\n`;
+      })
+      .join(''),
+    { mode: 0o640 },
+  );
   return root;
 }
 
 t.test('passwd and group lines pass pwck and grpck, and read back as the mapping', async (t) => {
   const config = kubernetesConfig(api, dir.path, { extra: staticAndGroups });
   const resolver = new IdentityResolver(config, { log: () => {} });
-  const accounts = [['cms', 'editor'], ['cms', 'viewer'], ['shop', 'api'], ['shop', 'worker'], ...longAccounts.map((a) => [longNamespace, a]), ['cms', 'legacy']];
+  const accounts = [
+    ['cms', 'editor'],
+    ['cms', 'viewer'],
+    ['shop', 'api'],
+    ['shop', 'worker'],
+    ...longAccounts.map((a) => [longNamespace, a]),
+    ['cms', 'legacy'],
+  ];
   // Resolving records the range uids; `kidfs passwd` lists what is recorded, plus [static].
   api.addServiceAccount('cms', 'legacy');
   const identities = [];
@@ -74,29 +104,60 @@ t.test('passwd and group lines pass pwck and grpck, and read back as the mapping
   t.equal(grpck.status, 0, `grpck accepts the group lines: ${grpck.stdout}${grpck.stderr}`);
 
   // Read back: every identity is one passwd line, and its supplementary groups are exactly the groups listing it.
-  const users = new Map(passwd.out.trim().split('\n').map((line) => {
-    const [name, , uid, gid, gecos] = line.split(':');
-    return [name!, { uid: Number(uid), gid: Number(gid), gecos: gecos! }];
-  }));
-  const groups = group.out.trim().split('\n').map((line) => {
-    const [name, , gid, members] = line.split(':');
-    return { name: name!, gid: Number(gid), members: members ? members.split(',') : [] };
-  });
+  const users = new Map(
+    passwd.out
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [name, , uid, gid, gecos] = line.split(':');
+        return [name!, { uid: Number(uid), gid: Number(gid), gecos: gecos! }];
+      }),
+  );
+  const groups = group.out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [name, , gid, members] = line.split(':');
+      return { name: name!, gid: Number(gid), members: members ? members.split(',') : [] };
+    });
   t.equal(users.size, identities.length);
   for (const identity of identities) {
     const user = users.get(identity.name);
     t.same(user, { uid: identity.uid, gid: identity.gid, gecos: `kidfs ${identity.namespace}/${identity.serviceAccount}` }, identity.name);
-    t.same(groups.filter((g) => g.members.includes(identity.name)).map((g) => g.gid).sort(), [...identity.groups].sort(), `${identity.name}'s groups`);
-    t.ok(groups.some((g) => g.gid === identity.gid), `${identity.name}'s primary group has a name`);
+    t.same(
+      groups
+        .filter((g) => g.members.includes(identity.name))
+        .map((g) => g.gid)
+        .sort(),
+      [...identity.groups].sort(),
+      `${identity.name}'s groups`,
+    );
+    t.ok(
+      groups.some((g) => g.gid === identity.gid),
+      `${identity.name}'s primary group has a name`,
+    );
   }
   t.equal(new Set(groups.map((g) => g.gid)).size, groups.length, 'one line per gid');
   t.equal(new Set([...users.values()].map((u) => u.uid)).size, users.size, 'one line per uid');
-  t.match(groups, [{ name: 'ns-cms', gid: 200000 }, { name: 'ns-shop', gid: 300000 }, { name: fitName(`ns-${longNamespace}`), gid: 400000 },
-    { name: 'kidfs-gid-5000', gid: 5000 }, { name: 'media', gid: 9100 }, { name: 'backup', gid: 9200 }, { name: 'kidfs-gid-9300', gid: 9300 }].sort((a, b) => a.gid - b.gid));
+  t.match(
+    groups,
+    [
+      { name: 'ns-cms', gid: 200000 },
+      { name: 'ns-shop', gid: 300000 },
+      { name: fitName(`ns-${longNamespace}`), gid: 400000 },
+      { name: 'kidfs-gid-5000', gid: 5000 },
+      { name: 'media', gid: 9100 },
+      { name: 'backup', gid: 9200 },
+      { name: 'kidfs-gid-9300', gid: 9300 },
+    ].sort((a, b) => a.gid - b.gid),
+  );
   t.same(groups.find((g) => g.name === 'media')!.members.sort(), ['cms.editor', 'cms.legacy', 'shop.api', 'shop.worker']);
 
   const long = identities.filter((i) => i.namespace === longNamespace).map((i) => i.name);
-  t.ok(long.every((name) => name.length === 32), `long names are cut to 32: ${long.join(' ')}`);
+  t.ok(
+    long.every((name) => name.length === 32),
+    `long names are cut to 32: ${long.join(' ')}`,
+  );
   t.not(long[0], long[1], 'and stay distinct');
 });
 
@@ -137,27 +198,37 @@ t.test('[static] wins over an older range record of the same account', async (t)
 t.test('kidfs identity prints the identity with names, and where it comes from', async (t) => {
   const config = kubernetesConfig(api, dir.path, { extra: staticAndGroups });
   const { out } = await capture((o) => identityCommand({ config: config.file, account: 'shop/worker' }, o));
-  t.equal(out, 'shop/worker: uid=300002(shop.worker) gid=300000(ns-shop) groups=9100(media),9200(backup)\n' +
-    'source: namespace shop uid range 300000/1000 (annotation kidfs.io/uid-range), uid recorded in configmap kidfs/kidfs-uids-shop\n');
+  t.equal(
+    out,
+    'shop/worker: uid=300002(shop.worker) gid=300000(ns-shop) groups=9100(media),9200(backup)\n' +
+      'source: namespace shop uid range 300000/1000 (annotation kidfs.io/uid-range), uid recorded in configmap kidfs/kidfs-uids-shop\n',
+  );
   const legacy = await capture((o) => identityCommand({ config: config.file, account: 'cms/legacy' }, o));
-  t.match(legacy.out, /^cms\/legacy: uid=5000\(cms\.legacy\) gid=5000\(kidfs-gid-5000\) groups=9100\(media\),9300\(kidfs-gid-9300\),200000\(ns-cms\)\nsource: \[static\] .*\.ini:\d+\n$/);
-  await t.rejects(identityCommand({ config: config.file, account: 'cms' }, new PassThrough()),
-    { message: '"cms" is not <namespace>/<serviceaccount>: write kidfs identity <namespace>/<serviceaccount>' });
+  t.match(
+    legacy.out,
+    /^cms\/legacy: uid=5000\(cms\.legacy\) gid=5000\(kidfs-gid-5000\) groups=9100\(media\),9300\(kidfs-gid-9300\),200000\(ns-cms\)\nsource: \[static\] .*\.ini:\d+\n$/,
+  );
+  await t.rejects(identityCommand({ config: config.file, account: 'cms' }, new PassThrough()), {
+    message: '"cms" is not <namespace>/<serviceaccount>: write kidfs identity <namespace>/<serviceaccount>',
+  });
 });
 
 t.test('source = static: the example config lists its [static] table', async (t) => {
   const example = new URL('../../native-config/kidfs.ini', import.meta.url).pathname;
   const { out, err } = await capture((o, e) => passwdCommand({ config: example }, o, e));
-  t.equal(out, [
-    '# passwd(5)',
-    'cms.editor:x:2001:2000:kidfs cms/editor:/nonexistent:/usr/sbin/nologin',
-    'cms.viewer:x:2002:2000:kidfs cms/viewer:/nonexistent:/usr/sbin/nologin',
-    'shop.api:x:2101:2100:kidfs shop/api:/nonexistent:/usr/sbin/nologin',
-    '# group(5)',
-    'kidfs-gid-2000:x:2000:',
-    'kidfs-gid-2100:x:2100:',
-    'shared-media:x:3000:cms.editor,shop.api',
-    '',
-  ].join('\n'));
+  t.equal(
+    out,
+    [
+      '# passwd(5)',
+      'cms.editor:x:2001:2000:kidfs cms/editor:/nonexistent:/usr/sbin/nologin',
+      'cms.viewer:x:2002:2000:kidfs cms/viewer:/nonexistent:/usr/sbin/nologin',
+      'shop.api:x:2101:2100:kidfs shop/api:/nonexistent:/usr/sbin/nologin',
+      '# group(5)',
+      'kidfs-gid-2000:x:2000:',
+      'kidfs-gid-2100:x:2100:',
+      'shared-media:x:3000:cms.editor,shop.api',
+      '',
+    ].join('\n'),
+  );
   t.equal(err, '');
 });

@@ -23,7 +23,6 @@ function runningPod(name: string, overrides: Partial<Parameters<FakeKubeApi['add
   return { namespace: 'cms', podName: name, podUid: uid, serviceAccount: 'editor', uid };
 }
 
-
 t.test('a pod that is what kubelet says gets its service account identity', async (t) => {
   const pod = runningPod('web-1');
   const token = api.issueToken({ ...pod, name: pod.podName }, ['kidfs']);
@@ -37,29 +36,41 @@ t.test('a pod that is what kubelet says gets its service account identity', asyn
 t.test('each mismatch with the API server is refused, naming the field', async (t) => {
   const r = resolver();
   const pod = runningPod('web-2');
-  t.equal(await rejection(r.resolvePod({ ...pod, podUid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' })),
-    `pod cms/web-2: the API server has no such pod with metadata.uid "1b4e28ba-2fa1-11d2-883f-0016d3cca427" as the mount request said`);
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, podUid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' })),
+    `pod cms/web-2: the API server has no such pod with metadata.uid "1b4e28ba-2fa1-11d2-883f-0016d3cca427" as the mount request said`,
+  );
 
   const elsewhere = runningPod('web-3', { nodeName: 'node-b' });
   t.equal(await rejection(r.resolvePod(elsewhere)), 'pod cms/web-3: its spec.nodeName is not this node "node-a"');
 
   const viewerPod = runningPod('web-4', { serviceAccount: 'viewer' });
-  t.equal(await rejection(r.resolvePod(viewerPod)),
-    'pod cms/web-4: its spec.serviceAccountName is not "editor" as the mount request said');
+  t.equal(await rejection(r.resolvePod(viewerPod)), 'pod cms/web-4: its spec.serviceAccountName is not "editor" as the mount request said');
 
   for (const phase of ['Succeeded', 'Failed'] as const) {
     const finished = runningPod(`job-${phase.toLowerCase()}`, { phase });
     t.equal(await rejection(r.resolvePod(finished)), `pod cms/job-${phase.toLowerCase()}: has finished (status.phase ${phase})`);
   }
 
-  t.equal(await rejection(r.resolvePod({ ...pod, podName: 'web-gone' })), `pod cms/web-gone: the API server has no such pod with metadata.uid "${pod.podUid}" as the mount request said`);
-  t.equal(await rejection(r.resolvePod({ ...pod, namespace: 'shop' })), `pod shop/web-2: the API server has no such pod with metadata.uid "${pod.podUid}" as the mount request said`);
-  t.equal(await rejection(r.resolvePod({ ...pod, podName: '../../secrets/x' })),
-    'pod cms/../../secrets/x: pod name "../../secrets/x" is not a valid name');
-  t.ok(logged.some((line) => line === 'refused: pod cms/web-3: its spec.nodeName is not this node "node-a"'), 'refusals are logged');
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, podName: 'web-gone' })),
+    `pod cms/web-gone: the API server has no such pod with metadata.uid "${pod.podUid}" as the mount request said`,
+  );
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, namespace: 'shop' })),
+    `pod shop/web-2: the API server has no such pod with metadata.uid "${pod.podUid}" as the mount request said`,
+  );
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, podName: '../../secrets/x' })),
+    'pod cms/../../secrets/x: pod name "../../secrets/x" is not a valid name',
+  );
+  t.ok(
+    logged.some((line) => line === 'refused: pod cms/web-3: its spec.nodeName is not this node "node-a"'),
+    'refusals are logged',
+  );
 });
 
-t.test('attack: probing another pod\'s fields learns nothing the prober did not send', async (t) => {
+t.test("attack: probing another pod's fields learns nothing the prober did not send", async (t) => {
   const r = resolver();
   const victim = runningPod('victim-1', { serviceAccount: 'viewer', nodeName: 'node-b' });
   const attacker = runningPod('attacker-1');
@@ -71,7 +82,9 @@ t.test('attack: probing another pod\'s fields learns nothing the prober did not 
   ];
   for (const probe of probes) {
     const message = await rejection(r.resolvePod(probe));
-    const secrets = [victim.uid, 'node-b', ...(probe.serviceAccount === 'viewer' ? [] : ['viewer'])].filter((value) => !JSON.stringify(probe).includes(value));
+    const secrets = [victim.uid, 'node-b', ...(probe.serviceAccount === 'viewer' ? [] : ['viewer'])].filter(
+      (value) => !JSON.stringify(probe).includes(value),
+    );
     for (const secret of secrets) t.notMatch(message, secret, `${message}: does not tell ${secret}`);
   }
 });
@@ -79,32 +92,46 @@ t.test('attack: probing another pod\'s fields learns nothing the prober did not 
 t.test('a pod is only served when this node knows its own name', async (t) => {
   const config = kubernetesConfig(api, dir.path);
   const nameless = new IdentityResolver({ ...config, identity: { ...config.identity, nodeName: undefined } }, { log: () => {} });
-  t.match(await rejection(nameless.resolvePod(runningPod('web-5'))), /this node's name is unknown: set \[identity\] node-name or NODE_NAME/);
+  t.match(
+    await rejection(nameless.resolvePod(runningPod('web-5'))),
+    /this node's name is unknown: set \[identity\] node-name or NODE_NAME/,
+  );
 });
 
-t.test('bound tokens must be for this pod, this service account and kidfs\'s audience, and valid', async (t) => {
+t.test("bound tokens must be for this pod, this service account and kidfs's audience, and valid", async (t) => {
   const r = resolver();
   const pod = runningPod('web-6');
   const other = runningPod('web-7');
   const viewer = runningPod('web-8', { serviceAccount: 'viewer' });
 
   const forOtherPod = api.issueToken({ ...other, name: other.podName }, ['kidfs']);
-  t.equal(await rejection(r.resolvePod({ ...pod, token: forOtherPod })),
-    `pod cms/web-6: its token is not bound to pod uid "${pod.uid}" (status.user.extra["authentication.kubernetes.io/pod-uid"])`);
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, token: forOtherPod })),
+    `pod cms/web-6: its token is not bound to pod uid "${pod.uid}" (status.user.extra["authentication.kubernetes.io/pod-uid"])`,
+  );
 
   const forViewer = api.issueToken({ ...viewer, name: viewer.podName, serviceAccount: 'viewer' }, ['kidfs']);
-  t.equal(await rejection(r.resolvePod({ ...pod, token: forViewer })),
-    'pod cms/web-6: its token does not belong to system:serviceaccount:cms:editor (status.user.username)');
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, token: forViewer })),
+    'pod cms/web-6: its token does not belong to system:serviceaccount:cms:editor (status.user.username)',
+  );
 
   const wrongAudience = api.issueToken({ ...pod, name: pod.podName }, ['https://kubernetes.default.svc.cluster.local']);
-  t.equal(await rejection(r.resolvePod({ ...pod, token: wrongAudience })),
-    'pod cms/web-6: its service-account token was not accepted by TokenReview (status.error: [invalid bearer token, token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["kidfs"]])');
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, token: wrongAudience })),
+    'pod cms/web-6: its service-account token was not accepted by TokenReview (status.error: [invalid bearer token, token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["kidfs"]])',
+  );
 
   const expired = api.issueToken({ ...pod, name: pod.podName }, ['kidfs'], -1000);
-  t.equal(await rejection(r.resolvePod({ ...pod, token: expired })),
-    'pod cms/web-6: its service-account token was not accepted by TokenReview (status.error: [invalid bearer token, service account token has expired])');
+  t.equal(
+    await rejection(r.resolvePod({ ...pod, token: expired })),
+    'pod cms/web-6: its service-account token was not accepted by TokenReview (status.error: [invalid bearer token, service account token has expired])',
+  );
 
-  t.match(await rejection(r.resolvePod({ ...pod, token: 'eyJnot-a-real-token' })), /TokenReview \(status.error: \[invalid bearer token, .*token lookup failed\]\)/);
+  t.match(
+    await rejection(r.resolvePod({ ...pod, token: 'eyJnot-a-real-token' })),
+    /TokenReview \(status.error: \[invalid bearer token, .*token lookup failed\]\)/,
+  );
 
   // A token of a deleted pod whose name was reused: the API server no longer accepts it.
   const old = runningPod('web-9');
@@ -148,8 +175,10 @@ t.test('verified identities are cached for cache-ttl; refusals are not', async (
 });
 
 t.test('mounts without pod information are refused unless the config maps them', async (t) => {
-  t.equal(await rejection(resolver().resolve(undefined)),
-    'the mount request has no pod information (namespace, pod name, pod uid, service account) and [identity] unidentified = refuse');
+  t.equal(
+    await rejection(resolver().resolve(undefined)),
+    'the mount request has no pod information (namespace, pod name, pod uid, service account) and [identity] unidentified = refuse',
+  );
   const mapped = await resolver({ identity: 'unidentified = cms/viewer' }).resolve(undefined);
   t.match(mapped, { name: 'cms.viewer', namespace: 'cms', serviceAccount: 'viewer' });
   t.match(mapped.source, /^\[identity\] unidentified -> cms\/viewer: namespace cms uid range/);

@@ -15,8 +15,7 @@ for (const name of accounts) {
   api.addServiceAccount('calm', name);
 }
 
-const node = (nodeName: string) =>
-  new IdentityResolver(kubernetesConfig(api, dir.path, { nodeName }), { log: () => {} });
+const node = (nodeName: string) => new IdentityResolver(kubernetesConfig(api, dir.path, { nodeName }), { log: () => {} });
 
 /** A pod of race/<sa> on the node, as kubelet would describe it. */
 function podOn(nodeName: string, serviceAccount: string, index: number) {
@@ -30,10 +29,12 @@ const ids = (identity: Identity) => ({ uid: identity.uid, gid: identity.gid, gro
 t.test('racing nodes record one uid per service account and agree on all of them', async (t) => {
   const nodeA = node('node-a');
   const nodeB = node('node-b');
-  const requests = accounts.flatMap((sa) => [0, 1, 2].flatMap((i) => [
-    { node: 'a', sa, pending: nodeA.resolvePod(podOn('node-a', sa, i)) },
-    { node: 'b', sa, pending: nodeB.resolvePod(podOn('node-b', sa, i)) },
-  ]));
+  const requests = accounts.flatMap((sa) =>
+    [0, 1, 2].flatMap((i) => [
+      { node: 'a', sa, pending: nodeA.resolvePod(podOn('node-a', sa, i)) },
+      { node: 'b', sa, pending: nodeB.resolvePod(podOn('node-b', sa, i)) },
+    ]),
+  );
   const results = await Promise.all(requests.map(async (r) => ({ ...r, identity: await r.pending })));
 
   const bySa = new Map<string, string>();
@@ -44,7 +45,10 @@ t.test('racing nodes record one uid per service account and agree on all of them
   }
   const uids = [...bySa.values()].map((s) => (JSON.parse(s) as Identity).uid);
   t.equal(new Set(uids).size, accounts.length, 'different service accounts, different uids');
-  t.ok(uids.every((uid) => uid > 700000 && uid < 700100), 'all inside the range, after the group id');
+  t.ok(
+    uids.every((uid) => uid > 700000 && uid < 700100),
+    'all inside the range, after the group id',
+  );
 
   const recorded = api.configMap('kidfs', 'kidfs-uids-race')!['data'] as Record<string, string>;
   t.same(Object.keys(recorded).sort(), accounts.map((sa) => `race.${sa}`).sort());
@@ -54,7 +58,11 @@ t.test('racing nodes record one uid per service account and agree on all of them
 
   const later = node('node-c');
   for (const sa of accounts) {
-    t.same(ids(await later.resolveServiceAccount({ namespace: 'race', serviceAccount: sa })), JSON.parse(bySa.get(sa)!), `${sa} on a third node`);
+    t.same(
+      ids(await later.resolveServiceAccount({ namespace: 'race', serviceAccount: sa })),
+      JSON.parse(bySa.get(sa)!),
+      `${sa} on a third node`,
+    );
   }
 });
 

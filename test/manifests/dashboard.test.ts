@@ -32,7 +32,9 @@ function servedNames(): Set<string> {
 t.test('every metric the dashboard queries is served', async (t) => {
   const served = servedNames();
   const exprs: string[] = dashboard['panels'].flatMap((p: Json) => (p['targets'] ?? []).map((target: Json) => target['expr'] as string));
-  const queried = new Set([...exprs, ...dashboard['templating'].list.map((v: Json) => v['query'] as string)].flatMap((e) => e.match(/\bkidfs_\w+/g) ?? []));
+  const queried = new Set(
+    [...exprs, ...dashboard['templating'].list.map((v: Json) => v['query'] as string)].flatMap((e) => e.match(/\bkidfs_\w+/g) ?? []),
+  );
   t.ok(queried.size >= 20, `${queried.size} metrics queried`);
   for (const name of queried) t.ok(served.has(name), `${name} is served`);
   t.ok(exprs.length > 15);

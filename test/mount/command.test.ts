@@ -7,7 +7,17 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { freePort } from '../../scripts/loopback-nfs.ts';
 import { isRunning, logPath, processStartTime, readRecord, recordPath } from '../../src/cli/standalone-records.ts';
-import { isMounted, KIDFS, makeWorkDir, run, startMount, startServer, STATIC_TABLE, untracked, writeConfig } from '../helpers/kidfs-mount.ts';
+import {
+  isMounted,
+  KIDFS,
+  makeWorkDir,
+  run,
+  startMount,
+  startServer,
+  STATIC_TABLE,
+  untracked,
+  writeConfig,
+} from '../helpers/kidfs-mount.ts';
 
 const server = await startServer(t);
 const work = makeWorkDir(t);
@@ -50,10 +60,13 @@ t.test('an identity that is not in the table: one line, exit 1, nothing mounted,
   t.notOk(existsSync(logPath(target)), 'and no log left behind');
 
   const malformed = kidfs('mount', server.url, target, '--identity', 'editor', '--config', config, '--foreground');
-  t.equal(malformed.stderr, 'kidfs: --identity: "editor" is not <namespace>/<serviceaccount>: write --identity <namespace>/<serviceaccount>\n');
+  t.equal(
+    malformed.stderr,
+    'kidfs: --identity: "editor" is not <namespace>/<serviceaccount>: write --identity <namespace>/<serviceaccount>\n',
+  );
 });
 
-t.test('nothing listens on the server\'s ports: fails at once, in one line, nothing left behind', async (t) => {
+t.test("nothing listens on the server's ports: fails at once, in one line, nothing left behind", async (t) => {
   const target = backgroundTarget('unreachable');
   // A timeout far beyond the spawn's limit: only a refusal seen at once ends the command in time.
   const patient = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 10m`, 'patient.ini');
@@ -61,7 +74,10 @@ t.test('nothing listens on the server\'s ports: fails at once, in one line, noth
   const url = `nfs://127.0.0.1/nowhere?nfsport=${await freePort()}&mountport=${mountPort}`;
   const result = kidfs('mount', url, target, '--identity', 'cms/editor', '--config', patient);
   t.equal(result.status, 1);
-  t.match(result.stderr, new RegExp(`^kidfs: nothing listens on 127\\.0\\.0\\.1:\\d+ \\(the (MOUNT|NFS) service\\): connection refused\n$`));
+  t.match(
+    result.stderr,
+    new RegExp(`^kidfs: nothing listens on 127\\.0\\.0\\.1:\\d+ \\(the (MOUNT|NFS) service\\): connection refused\n$`),
+  );
   t.notOk(isMounted(target));
   t.notOk(existsSync(logPath(target)), 'no log left behind');
   t.notOk(existsSync(recordPath(target)));
@@ -79,7 +95,9 @@ t.test('a server that accepts but does not answer: says what it waits for, then 
   const port = (silent.address() as AddressInfo).port;
   const url = `nfs://127.0.0.1/silent?nfsport=${port}&mountport=${port}`;
   const slow = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 8s`, 'slow.ini');
-  const child = spawn(...untracked(KIDFS, ['mount', url, target, '--identity', 'cms/editor', '--config', slow]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...untracked(KIDFS, ['mount', url, target, '--identity', 'cms/editor', '--config', slow]), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => void child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -87,7 +105,10 @@ t.test('a server that accepts but does not answer: says what it waits for, then 
   const lines = stderr.trimEnd().split('\n');
   t.equal(code, 1);
   t.equal(lines.length, 2, stderr);
-  t.equal(lines[0], `kidfs: waiting for the NFS server 127.0.0.1 to answer (mounting ${url}): no answer after 5 s; each call gives up after 8 s ([mount] nfs-timeout)`);
+  t.equal(
+    lines[0],
+    `kidfs: waiting for the NFS server 127.0.0.1 to answer (mounting ${url}): no answer after 5 s; each call gives up after 8 s ([mount] nfs-timeout)`,
+  );
   t.match(lines[1], /^kidfs: MOUNT v3 MNT to 127\.0\.0\.1:\d+ got no reply within 8000 ms$/);
   t.notOk(isMounted(target));
   t.notOk(existsSync(logPath(target)), 'no log left behind');
@@ -101,19 +122,34 @@ t.test('a background mount outlives the command; unmount refuses while a file is
   const record = await readRecord(target);
   t.ok(record && isRunning(record), 'its process runs on, recorded with its pid');
   t.match(readFileSync(`/proc/${record!.pid}/cmdline`, 'utf8'), /--foreground/);
-  t.match(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`${target} .* - fuse\\.kidfs kidfs:cms\\.editor@127\\.0\\.0\\.1:${server.dir}`),
-    'listed as a kidfs mount with nosuid,nodev');
-  t.match(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(` ${target} `)), /nosuid,nodev.*[ ,]allow_other[ ,]/);
+  t.match(
+    readFileSync('/proc/self/mountinfo', 'utf8'),
+    new RegExp(`${target} .* - fuse\\.kidfs kidfs:cms\\.editor@127\\.0\\.0\\.1:${server.dir}`),
+    'listed as a kidfs mount with nosuid,nodev',
+  );
+  t.match(
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.includes(` ${target} `)),
+    /nosuid,nodev.*[ ,]allow_other[ ,]/,
+  );
 
   // A writer that keeps its file open (no close, so no flush): its data is left for unmount to commit. (64 KiB or
   // more: a smaller first write into an empty file is sent at once.)
   const text = 'still open'.padEnd(70_000, '.');
-  const writer = spawn(process.execPath, ['-e', `
+  const writer = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('fs');
     const fd = fs.openSync(${JSON.stringify(join(target, 'open.txt'))}, 'w');
     fs.writeSync(fd, ${JSON.stringify(text)});
     console.log('written');
-    setTimeout(() => {}, 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    setTimeout(() => {}, 60000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.teardown(() => void writer.kill('SIGKILL'));
   await new Promise((resolve) => writer.stdout.once('data', resolve));
   t.equal(statSync(join(server.dir, 'open.txt')).size, 0, 'the server has nothing of it yet');
@@ -132,12 +168,25 @@ t.test('a background mount outlives the command; unmount refuses while a file is
   t.equal(lines[1], '');
   t.equal(lines[2], '1 standalone kidfs mount');
   t.match(lines[3], /^IDENTITY +EXPORT +STATE +OPEN +HELD BYTES +PID +TARGET$/);
-  t.match(lines[4], new RegExp(`^cms/editor 2001:2000:3000 +${server.url.replace(/[?.]/g, '\\$&')} +serving +1 \\(1 w\\) +70000 +${record!.pid} +${target}$`));
+  t.match(
+    lines[4],
+    new RegExp(
+      `^cms/editor 2001:2000:3000 +${server.url.replace(/[?.]/g, '\\$&')} +serving +1 \\(1 w\\) +70000 +${record!.pid} +${target}$`,
+    ),
+  );
   const json = JSON.parse(kidfs('status', '--json', '--control-socket', noDaemon).stdout) as { standalone: unknown[] };
-  t.same(json.standalone, [{
-    target, export: server.url, identity: { account: 'cms/editor', uid: 2001, gid: 2000, groups: [3000] }, readOnly: false,
-    pid: record!.pid, startedAt: record!.startedAt, state: 'serving', use: { openFiles: 1, openForWriting: 1, bytesHeld: 70_000 },
-  }]);
+  t.same(json.standalone, [
+    {
+      target,
+      export: server.url,
+      identity: { account: 'cms/editor', uid: 2001, gid: 2000, groups: [3000] },
+      readOnly: false,
+      pid: record!.pid,
+      startedAt: record!.startedAt,
+      state: 'serving',
+      use: { openFiles: 1, openForWriting: 1, bytesHeld: 70_000 },
+    },
+  ]);
 
   const unmounted = kidfs('unmount', '--force', target);
   t.equal(unmounted.status, 0, unmounted.stderr);
@@ -146,8 +195,7 @@ t.test('a background mount outlives the command; unmount refuses while a file is
   t.notOk(isMounted(target), 'unmounted');
   t.notOk(isRunning(record!), 'its process is gone');
   t.notOk(existsSync(recordPath(target)), 'and so is its record');
-  t.match(readFileSync(logPath(target), 'utf8'), /kidfs unmount: committing open files and unmounting/,
-    'its log tells what happened');
+  t.match(readFileSync(logPath(target), 'utf8'), /kidfs unmount: committing open files and unmounting/, 'its log tells what happened');
 });
 
 t.test('unmount of a mount whose process died (ENOTCONN) clears it with umount -l', async (t) => {
@@ -187,13 +235,20 @@ t.test('unmount refuses what it should not touch, in one line', async (t) => {
   mkdirSync(tmpfs);
   t.equal(spawnSync('mount', ['-t', 'tmpfs', 'kidfs-test', tmpfs]).status, 0);
   t.teardown(() => void spawnSync('umount', ['-l', tmpfs]));
-  t.same(kidfs('unmount', tmpfs), { status: 1, stdout: '', stderr: `kidfs: ${tmpfs} is not a kidfs mount (it is tmpfs from kidfs-test)\n` });
+  t.same(kidfs('unmount', tmpfs), {
+    status: 1,
+    stdout: '',
+    stderr: `kidfs: ${tmpfs} is not a kidfs mount (it is tmpfs from kidfs-test)\n`,
+  });
   t.ok(isMounted(tmpfs), 'and leaves it alone');
 
   const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work, name: 'twice' });
   const again = kidfs('mount', server.url, mount.target, '--identity', 'cms/editor', '--config', config, '--foreground');
   t.equal(again.status, 1);
-  t.match(again.stderr, /^kidfs: .* is already a mount point \(fuse\.kidfs kidfs:cms\.editor@.*\): unmount it first or choose another directory\n$/);
+  t.match(
+    again.stderr,
+    /^kidfs: .* is already a mount point \(fuse\.kidfs kidfs:cms\.editor@.*\): unmount it first or choose another directory\n$/,
+  );
 });
 
 t.test('--read-only: reads work, every change is refused (EROFS)', async (t) => {

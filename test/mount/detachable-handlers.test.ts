@@ -14,7 +14,16 @@ function realHandlers(calls: string[], memory: Buffer): FuseHandlers {
   return {
     getattr: async (path) => {
       calls.push(`getattr ${path}`);
-      return { mode: 0o40755, uid: 1, gid: 2, size: memory.length, nlink: 2, atime: { sec: 0, nsec: 0 }, mtime: { sec: 0, nsec: 0 }, ctime: { sec: 0, nsec: 0 } };
+      return {
+        mode: 0o40755,
+        uid: 1,
+        gid: 2,
+        size: memory.length,
+        nlink: 2,
+        atime: { sec: 0, nsec: 0 },
+        mtime: { sec: 0, nsec: 0 },
+        ctime: { sec: 0, nsec: 0 },
+      };
     },
     read: async (path, fh, target, position) => {
       calls.push(`read ${path} ${fh} ${target.length} ${position}`);

@@ -15,11 +15,21 @@ const server = new FakeNfs();
 const fs = new NfsFileSystem({ export: server.exportView, credential: { uid: 1000, gid: 1000, gids: [] } });
 const logged: string[] = [];
 const outcomes: OpOutcome[] = [];
-const handlers = fsHandlers(fs, (line) => logged.push(line), (outcome) => outcomes.push(outcome));
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err);
+const handlers = fsHandlers(
+  fs,
+  (line) => logged.push(line),
+  (outcome) => outcomes.push(outcome),
+);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
-t.test('the server\'s status: its errno as a number, not logged, counted as the server\'s denial', async (t) => {
-  server.getattr = async () => { throw new NfsError(Nfs3Status.NFS3ERR_ACCES, 'GETATTR', null); };
+t.test("the server's status: its errno as a number, not logged, counted as the server's denial", async (t) => {
+  server.getattr = async () => {
+    throw new NfsError(Nfs3Status.NFS3ERR_ACCES, 'GETATTR', null);
+  };
   const err = await failure(handlers.getattr('/'));
   t.type(err, FuseError);
   t.equal((err as FuseError).errno, constants.errno.EACCES);
@@ -30,7 +40,9 @@ t.test('the server\'s status: its errno as a number, not logged, counted as the 
 });
 
 t.test('a timeout: ETIMEDOUT, logged', async (t) => {
-  server.getattr = async () => { throw new RpcTimeoutError('GETATTR to 127.0.0.1:2049 got no reply within 1000 ms'); };
+  server.getattr = async () => {
+    throw new RpcTimeoutError('GETATTR to 127.0.0.1:2049 got no reply within 1000 ms');
+  };
   const err = await failure(handlers.getattr('/'));
   t.equal((err as FuseError).errno, constants.errno.ETIMEDOUT);
   t.same(logged.splice(0), ['getattr /: ETIMEDOUT: GETATTR to 127.0.0.1:2049 got no reply within 1000 ms']);

@@ -10,7 +10,11 @@ import { cred, startNfsFixture } from '../helpers/nfs-fixture.ts';
 const { server, exp } = await startNfsFixture(t, {}, { timeoutMs: 1500 });
 const logged: string[] = [];
 const handlers: FuseHandlers = fsHandlers(makeFs(exp, cred(2001, 2000), { attrTimeoutMs: 0 }), (line) => logged.push(line));
-const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (err: { code?: string; message: string }) => err);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (err: { code?: string; message: string }) => err,
+  );
 
 t.test('attributes and times cross in both directions', async (t) => {
   writeFileSync(`${server.dir}/f`, 'hello');
@@ -24,7 +28,7 @@ t.test('attributes and times cross in both directions', async (t) => {
   await handlers.utimens!('/f', 'omit', { sec: 1_000_000_000, nsec: 123 });
   const after = statSync(`${server.dir}/f`, { bigint: true });
   t.equal(after.mtimeNs, 1_000_000_000_000_000_123n, 'utimens sets the mtime it is given');
-  t.equal(after.atimeNs, backing.atimeNs, "and leaves the atime it is told to omit");
+  t.equal(after.atimeNs, backing.atimeNs, 'and leaves the atime it is told to omit');
 
   const fh = await handlers.open!('/f', constants.O_RDONLY);
   const target = Buffer.alloc(100);
@@ -34,11 +38,11 @@ t.test('attributes and times cross in both directions', async (t) => {
 });
 
 t.test('failures carry their errno name as code', async (t) => {
-  t.equal((await rejection(handlers.getattr('/missing')))?.code, 'ENOENT', 'the server\'s NOENT');
-  t.equal((await rejection(handlers.read!('/f', 12345, Buffer.alloc(10), 0)))?.code, 'EBADF', 'the fs layer\'s own EBADF');
+  t.equal((await rejection(handlers.getattr('/missing')))?.code, 'ENOENT', "the server's NOENT");
+  t.equal((await rejection(handlers.read!('/f', 12345, Buffer.alloc(10), 0)))?.code, 'EBADF', "the fs layer's own EBADF");
   t.equal((await rejection(handlers.mknod!('/dev', constants.S_IFBLK | 0o600, 0)))?.code, 'EPERM', 'device nodes');
   writeFileSync(`${server.dir}/root-only`, 'x', { mode: 0o600 });
-  t.equal((await rejection(handlers.open!('/root-only', constants.O_RDONLY)))?.code, 'EACCES', 'the server\'s ACCESS answer');
+  t.equal((await rejection(handlers.open!('/root-only', constants.O_RDONLY)))?.code, 'EACCES', "the server's ACCESS answer");
   t.same(logged, [], 'refusals are not logged');
 });
 

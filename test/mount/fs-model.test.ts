@@ -6,9 +6,10 @@
 // replays and shrinks that sequence alone).
 // Compared: results, errno, bytes, sizes, permission bits, nlink, which names are one file, symlink targets, times set
 // by utime. Not compared, because one identity cannot make them equal: owners (every caller is the identity on the
-// server; the mount shows them as the caller's, uid 1000), ctime and times the server's clock sets; a file unlinked while open keeps a hidden name on the mount (as
-// on the server (as on any NFS client; readdir does not list it), so its directory cannot be removed meanwhile: such
-// an rmdir or rename over it is skipped (the test looks at ganesha's backing directory to know).
+// server; the mount shows them as the caller's, uid 1000), ctime and times the server's clock sets. A file unlinked
+// while open keeps a hidden name on the server (as on any NFS client; readdir does not list it), so its directory
+// cannot be removed meanwhile: such an rmdir or rename over it is skipped (the test looks at ganesha's backing
+// directory to know).
 import t from 'tap';
 import { appendFileSync, chownSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ const seed = Number(process.env.KIDFS_FS_MODEL_SEED ?? Math.floor(Math.random() 
 const progressLog = process.env.KIDFS_FS_MODEL_LOG;
 const replayPath = process.env.KIDFS_FS_MODEL_PATH;
 if (!(Number.isSafeInteger(budget) && budget > 0 && Number.isSafeInteger(seed))) {
-  throw new Error(`KIDFS_FS_MODEL_OPS (${process.env.KIDFS_FS_MODEL_OPS}) and KIDFS_FS_MODEL_SEED (${process.env.KIDFS_FS_MODEL_SEED}) must be whole numbers`);
+  throw new Error(
+    `KIDFS_FS_MODEL_OPS (${process.env.KIDFS_FS_MODEL_OPS}) and KIDFS_FS_MODEL_SEED (${process.env.KIDFS_FS_MODEL_SEED}) must be whole numbers`,
+  );
 }
 const MAX_STEPS = 40;
 
@@ -58,7 +61,11 @@ t.test(`${budget} random operations give the same results on the mount as on a l
   });
   const numRuns = Math.ceil(budget / (MAX_STEPS / 2));
   const details = await fc.check(property, { seed, numRuns, endOnFailure: false, ...(replayPath ? { path: replayPath } : {}) });
-  if (progressLog) appendFileSync(progressLog, `${new Date().toISOString()} done: ${executor.operations} operations, ${details.failed ? 'FAILED' : 'no difference'}\n`);
+  if (progressLog)
+    appendFileSync(
+      progressLog,
+      `${new Date().toISOString()} done: ${executor.operations} operations, ${details.failed ? 'FAILED' : 'no difference'}\n`,
+    );
   t.comment(`${executor.operations} operations in ${details.numRuns} sequences`);
   const failure = details.failed ? `${fc.defaultReportMessage(details)}\n${String(details.errorInstance)}` : 'no difference';
   t.notOk(details.failed, failure);

@@ -11,7 +11,10 @@ const work = makeWorkDir(t);
 const config = writeConfig(work, STATIC_TABLE);
 const mount = (identity: string, name: string) => startMount(t, { url: server.url, identity, config, dir: work, name });
 const [editor, editorOnHostB, viewer, api] = await Promise.all([
-  mount('cms/editor', 'editor'), mount('cms/editor', 'editor-b'), mount('cms/viewer', 'viewer'), mount('shop/api', 'api'),
+  mount('cms/editor', 'editor'),
+  mount('cms/editor', 'editor-b'),
+  mount('cms/viewer', 'viewer'),
+  mount('shop/api', 'api'),
 ]);
 const onServer = (path: string) => join(server.dir, path);
 const owner = (path: string) => {
@@ -49,9 +52,21 @@ t.test("a 0700 directory of one identity is refused to another (EACCES), even to
   t.equal(made.status, 0, made.stderr);
   t.equal(statSync(onServer('private')).mode & 0o777, 0o700);
 
-  t.equal(errnoOf(() => readdirSync(join(api.target, 'private'))), 'EACCES', 'shop/api cannot list it');
-  t.equal(errnoOf(() => readFileSync(join(api.target, 'private/notes'))), 'EACCES', 'nor read in it');
-  t.equal(errnoOf(() => writeFileSync(join(viewer.target, 'private/mine'), 'x')), 'EACCES', 'cms/viewer cannot write in it');
+  t.equal(
+    errnoOf(() => readdirSync(join(api.target, 'private'))),
+    'EACCES',
+    'shop/api cannot list it',
+  );
+  t.equal(
+    errnoOf(() => readFileSync(join(api.target, 'private/notes'))),
+    'EACCES',
+    'nor read in it',
+  );
+  t.equal(
+    errnoOf(() => writeFileSync(join(viewer.target, 'private/mine'), 'x')),
+    'EACCES',
+    'cms/viewer cannot write in it',
+  );
   const asUser = run(USER_1000, api.target, 'cat private/notes');
   t.not(asUser.status, 0);
   t.match(asUser.stderr, /Permission denied/, 'uid 1000 in the api container is refused alike');
@@ -69,7 +84,11 @@ t.test('a directory shared through a supplementary group is writable by both mem
   t.equal(owner('shared/api.txt'), '2101:2100', "the new file is shop/api's");
   t.equal(readFileSync(join(editor.target, 'shared/api.txt'), 'utf8'), 'from-api\n', 'and cms/editor reads it');
 
-  t.equal(errnoOf(() => writeFileSync(join(viewer.target, 'shared/viewer.txt'), 'x')), 'EACCES', 'cms/viewer is not in group 3000');
+  t.equal(
+    errnoOf(() => writeFileSync(join(viewer.target, 'shared/viewer.txt'), 'x')),
+    'EACCES',
+    'cms/viewer is not in group 3000',
+  );
 });
 
 t.test('a directory an admin made read-only for one identity with a POSIX ACL refuses its creates', async (t) => {
@@ -77,8 +96,16 @@ t.test('a directory an admin made read-only for one identity with a POSIX ACL re
   const acl = run('root', server.dir, 'chmod 0777 dropbox && setfacl -m u:2001:r-x dropbox');
   t.equal(acl.status, 0, acl.stderr);
 
-  t.equal(errnoOf(() => writeFileSync(join(editor.target, 'dropbox/new'), 'x')), 'EACCES', 'cms/editor cannot create a file');
-  t.equal(errnoOf(() => mkdirSync(join(editor.target, 'dropbox/dir'))), 'EACCES', 'nor a directory');
+  t.equal(
+    errnoOf(() => writeFileSync(join(editor.target, 'dropbox/new'), 'x')),
+    'EACCES',
+    'cms/editor cannot create a file',
+  );
+  t.equal(
+    errnoOf(() => mkdirSync(join(editor.target, 'dropbox/dir'))),
+    'EACCES',
+    'nor a directory',
+  );
   writeFileSync(join(api.target, 'dropbox/new'), 'from api');
   t.equal(owner('dropbox/new'), '2101:2100', 'shop/api, not named in the ACL, creates as before');
   t.equal(readFileSync(join(editor.target, 'dropbox/new'), 'utf8'), 'from api', 'cms/editor may still read');
@@ -88,7 +115,7 @@ t.test('two mounts of one identity (two hosts): what one wrote and closed, the o
   const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
   const first = randomBytes(5 * 1024 * 1024 + 123);
   writeFileSync(join(editor.target, 'report.bin'), first);
-  t.equal(sha(readFileSync(join(editorOnHostB.target, 'report.bin'))), sha(first), 'host B reads all of host A\'s file');
+  t.equal(sha(readFileSync(join(editorOnHostB.target, 'report.bin'))), sha(first), "host B reads all of host A's file");
 
   const second = randomBytes(first.length);
   writeFileSync(join(editor.target, 'report.bin'), second);
@@ -97,6 +124,6 @@ t.test('two mounts of one identity (two hosts): what one wrote and closed, the o
   const grown = run(USER_1000, editorOnHostB.target, 'printf tail >> report.bin');
   t.equal(grown.status, 0, grown.stderr);
   const back = readFileSync(join(editor.target, 'report.bin'));
-  t.equal(back.length, second.length + 4, 'host A sees host B\'s append');
+  t.equal(back.length, second.length + 4, "host A sees host B's append");
   t.equal(back.subarray(-4).toString(), 'tail');
 });

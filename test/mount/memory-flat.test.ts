@@ -48,15 +48,16 @@ async function measure(t: Test, mountSection: string): Promise<{ before: Settled
     env: { ...process.env, UV_THREADPOOL_SIZE: String(PARALLEL) },
   });
   t.teardown(() => driver.kill());
-  const answer = () => new Promise<DriverAnswer>((resolve, reject) => {
-    const exited = (code: number | null, signal: string | null) => reject(new Error(`the driver exited (${code ?? signal})`));
-    if (driver.exitCode !== null || driver.signalCode !== null) return exited(driver.exitCode, driver.signalCode);
-    driver.once('exit', exited);
-    driver.once('message', (message: DriverAnswer) => {
-      driver.off('exit', exited);
-      resolve(message);
+  const answer = () =>
+    new Promise<DriverAnswer>((resolve, reject) => {
+      const exited = (code: number | null, signal: string | null) => reject(new Error(`the driver exited (${code ?? signal})`));
+      if (driver.exitCode !== null || driver.signalCode !== null) return exited(driver.exitCode, driver.signalCode);
+      driver.once('exit', exited);
+      driver.once('message', (message: DriverAnswer) => {
+        driver.off('exit', exited);
+        resolve(message);
+      });
     });
-  });
   const ready = await answer();
   if (ready.type !== 'ready') throw new Error(`the driver could not lay out its files: ${ready.message}`);
 
@@ -82,10 +83,14 @@ async function measure(t: Test, mountSection: string): Promise<{ before: Settled
 }
 
 function assertFlat(t: Test, { before, after }: { before: Settled; after: Settled }): void {
-  t.ok(after.rss - before.rss < RSS_FLAT_KIB,
-    `RssAnon ${before.rss} -> ${after.rss} KiB: grew by ${after.rss - before.rss} KiB (limit ${RSS_FLAT_KIB})`);
-  t.ok(after.heap - before.heap < HEAP_FLAT_KIB,
-    `JS heap ${before.heap} -> ${after.heap} KiB: grew by ${after.heap - before.heap} KiB (limit ${HEAP_FLAT_KIB})`);
+  t.ok(
+    after.rss - before.rss < RSS_FLAT_KIB,
+    `RssAnon ${before.rss} -> ${after.rss} KiB: grew by ${after.rss - before.rss} KiB (limit ${RSS_FLAT_KIB})`,
+  );
+  t.ok(
+    after.heap - before.heap < HEAP_FLAT_KIB,
+    `JS heap ${before.heap} -> ${after.heap} KiB: grew by ${after.heap - before.heap} KiB (limit ${HEAP_FLAT_KIB})`,
+  );
 }
 
 t.test(`${ROUNDS} rounds of ${PARALLEL} parallel operations leave a kidfs mount process's memory flat (no attribute cache)`, async (t) => {

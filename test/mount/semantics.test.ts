@@ -27,7 +27,12 @@ const atimeNs = (path: string) => statSync(path, { bigint: true }).atimeNs;
 
 t.test('chown to another owner: refused with chown = deny, ignored with chown = ignore; never done on the server', async (t) => {
   writeFileSync(join(strict.target, 'owned'), 'x');
-  const attempts = [['root', 'chown 0 owned'], ['root', 'chown 1000:1000 owned'], ['root', 'chgrp 0 owned'], [USER_1000, 'chown 1000 owned']] as const;
+  const attempts = [
+    ['root', 'chown 0 owned'],
+    ['root', 'chown 1000:1000 owned'],
+    ['root', 'chgrp 0 owned'],
+    [USER_1000, 'chown 1000 owned'],
+  ] as const;
   for (const [who, cmd] of attempts) {
     const user = who === 'root' ? 'root' : 'uid 1000';
     const refused = run(who, strict.target, cmd);
@@ -44,7 +49,11 @@ t.test('chown to another owner: refused with chown = deny, ignored with chown = 
 });
 
 t.test('setuid bits and setgid bits of files asked through the mount are stripped', async (t) => {
-  const result = run('root', strict.target, 'touch tool && chmod 6755 tool && chmod u+s,g+s tool && mkdir -m 2775 team && install -m 4755 /dev/null tool2');
+  const result = run(
+    'root',
+    strict.target,
+    'touch tool && chmod 6755 tool && chmod u+s,g+s tool && mkdir -m 2775 team && install -m 4755 /dev/null tool2',
+  );
   t.equal(result.status, 0, result.stderr);
   t.equal(statSync(onServer('tool')).mode & 0o7777, 0o755, 'chmod 6755 and u+s,g+s leave 0755');
   t.equal(statSync(onServer('team')).mode & 0o7777, 0o2775, 'mkdir -m 2775 keeps setgid: it is no privilege on a directory');
@@ -65,11 +74,15 @@ t.test('device nodes are refused (EPERM); FIFOs and sockets work', async (t) => 
   t.ok(lstatSync(onServer('pipe')).isFIFO(), 'a FIFO on the server');
   t.equal(owner('pipe'), '2001:2000');
 
-  const socket = run('root', strict.target, `${execPath} -e "
+  const socket = run(
+    'root',
+    strict.target,
+    `${execPath} -e "
     const net = require('net');
     net.createServer((c) => c.end('hello over the socket')).listen('sock', () => {
       net.connect('sock').on('data', (d) => { console.log(String(d)); process.exit(0); });
-    });"`);
+    });"`,
+  );
   t.equal(socket.status, 0, socket.stderr);
   t.equal(socket.stdout, 'hello over the socket\n', 'a unix socket bound in the mount answers');
   t.ok(lstatSync(onServer('sock')).isSocket(), 'a socket on the server');
@@ -94,7 +107,10 @@ t.test('touch -d, touch -m, touch -a, cp -p and tar x set the times they ask for
   // cp -p also copies the ACL. The kernel lets only the owner set one, by the owner the mount shows: a container
   // user who is not shown as the owner gets EPERM there (cp exits 1 after setting times and mode), unless the
   // mount's owner view shows the files as its own.
-  for (const [user, mount, name] of [['root', lenient, 'by-root'], [USER_1000, as1000, 'by-1000']] as const) {
+  for (const [user, mount, name] of [
+    ['root', lenient, 'by-root'],
+    [USER_1000, as1000, 'by-1000'],
+  ] as const) {
     utimesSync(source, new Date('2003-03-03T03:03:03.333Z'), new Date('2004-04-04T04:04:04.444Z'));
     const [sourceAtime, sourceMtime] = [atimeNs(source), mtimeNs(source)];
     const copied = run(user, mount.target, `cp -p ${source} ${name}.txt`);
@@ -120,11 +136,14 @@ t.test('touch -d, touch -m, touch -a, cp -p and tar x set the times they ask for
   }
 });
 
-t.test('the owner view shows the identity\'s files as owned by the container user, and maps chown back', async (t) => {
+t.test("the owner view shows the identity's files as owned by the container user, and maps chown back", async (t) => {
   const made = run(USER_1000, as1000.target, 'echo x > viewed && ls -ln viewed && chown 1000:1000 viewed');
   t.equal(made.status, 0, made.stderr);
   t.match(made.stdout, / 1000 1000 /, 'inside the mount: 1000:1000');
   t.equal(owner('viewed'), '2001:2000', 'on the server: cms/editor');
-  t.match(run('root', as1000.target, 'echo y > other && chown 0 other').stderr, /Operation not permitted/,
-    'chown to anyone else is still refused (chown = deny)');
+  t.match(
+    run('root', as1000.target, 'echo y > other && chown 0 other').stderr,
+    /Operation not permitted/,
+    'chown to anyone else is still refused (chown = deny)',
+  );
 });

@@ -14,7 +14,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (path: string) =>
   new Promise<string>((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
   });
 
 interface Dd {
@@ -54,7 +57,11 @@ t.test('killed and restarted during a large write: after fsync returns, the file
   const config = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 60s`);
   const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work });
   const source = join(work, 'source.bin');
-  const made = run('root', work, `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${source}`);
+  const made = run(
+    'root',
+    work,
+    `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${source}`,
+  );
   t.equal(made.status, 0, made.stderr);
 
   const writer = startDd(t, [`if=${source}`, `of=${join(mount.target, 'big.bin')}`, 'conv=fsync']);
@@ -80,7 +87,11 @@ t.test('killed and restarted during a large read: the reader gets exactly the fi
   const work = makeWorkDir(t);
   const config = writeConfig(work, `${STATIC_TABLE}\n[mount]\nnfs-timeout = 60s`);
   const onServer = join(server.dir, 'big.bin');
-  const made = run('root', work, `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${onServer}`);
+  const made = run(
+    'root',
+    work,
+    `openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv 0 -nosalt < /dev/zero 2>/dev/null | head -c ${384 * 2 ** 20} > ${onServer}`,
+  );
   t.equal(made.status, 0, made.stderr);
   const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work });
 

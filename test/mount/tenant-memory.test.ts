@@ -38,8 +38,10 @@ for (const [i, [what, args, expected]] of attacks.entries()) {
     const mount = await startMount(t, { url: server.url, identity: 'cms/editor', config, dir: work, name: `mnt${i}` });
     const result = await runAttack(mount.pid, args(mount.target), join(mount.target, 'probe'));
     const grownMiB = (result.peakKiB - result.baseKiB) / 1024;
-    t.comment(`RssAnon ${Math.round(result.baseKiB / 1024)} -> peak ${Math.round(result.peakKiB / 1024)} MiB; ` +
-      `reads meanwhile: median ${result.probe.medianMs} ms, max ${result.probe.maxMs} ms`);
+    t.comment(
+      `RssAnon ${Math.round(result.baseKiB / 1024)} -> peak ${Math.round(result.peakKiB / 1024)} MiB; ` +
+        `reads meanwhile: median ${result.probe.medianMs} ms, max ${result.probe.maxMs} ms`,
+    );
     t.ok(grownMiB < BUDGET_MIB + ALLOWANCE_MIB, `grew by ${grownMiB.toFixed(0)} MiB, less than ${BUDGET_MIB} + ${ALLOWANCE_MIB} MiB`);
     t.equal(result.holding, expected, 'the attack itself went through whole (back-pressure, not failure)');
     t.ok(result.probe.count > 0 && result.probe.failures === 0, 'the other reads all succeeded');

@@ -36,15 +36,19 @@ t.test('tar x of a few thousand files: every file arrives intact', async (t) => 
   t.equal(extracted.status, 0, extracted.stderr);
   t.equal(checksums(onServer('extracted')), expected, 'the server holds every file, byte for byte');
   t.equal(checksums(join(mount.target, 'extracted')), expected, 'and the mount reads them back the same');
-  t.equal(statSync(onServer('extracted/dir-9/file-10.dat')).uid, 2001, "owned by cms/editor on the server");
+  t.equal(statSync(onServer('extracted/dir-9/file-10.dat')).uid, 2001, 'owned by cms/editor on the server');
 });
 
 t.test('SQLite: many transactions, then PRAGMA integrity_check, in the mount and on the server', async (t) => {
   const statements = ['CREATE TABLE items(id INTEGER PRIMARY KEY, round INTEGER, payload BLOB);'];
   for (let round = 0; round < 300; round++) {
     statements.push('BEGIN;');
-    for (let i = 0; i < 10; i++) statements.push(`INSERT INTO items(round, payload) VALUES (${round}, randomblob(${100 + ((round * 37 + i * 11) % 3000)}));`);
-    if (round % 10 === 9) statements.push(`DELETE FROM items WHERE round = ${round - 5}; UPDATE items SET payload = randomblob(2000) WHERE round = ${round - 1};`);
+    for (let i = 0; i < 10; i++)
+      statements.push(`INSERT INTO items(round, payload) VALUES (${round}, randomblob(${100 + ((round * 37 + i * 11) % 3000)}));`);
+    if (round % 10 === 9)
+      statements.push(
+        `DELETE FROM items WHERE round = ${round - 5}; UPDATE items SET payload = randomblob(2000) WHERE round = ${round - 1};`,
+      );
     statements.push('COMMIT;');
   }
   writeFileSync(join(work, 'load.sql'), statements.join('\n'));
@@ -61,18 +65,27 @@ t.test('SQLite: many transactions, then PRAGMA integrity_check, in the mount and
 });
 
 t.test('git init, add, commit: a repository that git fsck accepts', async (t) => {
-  const git = "git -c user.name=kidfs -c user.email=kidfs@example.invalid -c init.defaultBranch=main";
-  const result = inMount([
-    `${git} init -q repo`, 'cd repo',
-    'for i in $(seq 1 100); do mkdir -p src/$((i % 10)); echo "line $i" > src/$((i % 10))/file-$i.txt; done',
-    `${git} add . && ${git} commit -qm first`,
-    'echo changed >> src/1/file-1.txt && git rm -q src/2/file-2.txt && echo new > added.txt',
-    `${git} add -A && ${git} commit -qm second`,
-    'git fsck --full --strict', 'git log --oneline | wc -l', 'git status --porcelain | wc -l',
-  ].join(' && '));
+  const git = 'git -c user.name=kidfs -c user.email=kidfs@example.invalid -c init.defaultBranch=main';
+  const result = inMount(
+    [
+      `${git} init -q repo`,
+      'cd repo',
+      'for i in $(seq 1 100); do mkdir -p src/$((i % 10)); echo "line $i" > src/$((i % 10))/file-$i.txt; done',
+      `${git} add . && ${git} commit -qm first`,
+      'echo changed >> src/1/file-1.txt && git rm -q src/2/file-2.txt && echo new > added.txt',
+      `${git} add -A && ${git} commit -qm second`,
+      'git fsck --full --strict',
+      'git log --oneline | wc -l',
+      'git status --porcelain | wc -l',
+    ].join(' && '),
+  );
   t.equal(result.status, 0, result.stderr);
   t.equal(result.stdout.trim().split('\n').slice(-2).join(' '), '2 0', 'two commits, a clean work tree');
-  const onTheServer = run('root', onServer('repo'), 'git -c safe.directory=* fsck --full --strict && git -c safe.directory=* log --format=%s');
+  const onTheServer = run(
+    'root',
+    onServer('repo'),
+    'git -c safe.directory=* fsck --full --strict && git -c safe.directory=* log --format=%s',
+  );
   t.equal(onTheServer.status, 0, onTheServer.stderr);
   t.equal(onTheServer.stdout.trim(), 'second\nfirst', 'the repository on the server is whole');
 });

@@ -17,7 +17,11 @@ import { ROOT, cred, startNfsFixture } from '../helpers/nfs-fixture.ts';
 const { server, exp } = await startNfsFixture(t);
 
 t.test('connectExport: root handle, flavors, limits, ports', async (t) => {
-  t.equal((await exp.client.getattr(ROOT, exp.rootHandle)).fileid, statSync(server.dir, { bigint: true }).ino, 'the root handle is the exported directory');
+  t.equal(
+    (await exp.client.getattr(ROOT, exp.rootHandle)).fileid,
+    statSync(server.dir, { bigint: true }).ino,
+    'the root handle is the exported directory',
+  );
   t.ok(exp.authFlavors.includes(AuthFlavor.AUTH_SYS), `AUTH_SYS among the flavors ${exp.authFlavors.join(', ')}`);
   t.equal(exp.fsinfo.wtmax, 64 * 1024 * 1024);
   t.same(exp.url, { host: '127.0.0.1', path: server.dir, nfsPort: server.nfsPort, mountPort: server.mountPort });
@@ -54,7 +58,11 @@ t.test('an export that wants a privileged source port', async (t) => {
   t.equal(errnoOfFailure(refused), Errno.EACCES);
   const ok = await connectExport(strict.url, { privilegedPort: true });
   t.teardown(() => ok.close());
-  t.equal((await ok.client.getattr(ROOT, ok.rootHandle)).fileid, statSync(strict.dir, { bigint: true }).ino, 'from a port below 1024 it works');
+  t.equal(
+    (await ok.client.getattr(ROOT, ok.rootHandle)).fileid,
+    statSync(strict.dir, { bigint: true }).ino,
+    'from a port below 1024 it works',
+  );
 });
 
 t.test('exports on one server share one NFS connection from a pool', async (t) => {
@@ -83,9 +91,8 @@ t.test('an export that does not accept AUTH_SYS is refused', async (t) => {
     w.uint32(0).opaque(Buffer.from('root-handle')).uint32(1).uint32(RPCSEC_GSS); // MNT3_OK, handle, [RPCSEC_GSS]
   });
   t.teardown(() => fake.close());
-  await t.rejects(
-    connectExport(`nfs://127.0.0.1/kerberos-only?nfsport=${fake.port}&mountport=${fake.port}`),
-    { message: `nfs://127.0.0.1/kerberos-only?nfsport=${fake.port}&mountport=${fake.port} does not accept AUTH_SYS (it offers flavors 6): allow sec=sys on the export` },
-  );
+  await t.rejects(connectExport(`nfs://127.0.0.1/kerberos-only?nfsport=${fake.port}&mountport=${fake.port}`), {
+    message: `nfs://127.0.0.1/kerberos-only?nfsport=${fake.port}&mountport=${fake.port} does not accept AUTH_SYS (it offers flavors 6): allow sec=sys on the export`,
+  });
   t.equal(fake.calls.length, 1, 'nothing but MNT was sent');
 });

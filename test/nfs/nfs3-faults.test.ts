@@ -13,12 +13,16 @@ const alice = cred(2001, 3001);
 
 t.test('CREATE without a handle in the reply: the client looks the name up', async (t) => {
   const { fake, client } = await fakeNfsClient(t, (call, w) => {
-    if (call.procedure === Nfs3Proc.CREATE) w.uint32(0).bool(false).bool(false).bool(false).bool(false); // OK, no handle, no attributes, no wcc
+    if (call.procedure === Nfs3Proc.CREATE)
+      w.uint32(0).bool(false).bool(false).bool(false).bool(false); // OK, no handle, no attributes, no wcc
     else w.uint32(0).opaque(Buffer.from('found-handle')).bool(false).bool(false); // LOOKUP: the handle
   });
   const made = await client.create(alice, Buffer.from('dir'), 'new', { mode: 'guarded' });
   t.same(made.handle, Buffer.from('found-handle'));
-  t.same(fake.calls.map((c) => c.procedure), [Nfs3Proc.CREATE, Nfs3Proc.LOOKUP]);
+  t.same(
+    fake.calls.map((c) => c.procedure),
+    [Nfs3Proc.CREATE, Nfs3Proc.LOOKUP],
+  );
 });
 
 t.test('a truncated reply is an RpcProtocolError naming the procedure', async (t) => {
@@ -45,7 +49,8 @@ t.test('JUKEBOX (busy, ask again later) is asked again, waiting longer each time
   let busy = 2;
   const { fake, client } = await fakeNfsClient(t, (call, w) => {
     if (call.procedure !== Nfs3Proc.REMOVE) return;
-    if (busy-- > 0) w.uint32(Nfs3Status.NFS3ERR_JUKEBOX).bool(false).bool(false); // status, wcc_data
+    if (busy-- > 0)
+      w.uint32(Nfs3Status.NFS3ERR_JUKEBOX).bool(false).bool(false); // status, wcc_data
     else w.uint32(Nfs3Status.NFS3_OK).bool(false).bool(false);
   });
   const started = Date.now();
@@ -56,9 +61,13 @@ t.test('JUKEBOX (busy, ask again later) is asked again, waiting longer each time
 });
 
 t.test('a server that answers JUKEBOX for longer than the call may take fails it with ETIMEDOUT, naming why', async (t) => {
-  const { fake, client } = await fakeNfsClient(t, (_call, w) => {
-    w.uint32(Nfs3Status.NFS3ERR_JUKEBOX).bool(false); // status, post_op_attr
-  }, { timeoutMs: 1000 });
+  const { fake, client } = await fakeNfsClient(
+    t,
+    (_call, w) => {
+      w.uint32(Nfs3Status.NFS3ERR_JUKEBOX).bool(false); // status, post_op_attr
+    },
+    { timeoutMs: 1000 },
+  );
   const started = Date.now();
   const err = await client.getattr(alice, Buffer.from('h')).catch((e: unknown) => e);
   t.type(err, RpcTimeoutError);

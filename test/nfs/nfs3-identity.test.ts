@@ -33,7 +33,13 @@ t.test('a 0700 directory of one uid refuses another', async (t) => {
   t.equal((err as NfsError).message, 'NFS3ERR_ACCES: permission denied for uid 2002 (LOOKUP secret)');
   t.equal(errnoOfFailure(err), Errno.EACCES);
   t.ok(await client.lookup(alice, secretDir.handle, 'secret'), 'the owner gets in');
-  await rejectsWithStatus(t, client.create(bob, secretDir.handle, 'intruder', { mode: 'guarded' }), 'NFS3ERR_ACCES', Errno.EACCES, 'CREATE');
+  await rejectsWithStatus(
+    t,
+    client.create(bob, secretDir.handle, 'intruder', { mode: 'guarded' }),
+    'NFS3ERR_ACCES',
+    Errno.EACCES,
+    'CREATE',
+  );
   await rejectsWithStatus(t, client.readdirplusAll(bob, secretDir.handle), 'NFS3ERR_ACCES', Errno.EACCES, 'READDIRPLUS');
 });
 
@@ -42,13 +48,24 @@ t.test('supplementary gids grant group access; 20 of them are cut to 16, not ref
   chmodSync(backing('team'), 0o770);
   chownSync(backing('team'), 2001, 5000);
   const team = await client.lookup(ROOT, root, 'team');
-  await rejectsWithStatus(t, client.create(bob, team.handle, 'no', { mode: 'guarded' }), 'NFS3ERR_ACCES', Errno.EACCES, 'bob alone is not in group 5000');
+  await rejectsWithStatus(
+    t,
+    client.create(bob, team.handle, 'no', { mode: 'guarded' }),
+    'NFS3ERR_ACCES',
+    Errno.EACCES,
+    'bob alone is not in group 5000',
+  );
 
   const member = cred(2002, 3002, [4000, 5000]);
   const made = await client.create(member, team.handle, 'yes', { mode: 'guarded' });
   t.match(statSync(backing('team', 'yes')), { uid: 2002, gid: 3002 }, 'created through group 5000 membership');
 
-  const many = (at: number) => cred(2002, 3002, Array.from({ length: 20 }, (_, i) => (i === at ? 5000 : 6000 + i)));
+  const many = (at: number) =>
+    cred(
+      2002,
+      3002,
+      Array.from({ length: 20 }, (_, i) => (i === at ? 5000 : 6000 + i)),
+    );
   const w = await client.write(many(15), made.handle, 0n, Buffer.from('sixteen'), StableHow.FILE_SYNC);
   t.equal(w.count, 7, '20 gids: the call is accepted');
   await client.create(many(15), team.handle, 'sixteenth', { mode: 'guarded' });

@@ -54,7 +54,12 @@ t.test('CREATE: UNCHECKED, GUARDED, EXCLUSIVE; owner from the credential', async
   const excl = await client.create(alice, root, 'exclusive.txt', { mode: 'exclusive', verifier });
   const retried = await client.create(alice, root, 'exclusive.txt', { mode: 'exclusive', verifier });
   t.same(retried.handle, excl.handle, 'a retransmitted EXCLUSIVE create with the same verifier succeeds');
-  await rejectsWithStatus(t, client.create(alice, root, 'exclusive.txt', { mode: 'exclusive', verifier: Buffer.from('other-01') }), 'NFS3ERR_EXIST', 17);
+  await rejectsWithStatus(
+    t,
+    client.create(alice, root, 'exclusive.txt', { mode: 'exclusive', verifier: Buffer.from('other-01') }),
+    'NFS3ERR_EXIST',
+    17,
+  );
   await client.setattr(alice, excl.handle, { mode: 0o644 });
   t.equal(statSync(backing('exclusive.txt')).mode & 0o7777, 0o644, 'SETATTR after EXCLUSIVE sets the real mode');
   t.equal(statSync(backing('exclusive.txt')).uid, 2001);
@@ -63,7 +68,12 @@ t.test('CREATE: UNCHECKED, GUARDED, EXCLUSIVE; owner from the credential', async
 t.test('SETATTR: mode, size, times, guard', async (t) => {
   const { handle } = await client.create(alice, root, 'setattr.txt', { mode: 'guarded', attributes: { mode: 0o600 } });
   writeFileSync(backing('setattr.txt'), 'hello world');
-  const wcc = await client.setattr(alice, handle, { mode: 0o604, size: 5n, mtime: { seconds: 1_000_000_000, nseconds: 5 }, atime: 'server' });
+  const wcc = await client.setattr(alice, handle, {
+    mode: 0o604,
+    size: 5n,
+    mtime: { seconds: 1_000_000_000, nseconds: 5 },
+    atime: 'server',
+  });
   const st = statSync(backing('setattr.txt'), { bigint: true });
   t.equal(Number(st.mode & 0o7777n), 0o604);
   t.equal(st.size, 5n);
@@ -92,7 +102,11 @@ t.test('LOOKUP and ACCESS', async (t) => {
 
   const all = Access3.READ | Access3.MODIFY | Access3.EXTEND | Access3.EXECUTE;
   const asRoot = await client.access(ROOT, found.handle, all);
-  t.equal(asRoot.access & (Access3.READ | Access3.MODIFY), Access3.READ | Access3.MODIFY, 'root, owner of the 0640 file, may read and modify');
+  t.equal(
+    asRoot.access & (Access3.READ | Access3.MODIFY),
+    Access3.READ | Access3.MODIFY,
+    'root, owner of the 0640 file, may read and modify',
+  );
   sameAsBacking(t, asRoot.attributes, backing('looked-up'), 'ACCESS attributes');
   const asGroup = await client.access(cred(2002, 0), found.handle, all);
   t.equal(asGroup.access & (Access3.READ | Access3.MODIFY), Access3.READ, 'the group may read only');
@@ -115,7 +129,10 @@ t.test('WRITE at every stability, READ with eof, COMMIT', async (t) => {
     offset += part.length;
   }
   t.same(readFileSync(backing('data.bin')), Buffer.concat(parts), 'the backing file holds what was written');
-  t.ok(verifiers.every((v) => v.equals(verifiers[0]!)), 'one verifier while the server runs');
+  t.ok(
+    verifiers.every((v) => v.equals(verifiers[0]!)),
+    'one verifier while the server runs',
+  );
   const commit = await client.commit(alice, handle);
   t.same(commit.verifier, verifiers[0], 'COMMIT returns the same verifier');
   t.equal(commit.wcc.after?.size, 8010n);
@@ -236,7 +253,12 @@ t.test('READDIR and READDIRPLUS list the backing directory', async (t) => {
   const page = await client.readdirplus(alice, dir.handle, 0n, Buffer.alloc(8), 2, 65536);
   t.equal(page.entries.length, 2, 'dircount bounds the entries of one round (ganesha counts entries)');
   t.equal(page.eof, false);
-  await rejectsWithStatus(t, client.readdirAll(alice, (await client.lookup(alice, dir.handle, 'one')).handle), 'NFS3ERR_NOTDIR', Errno.ENOTDIR);
+  await rejectsWithStatus(
+    t,
+    client.readdirAll(alice, (await client.lookup(alice, dir.handle, 'one')).handle),
+    'NFS3ERR_NOTDIR',
+    Errno.ENOTDIR,
+  );
 });
 
 t.test('FSSTAT, FSINFO, PATHCONF', async (t) => {

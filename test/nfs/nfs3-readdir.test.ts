@@ -28,13 +28,22 @@ t.test('a directory of 3000 entries, listed in many rounds', async (t) => {
     const names = entries.map((e) => e.name).filter((n) => n !== '.' && n !== '..');
     t.equal(names.length, COUNT, `${COUNT} entries`);
     t.equal(new Set(names).size, COUNT, 'none twice');
-    t.ok(names.every((n) => expected.has(n)), 'none unknown');
-    t.ok(entries.every((e) => e.name.startsWith('.') || expected.get(e.name) === e.fileid), 'every fileid is the inode');
+    t.ok(
+      names.every((n) => expected.has(n)),
+      'none unknown',
+    );
+    t.ok(
+      entries.every((e) => e.name.startsWith('.') || expected.get(e.name) === e.fileid),
+      'every fileid is the inode',
+    );
   };
 
   const plus = await client.readdirplusAll(alice, handle, { dircount: 128, maxcount: 32 * 1024 });
   check(t, plus.entries);
-  t.ok(plus.entries.every((e) => e.name.startsWith('.') || (e.handle && e.attributes?.fileid === e.fileid)), 'handles and attributes for all');
+  t.ok(
+    plus.entries.every((e) => e.name.startsWith('.') || (e.handle && e.attributes?.fileid === e.fileid)),
+    'handles and attributes for all',
+  );
   check(t, (await client.readdirplusAll(alice, handle)).entries);
   check(t, (await client.readdirAll(alice, handle, { maxcount: 8192 })).entries);
 
@@ -88,10 +97,14 @@ t.test('NFS3ERR_TOOSMALL is retried with larger counts', async (t) => {
     call.args.fixedOpaque(8);
     call.args.uint32(); // dircount
     counts.push(call.args.uint32()); // maxcount
-    if (counts.length === 1) w.uint32(10005).bool(false); // NFS3ERR_TOOSMALL, no dir attributes
+    if (counts.length === 1)
+      w.uint32(10005).bool(false); // NFS3ERR_TOOSMALL, no dir attributes
     else dirReply(w, call.procedure, [1n, 2n], true);
   });
   const listing = await client.readdirplusAll(alice, Buffer.from('dir'), { maxcount: 100 });
-  t.same(listing.entries.map((e) => e.name), ['e1', 'e2']);
+  t.same(
+    listing.entries.map((e) => e.name),
+    ['e1', 'e2'],
+  );
   t.same(counts, [100, 262144], 'the second round asks for more');
 });

@@ -106,7 +106,7 @@ t.test('a large fragment is read straight into the buffer the record is delivere
   const stream = fragmentsToBytes([data]);
   const { reader, records: out } = collector();
   const reads: { target: Buffer; bytes: number }[] = [];
-  for (let pos = 0; pos < stream.length; ) {
+  for (let pos = 0; pos < stream.length;) {
     const target = reader.nextBuffer();
     const bytes = stream.copy(target, 0, pos, pos + 100_000);
     reads.push({ target, bytes });
@@ -118,7 +118,10 @@ t.test('a large fragment is read straight into the buffer the record is delivere
   const copied = reads.filter((r) => r.target.buffer !== out[0]!.buffer).reduce((sum, r) => sum + r.bytes, 0);
   // The first read (with the header) and the fragment's last 64 KiB go through the scratch buffer.
   t.ok(copied <= 128 * 1024, `${copied} of ${stream.length} bytes went through the scratch buffer`);
-  t.ok(reads.slice(1, -1).every((r) => r.target.buffer === out[0]!.buffer), 'the reads in between went into the record');
+  t.ok(
+    reads.slice(1, -1).every((r) => r.target.buffer === out[0]!.buffer),
+    'the reads in between went into the record',
+  );
 });
 
 t.test('encodeRecord cuts into fragments of the given size, and the reader joins them', async (t) => {
@@ -128,7 +131,7 @@ t.test('encodeRecord cuts into fragments of the given size, and the reader joins
       const pieces = encodeRecord(payload, size);
       const headers = pieces.filter((_, i) => i % 2 === 0 || payload.length === 0);
       assert.equal(headers.length, Math.max(1, Math.ceil(payload.length / size)));
-      assert.ok(headers.every((h, i) => h.length === 4 && (h.readUInt32BE(0) >= 0x80000000) === (i === headers.length - 1)));
+      assert.ok(headers.every((h, i) => h.length === 4 && h.readUInt32BE(0) >= 0x80000000 === (i === headers.length - 1)));
       const { reader, records: out } = collector();
       reader.push(Buffer.concat(pieces));
       assert.deepEqual(out, [payload]);

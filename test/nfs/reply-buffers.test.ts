@@ -35,7 +35,7 @@ function lending(xid: number, lent: Buffer) {
 
 /** Feeds `bytes` as a socket with onread does: reads of at most `size` into whatever buffer the reader hands out. */
 function readThrough(reader: RecordReader, bytes: Buffer, size: number): void {
-  for (let pos = 0; pos < bytes.length; ) {
+  for (let pos = 0; pos < bytes.length;) {
     const target = reader.nextBuffer();
     const n = bytes.copy(target, 0, pos, pos + Math.min(size, target.length));
     pos += n;
@@ -45,9 +45,12 @@ function readThrough(reader: RecordReader, bytes: Buffer, size: number): void {
 
 t.test('RecordReader: a record whose xid has a lent buffer is read into it; others are not', async (t) => {
   for (const [how, feed] of [
-    ['pushed chunks', (reader: RecordReader, bytes: Buffer) => {
-      for (let i = 0; i < bytes.length; i += 5000) reader.push(bytes.subarray(i, i + 5000));
-    }],
+    [
+      'pushed chunks',
+      (reader: RecordReader, bytes: Buffer) => {
+        for (let i = 0; i < bytes.length; i += 5000) reader.push(bytes.subarray(i, i + 5000));
+      },
+    ],
     ['socket reads', (reader: RecordReader, bytes: Buffer) => readThrough(reader, bytes, 100 * KiB)],
   ] as const) {
     const lent = Buffer.alloc(400 * KiB);
@@ -123,33 +126,52 @@ t.test('RpcClient: a call with replyInto gets results that are views of it', asy
   t.not(plain.fixedOpaque(data.length).buffer, into.buffer, 'a call without replyInto does not use it');
 });
 
-for (const [size, sent, socketGoes] of [[1024 * KiB, 300 * KiB, true], [100 * KiB, 90 * KiB, false]] as const) {
-  t.test(`RpcClient: a call timing out with ${sent / KiB} of ${size / KiB} KiB of its reply read: its buffer is not touched afterwards`, async (t) => {
-    const peer = await startFakeRpcPeer();
-    const client = new RpcClient({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, reconnectDelayMs: { initial: 10, max: 100 } });
-    t.teardown(async () => {
-      await client.close();
-      await peer.close();
-    });
-    let rest: (() => void) | undefined;
-    peer.onCall = (call) => {
-      const bytes = frame(successReply(call.xid, Buffer.alloc(size, 0x11)));
-      if (rest === undefined) {
-        call.socket.write(bytes.subarray(0, sent));
-        rest = () => call.socket.write(bytes.subarray(sent));
-      } else call.socket.write(bytes);
-    };
-    const into = Buffer.alloc(size + 4 * KiB);
-    await t.rejects(client.call(200000, 1, 1, null, null, { replyInto: into, timeoutMs: 300 }), RpcTimeoutError);
-    t.ok(into.subarray(100, sent - 100).every((b) => b === 0x11), 'the part of the reply sent had been read into it');
-    into.fill(MARK);
-    rest!();
-    await delay(200);
-    t.ok(into.every((b) => b === MARK), 'nothing written into the buffer after the call failed');
-    const again = await client.call(200000, 1, 1, null, null, { replyInto: into });
-    t.ok(again.fixedOpaque(size).every((b) => b === 0x11), 'the next call with the buffer gets its reply');
-    t.equal(peer.remotePorts.length, socketGoes ? 2 : 1, socketGoes
-      ? 'the socket aimed its next read into the buffer: the connection was dropped and made again'
-      : 'the rest of the reply went to a buffer of its own: the connection stayed');
-  });
+for (const [size, sent, socketGoes] of [
+  [1024 * KiB, 300 * KiB, true],
+  [100 * KiB, 90 * KiB, false],
+] as const) {
+  t.test(
+    `RpcClient: a call timing out with ${sent / KiB} of ${size / KiB} KiB of its reply read: its buffer is not touched afterwards`,
+    async (t) => {
+      const peer = await startFakeRpcPeer();
+      const client = new RpcClient({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, reconnectDelayMs: { initial: 10, max: 100 } });
+      t.teardown(async () => {
+        await client.close();
+        await peer.close();
+      });
+      let rest: (() => void) | undefined;
+      peer.onCall = (call) => {
+        const bytes = frame(successReply(call.xid, Buffer.alloc(size, 0x11)));
+        if (rest === undefined) {
+          call.socket.write(bytes.subarray(0, sent));
+          rest = () => call.socket.write(bytes.subarray(sent));
+        } else call.socket.write(bytes);
+      };
+      const into = Buffer.alloc(size + 4 * KiB);
+      await t.rejects(client.call(200000, 1, 1, null, null, { replyInto: into, timeoutMs: 300 }), RpcTimeoutError);
+      t.ok(
+        into.subarray(100, sent - 100).every((b) => b === 0x11),
+        'the part of the reply sent had been read into it',
+      );
+      into.fill(MARK);
+      rest!();
+      await delay(200);
+      t.ok(
+        into.every((b) => b === MARK),
+        'nothing written into the buffer after the call failed',
+      );
+      const again = await client.call(200000, 1, 1, null, null, { replyInto: into });
+      t.ok(
+        again.fixedOpaque(size).every((b) => b === 0x11),
+        'the next call with the buffer gets its reply',
+      );
+      t.equal(
+        peer.remotePorts.length,
+        socketGoes ? 2 : 1,
+        socketGoes
+          ? 'the socket aimed its next read into the buffer: the connection was dropped and made again'
+          : 'the rest of the reply went to a buffer of its own: the connection stayed',
+      );
+    },
+  );
 }

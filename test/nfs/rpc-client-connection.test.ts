@@ -15,7 +15,11 @@ const VERS = 1;
 const CHILD = fileURLToPath(new URL('../helpers/rpc-client-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function newClient(t: { teardown(fn: () => unknown): void }, port: number, extra: Partial<ConstructorParameters<typeof RpcClient>[0]> = {}) {
+function newClient(
+  t: { teardown(fn: () => unknown): void },
+  port: number,
+  extra: Partial<ConstructorParameters<typeof RpcClient>[0]> = {},
+) {
   const client = new RpcClient({ host: '127.0.0.1', port, timeoutMs: 5000, reconnectDelayMs: { initial: 10, max: 100 }, ...extra });
   t.teardown(() => client.close());
   return client;
@@ -79,7 +83,11 @@ t.test('reconnecting through a long outage adds no listener per attempt (no MaxL
   await client.close();
   t.type(await call, RpcConnectionError, 'closing ends the waiting call');
   await delay(0); // warnings are emitted on the next tick
-  t.same(warnings.map((w) => `${w.name}: ${w.message}`), [], `no warning after ${connections} reconnects`);
+  t.same(
+    warnings.map((w) => `${w.name}: ${w.message}`),
+    [],
+    `no warning after ${connections} reconnects`,
+  );
 });
 
 t.test('the connection is made lazily, shared, and made again after the peer closes an idle one', async (t) => {
@@ -95,7 +103,11 @@ t.test('the connection is made lazily, shared, and made again after the peer clo
   await delay(50);
   t.equal(peer.remotePorts.length, 1, 'no reconnect while idle');
   await client.call(PROG, VERS, 0, null, null);
-  t.same(peer.calls.map((c) => c.connection), [1, 1, 2], 'a new connection for the next call');
+  t.same(
+    peer.calls.map((c) => c.connection),
+    [1, 1, 2],
+    'a new connection for the next call',
+  );
 });
 
 t.test('close() fails pending calls with RpcConnectionError, stops reconnecting, and refuses new calls', async (t) => {
@@ -119,35 +131,41 @@ t.test('bad arguments reject the call and send nothing', async (t) => {
   const peer = await peerFor(t);
   const client = newClient(t, peer.port);
   await t.rejects(client.call(PROG, VERS, 0, { uid: -1, gid: 0, gids: [] }, null), RangeError);
-  await t.rejects(client.call(PROG, VERS, 0, null, (w) => void w.uint32(-1)), { name: 'XdrError' });
+  await t.rejects(
+    client.call(PROG, VERS, 0, null, (w) => void w.uint32(-1)),
+    { name: 'XdrError' },
+  );
   await t.rejects(client.call(PROG, VERS, 0, null, null, { timeoutMs: 0 }), RangeError);
   await delay(50);
   t.equal(peer.calls.length, 0);
 });
 
-t.test('a peer that stops reading: the client buffers a bounded amount, then all large calls (data by reference) complete intact', async (t) => {
-  const peer = await peerFor(t);
-  let paused: Socket | undefined;
-  peer.onConnection = (socket) => {
-    socket.pause();
-    paused = socket;
-  };
-  peer.onCall = (call) => call.socket.write(frame(successReply(call.xid, createHash('sha256').update(call.args).digest())));
-  const client = newClient(t, peer.port, { timeoutMs: 30_000 });
-  const payloads = Array.from({ length: 24 }, (_, i) => Buffer.alloc(1024 * 1024, i + 1));
-  const calls = payloads.map((p) => client.call(PROG, VERS, 7, null, (w) => w.opaqueByReference(p)));
-  await delay(300);
-  const socket = (client as unknown as { socket?: Socket }).socket;
-  t.ok(socket, 'connected');
-  // 24 MiB were asked to go; the kernel holds a few MiB, the client at most its 1 MiB mark plus one call.
-  t.ok(socket!.writableLength <= 2 * 1024 * 1024 + 4096, `${socket!.writableLength} bytes buffered in the client`);
-  paused!.resume();
-  const replies = await Promise.all(calls);
-  replies.forEach((r, i) => {
-    const expected = createHash('sha256').update(new XdrWriter().opaque(payloads[i]!).bytes()).digest();
-    t.ok(r.fixedOpaque(32).equals(expected), `call ${i} arrived intact`);
-  });
-});
+t.test(
+  'a peer that stops reading: the client buffers a bounded amount, then all large calls (data by reference) complete intact',
+  async (t) => {
+    const peer = await peerFor(t);
+    let paused: Socket | undefined;
+    peer.onConnection = (socket) => {
+      socket.pause();
+      paused = socket;
+    };
+    peer.onCall = (call) => call.socket.write(frame(successReply(call.xid, createHash('sha256').update(call.args).digest())));
+    const client = newClient(t, peer.port, { timeoutMs: 30_000 });
+    const payloads = Array.from({ length: 24 }, (_, i) => Buffer.alloc(1024 * 1024, i + 1));
+    const calls = payloads.map((p) => client.call(PROG, VERS, 7, null, (w) => w.opaqueByReference(p)));
+    await delay(300);
+    const socket = (client as unknown as { socket?: Socket }).socket;
+    t.ok(socket, 'connected');
+    // 24 MiB were asked to go; the kernel holds a few MiB, the client at most its 1 MiB mark plus one call.
+    t.ok(socket!.writableLength <= 2 * 1024 * 1024 + 4096, `${socket!.writableLength} bytes buffered in the client`);
+    paused!.resume();
+    const replies = await Promise.all(calls);
+    replies.forEach((r, i) => {
+      const expected = createHash('sha256').update(new XdrWriter().opaque(payloads[i]!).bytes()).digest();
+      t.ok(r.fixedOpaque(32).equals(expected), `call ${i} arrived intact`);
+    });
+  },
+);
 
 t.test('a call whose data goes by reference is sent again after a reconnect with the same bytes and xid', async (t) => {
   const peer = await peerFor(t);
@@ -158,7 +176,10 @@ t.test('a call whose data goes by reference is sent again after a reconnect with
   const client = newClient(t, peer.port);
   const data = Buffer.from(Array.from({ length: 256 * 1024 + 3 }, (_, i) => (i * 11) & 255));
   await client.call(PROG, VERS, 7, null, (w) => w.uint32(42).opaqueByReference(data).uint32(43));
-  t.same(peer.calls.map((c) => c.connection), [1, 2]);
+  t.same(
+    peer.calls.map((c) => c.connection),
+    [1, 2],
+  );
   const [first, second] = peer.calls;
   t.equal(second!.xid, first!.xid, 'the same xid');
   t.ok(second!.args.equals(first!.args), 'the same bytes');
@@ -172,7 +193,9 @@ t.test('a call whose data goes by reference is sent again after a reconnect with
  */
 function runChild(t: { teardown(fn: () => unknown): void }, mode: string, port: number, { withoutBindPrivilege = false } = {}) {
   const node = [process.execPath, '--import', 'tsx', CHILD, mode, String(port)];
-  const command = withoutBindPrivilege ? ['setpriv', '--bounding-set', '-net_bind_service', '--inh-caps', '-net_bind_service', ...node] : node;
+  const command = withoutBindPrivilege
+    ? ['setpriv', '--bounding-set', '-net_bind_service', '--inh-caps', '-net_bind_service', ...node]
+    : node;
   const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -212,7 +235,10 @@ t.test('privilegedPort connects from a port below 1024, also after a reconnect',
   const client = newClient(t, peer.port, { privilegedPort: true });
   await client.call(PROG, VERS, 0, null, null);
   t.equal(peer.remotePorts.length, 2);
-  t.ok(peer.remotePorts.every((p) => p >= 512 && p < 1024), `source ports ${peer.remotePorts.join(', ')}`);
+  t.ok(
+    peer.remotePorts.every((p) => p >= 512 && p < 1024),
+    `source ports ${peer.remotePorts.join(', ')}`,
+  );
   t.same(new Set(peer.calls.map((c) => c.xid)).size, 1, 'the same xid on both connections');
 });
 
@@ -220,6 +246,9 @@ t.test('privilegedPort without the privilege fails at once with a clear error', 
   const peer = await peerFor(t);
   const { code, out } = await runChild(t, 'privileged', peer.port, { withoutBindPrivilege: true });
   t.equal(code, 0);
-  t.match(out, /^RpcConnectionError: cannot bind a privileged source port \(below 1024\) to reach 127\.0\.0\.1:\d+: EACCES; run kidfs as root/);
+  t.match(
+    out,
+    /^RpcConnectionError: cannot bind a privileged source port \(below 1024\) to reach 127\.0\.0\.1:\d+: EACCES; run kidfs as root/,
+  );
   t.equal(peer.remotePorts.length, 0);
 });

@@ -99,7 +99,10 @@ t.test('PROG_MISMATCH, PROC_UNAVAIL and PROG_UNAVAIL from ganesha become RpcAcce
     status: 'PROC_UNAVAIL',
     message: new RegExp(`^${at} does not implement NFS v3 procedure 99 \\(PROC_UNAVAIL\\)$`),
   });
-  await t.rejects(nfs.call(100099, 1, 0, root, null), { status: 'PROG_UNAVAIL', message: /does not serve program 100099 \(PROG_UNAVAIL\)/ });
+  await t.rejects(nfs.call(100099, 1, 0, root, null), {
+    status: 'PROG_UNAVAIL',
+    message: /does not serve program 100099 \(PROG_UNAVAIL\)/,
+  });
   const mount = clientFor(t, server.mountPort);
   await t.rejects(mount.call(MOUNT, 3, 99, root, null), { status: 'PROC_UNAVAIL', message: /does not implement MOUNT v3 procedure 99/ });
   t.equal((await nfs.call(NFS, 3, 0, root, null)).remaining, 0, 'the connection is still good');
@@ -122,7 +125,10 @@ t.test('the server killed with 20 calls in flight, then restarted: all 20 comple
   await server.restart();
   t.not(server.pid, pid, 'a new server process');
   const replies = await Promise.all(calls);
-  t.ok(replies.every((r) => r.remaining === 0), '20 NULL replies');
+  t.ok(
+    replies.every((r) => r.remaining === 0),
+    '20 NULL replies',
+  );
 });
 
 t.test('an export with PrivilegedPort: GETATTR needs privilegedPort (MOUNT does not)', async (t) => {

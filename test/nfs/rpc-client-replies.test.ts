@@ -62,7 +62,10 @@ t.test('60 calls in flight, answered in shuffled order, each get their own reply
     t.equal(r.string(), `call number ${i}`);
   });
   const xids = peer.calls.map((c) => c.xid);
-  t.ok(xids.every((x, i) => i === 0 || x === ((xids[i - 1]! + 1) >>> 0)), 'xids count up by one');
+  t.ok(
+    xids.every((x, i) => i === 0 || x === (xids[i - 1]! + 1) >>> 0),
+    'xids count up by one',
+  );
   t.same(new Set(peer.calls.map((c) => c.connection)), new Set([1]), 'one connection');
 });
 
@@ -112,7 +115,10 @@ t.test('a garbled stream (absurd fragment length) drops the connection; the call
   };
   const r = await client.call(PROG, VERS, 1, null, null);
   t.equal(r.fixedOpaque(4).toString(), 'fine');
-  t.same(peer.calls.map((c) => c.connection), [1, 2]);
+  t.same(
+    peer.calls.map((c) => c.connection),
+    [1, 2],
+  );
   t.equal(peer.calls[0]!.xid, peer.calls[1]!.xid, 'retransmitted with the same xid');
 });
 
@@ -183,7 +189,10 @@ t.test('random replies and random streams: every call settles with results or an
     ),
     { numRuns: 80 },
   );
-  t.ok(outcomes.resolved > 0 && outcomes.rejected > 0, `80 runs: ${outcomes.resolved} resolved, ${outcomes.rejected} rejected with RpcError`);
+  t.ok(
+    outcomes.resolved > 0 && outcomes.rejected > 0,
+    `80 runs: ${outcomes.resolved} resolved, ${outcomes.rejected} rejected with RpcError`,
+  );
 });
 
 t.test('results that need a large record arrive whole (4 MiB reply over many reads)', async (t) => {
@@ -205,7 +214,10 @@ t.test('large replies in a row: each is read whole, and the results kept from ea
     call.socket.write(frame(successReply(call.xid, new XdrWriter().opaque(big(n)).bytes()), n % 2 === 0 ? undefined : 200_000));
   };
   const kept: Buffer[] = [];
-  for (const batch of [[0, 1, 2, 3], [4, 5, 6, 7]]) {
+  for (const batch of [
+    [0, 1, 2, 3],
+    [4, 5, 6, 7],
+  ]) {
     const replies = await Promise.all(batch.map((n) => client.call(PROG, VERS, 1, null, (w) => w.uint32(n))));
     kept.push(...replies.map((r) => r.opaque())); // views into the records, as READ data is
   }

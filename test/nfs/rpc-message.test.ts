@@ -31,7 +31,10 @@ t.test('AUTH_SYS carries stamp, machine name, uid, gid and the first 16 gids', a
   t.equal(body.uint32(), 2000);
   const count = body.uint32();
   t.equal(count, 16, '20 gids are cut to 16');
-  t.same(Array.from({ length: count }, () => body.uint32()), credential.gids.slice(0, 16));
+  t.same(
+    Array.from({ length: count }, () => body.uint32()),
+    credential.gids.slice(0, 16),
+  );
   t.equal(body.remaining, 0, 'the body length is exact');
 });
 
@@ -53,7 +56,9 @@ t.test('ids must be uint32 and the machine name at most 255 bytes', async (t) =>
 });
 
 t.test('a CALL record: record mark, xid, CALL, rpcvers 2, program, version, procedure, credential, AUTH_NONE verifier, args', async (t) => {
-  const record = Buffer.concat(encodeCallRecord({ xid: 0xfffffffe, program: 100005, version: 3, procedure: 1, credential: null }, (w) => w.string('/export')));
+  const record = Buffer.concat(
+    encodeCallRecord({ xid: 0xfffffffe, program: 100005, version: 3, procedure: 1, credential: null }, (w) => w.string('/export')),
+  );
   const r = new XdrReader(record);
   t.equal(r.uint32(), 0x80000000 + record.length - 4, 'one last fragment holding the rest');
   t.same(
@@ -65,7 +70,7 @@ t.test('a CALL record: record mark, xid, CALL, rpcvers 2, program, version, proc
   t.throws(() => encodeCallRecord({ ...context, credential: { uid: -5, gid: 0, gids: [] } }, null), RangeError);
 });
 
-t.test('opaques by reference: the record holds the caller\'s buffer itself, and its bytes are those of a copy', async (t) => {
+t.test("opaques by reference: the record holds the caller's buffer itself, and its bytes are those of a copy", async (t) => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 0, max: 20_000 }), { maxLength: 5 }), fc.nat(3), (lengths, skew) => {
       const data = lengths.map((n, i) => Buffer.alloc(n + skew, i + 1).subarray(skew)); // views at odd offsets too
@@ -121,7 +126,10 @@ t.test('MSG_DENIED: RPC_MISMATCH and AUTH_ERROR with the reason and the credenti
     reason: 'AUTH_TOOWEAK',
     message: /rejected the credential AUTH_NONE .*\(AUTH_TOOWEAK\): the export wants another security flavor/,
   });
-  t.throws(() => decodeReply(wordsReply(7, 1, 1, 1, 99), context), { reason: 'auth_stat 99', message: /\(auth_stat 99\): an unknown reason/ });
+  t.throws(() => decodeReply(wordsReply(7, 1, 1, 1, 99), context), {
+    reason: 'auth_stat 99',
+    message: /\(auth_stat 99\): an unknown reason/,
+  });
 });
 
 t.test('malformed replies are RpcProtocolError naming the call', async (t) => {
@@ -138,7 +146,11 @@ t.test('malformed replies are RpcProtocolError naming the call', async (t) => {
     ['AUTH_ERROR without auth_stat', wordsReply(7, 1, 1, 1)],
   ];
   for (const [name, reply] of cases) {
-    t.throws(() => decodeReply(reply, context), { name: 'RpcProtocolError', message: /10\.0\.0\.1:2049 sent a malformed reply to NFS v3 WRITE: / }, name);
+    t.throws(
+      () => decodeReply(reply, context),
+      { name: 'RpcProtocolError', message: /10\.0\.0\.1:2049 sent a malformed reply to NFS v3 WRITE: / },
+      name,
+    );
   }
 });
 

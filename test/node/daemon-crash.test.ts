@@ -38,7 +38,8 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): 
 
 /** Whether `data` holds blocks 0..count-1 exactly as the writer wrote them; names the first bad block. */
 function checkBlocks(data: Buffer, count: number): string {
-  if (data.length < count * BLOCK_BYTES) return `only ${data.length} bytes, ${count} blocks (${count * BLOCK_BYTES} bytes) were acknowledged`;
+  if (data.length < count * BLOCK_BYTES)
+    return `only ${data.length} bytes, ${count} blocks (${count * BLOCK_BYTES} bytes) were acknowledged`;
   for (let i = 0; i < count; i++) {
     if (!data.subarray(i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES).equals(block(i))) return `block ${i} differs`;
   }
@@ -47,15 +48,17 @@ function checkBlocks(data: Buffer, count: number): string {
 
 t.test('SIGKILL while pods write and fsync: mounts come back with their identities, no acknowledged byte is lost', async (t) => {
   const pods = [cluster.pod('editor'), cluster.pod('api')];
-  const mounts = await Promise.all(pods.map(async (pod) => {
-    const target = await node.publish(pod);
-    const identity = (await node.status(target))!.identity;
-    const name = `writer-${pod.name}.bin`;
-    const ackLog = join(node.dir, `${pod.name}.acks`);
-    writeFileSync(ackLog, '');
-    const writer = startProcess(process.execPath, ['--import', TSX, WRITER, name, ackLog], { cwd: target });
-    return { pod, target, identity, name, ackLog, writer, owner: node.ownerOfNewFile(target, `before-${pod.name}`) };
-  }));
+  const mounts = await Promise.all(
+    pods.map(async (pod) => {
+      const target = await node.publish(pod);
+      const identity = (await node.status(target))!.identity;
+      const name = `writer-${pod.name}.bin`;
+      const ackLog = join(node.dir, `${pod.name}.acks`);
+      writeFileSync(ackLog, '');
+      const writer = startProcess(process.execPath, ['--import', TSX, WRITER, name, ackLog], { cwd: target });
+      return { pod, target, identity, name, ackLog, writer, owner: node.ownerOfNewFile(target, `before-${pod.name}`) };
+    }),
+  );
   const acks = (ackLog: string) => readAcknowledged(readFileSync(ackLog, 'utf8'));
   await waitFor('each writer has 20 fsyncs acknowledged', () => mounts.every((m) => acks(m.ackLog).blocks >= 20));
 
@@ -64,8 +67,11 @@ t.test('SIGKILL while pods write and fsync: mounts come back with their identiti
   for (const m of mounts) {
     const { blocks, ended } = acks(m.ackLog);
     t.match(ended, /^error (ENOTCONN|ECONNABORTED)$/, `${m.pod.name}'s writer: ${blocks} fsyncs acknowledged, then ${ended}`);
-    t.equal(checkBlocks(readFileSync(join(node.volumeDir, m.name)), blocks), 'intact',
-      `${m.pod.name}: every acknowledged block is on the server`);
+    t.equal(
+      checkBlocks(readFileSync(join(node.volumeDir, m.name)), blocks),
+      'intact',
+      `${m.pod.name}: every acknowledged block is on the server`,
+    );
     t.equal(m.owner, m.identity.uid, `${m.pod.name}: files were owned by ${m.identity.name} before the crash`);
   }
 
@@ -89,19 +95,29 @@ t.test('a clean stop commits what open files hold; the next daemon serves the sa
   const target = await node.publish(pod);
   // A process that wrote (no fsync, no close: no FUSE flush either) and keeps its file open: the data is the
   // daemon's to commit when it stops.
-  const holder = startProcess(process.execPath, ['-e', `
+  const holder = startProcess(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs');
     fs.writeSync(fs.openSync('held.txt', 'w'), 'written before the stop\\n');
     console.log('ready');
-    setTimeout(() => {}, 600000);`], { cwd: target });
+    setTimeout(() => {}, 600000);`,
+    ],
+    { cwd: target },
+  );
   await new Promise<void>((resolve) => holder.stdout!.on('data', () => resolve()));
 
   await node.stop();
   t.equal(node.exit, 0, 'the daemon exits by itself, leaving its mounts');
   t.match(node.log, /"msg":"SIGTERM: committing open files and stopping/, 'the daemon says what it does');
-  t.equal(readFileSync(join(node.volumeDir, 'held.txt'), 'utf8'), 'written before the stop\n', 'the open file\'s data is on the server');
-  t.equal(run('root', '/', `stat ${target}`).stderr.includes('Transport endpoint is not connected'), true,
-    'the target stays a dead mount: the pod never writes into the node\'s directory underneath');
+  t.equal(readFileSync(join(node.volumeDir, 'held.txt'), 'utf8'), 'written before the stop\n', "the open file's data is on the server");
+  t.equal(
+    run('root', '/', `stat ${target}`).stderr.includes('Transport endpoint is not connected'),
+    true,
+    "the target stays a dead mount: the pod never writes into the node's directory underneath",
+  );
   holder.kill('SIGKILL');
   await exited(holder);
 

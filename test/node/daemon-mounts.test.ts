@@ -25,20 +25,23 @@ function mountType(path: string): string | undefined {
 
 /** Files written by root and by uid 1000 inside the pod's mount; each one's owner on the server's backing directory. */
 function writeAsContainerUsers(target: string, label: string): { root: number; user1000: number } {
-  for (const [user, name] of [['root', `${label}-root`], [USER_1000, `${label}-1000`]] as const) {
+  for (const [user, name] of [
+    ['root', `${label}-root`],
+    [USER_1000, `${label}-1000`],
+  ] as const) {
     const result = run(user, target, `echo ${name} > ${name} && cat ${name}`);
     if (result.status !== 0 || result.stdout !== `${name}\n`) throw new Error(`writing ${name} in ${target} failed: ${result.stderr}`);
   }
   return { root: statSync(join(node.volumeDir, `${label}-root`)).uid, user1000: statSync(join(node.volumeDir, `${label}-1000`)).uid };
 }
 
-t.test('one volume for two pods with different service accounts: each pod\'s files belong to its own identity', async (t) => {
+t.test("one volume for two pods with different service accounts: each pod's files belong to its own identity", async (t) => {
   const editor = cluster.pod('editor');
   const api = cluster.pod('api');
   const editorTarget = await node.publish(editor);
   const apiTarget = await node.publish(api);
-  t.equal(mountType(editorTarget), 'fuse.kidfs', 'the editor pod\'s target is a kidfs FUSE mount');
-  t.equal(mountType(apiTarget), 'fuse.kidfs', 'so is the api pod\'s');
+  t.equal(mountType(editorTarget), 'fuse.kidfs', "the editor pod's target is a kidfs FUSE mount");
+  t.equal(mountType(apiTarget), 'fuse.kidfs', "so is the api pod's");
 
   const editorIdentity = (await node.status(editorTarget))!.identity;
   const apiIdentity = (await node.status(apiTarget))!.identity;
@@ -47,14 +50,21 @@ t.test('one volume for two pods with different service accounts: each pod\'s fil
   t.ok(editorIdentity.uid >= 200000 && editorIdentity.uid < 201000, `cms/editor has a uid from cms's range (${editorIdentity.uid})`);
   t.ok(apiIdentity.uid >= 300000 && apiIdentity.uid < 301000, `shop/api has a uid from shop's range (${apiIdentity.uid})`);
 
-  t.same(writeAsContainerUsers(editorTarget, 'editor'), { root: editorIdentity.uid, user1000: editorIdentity.uid },
-    'files the editor pod writes as root and as uid 1000 are owned by cms/editor on the server');
-  t.same(writeAsContainerUsers(apiTarget, 'api'), { root: apiIdentity.uid, user1000: apiIdentity.uid },
-    'files the api pod writes are owned by shop/api');
-  t.equal(statSync(join(node.volumeDir, 'editor-root')).gid, editorIdentity.gid, 'with the identity\'s group');
+  t.same(
+    writeAsContainerUsers(editorTarget, 'editor'),
+    { root: editorIdentity.uid, user1000: editorIdentity.uid },
+    'files the editor pod writes as root and as uid 1000 are owned by cms/editor on the server',
+  );
+  t.same(
+    writeAsContainerUsers(apiTarget, 'api'),
+    { root: apiIdentity.uid, user1000: apiIdentity.uid },
+    'files the api pod writes are owned by shop/api',
+  );
+  t.equal(statSync(join(node.volumeDir, 'editor-root')).gid, editorIdentity.gid, "with the identity's group");
   t.equal(run(USER_1000, apiTarget, 'cat editor-1000').stdout, 'editor-1000\n', 'both pods see one volume');
-  const nfsConnections = run('root', '/', `ss -Htnp state established '( dport = :${server.nfsPort} )'`).stdout
-    .split('\n').filter((line) => line.includes(`pid=${node.pid},`));
+  const nfsConnections = run('root', '/', `ss -Htnp state established '( dport = :${server.nfsPort} )'`)
+    .stdout.split('\n')
+    .filter((line) => line.includes(`pid=${node.pid},`));
   t.equal(nfsConnections.length, 1, 'both mounts share one connection to the NFS server');
 
   for (const target of [editorTarget, apiTarget]) {
@@ -70,7 +80,11 @@ t.test('one volume for two pods with different service accounts: each pod\'s fil
  * says 'wrote', or 'refused <code>' when the write or close fails.
  */
 function holdOpenFile(t: Test, dir: string, name: string, first: string, second: string) {
-  const child = spawn(process.execPath, ['-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs');
     const fd = fs.openSync(${JSON.stringify(name)}, 'w');
     fs.writeSync(fd, ${JSON.stringify(first)});
@@ -83,7 +97,10 @@ function holdOpenFile(t: Test, dir: string, name: string, first: string, second:
       } catch (err) {
         console.log('refused ' + err.code);
       }
-    });`], { cwd: dir, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+    });`,
+    ],
+    { cwd: dir, env: kidfsEnv(), stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   t.teardown(() => child.kill('SIGKILL'));
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -91,10 +108,11 @@ function holdOpenFile(t: Test, dir: string, name: string, first: string, second:
     output: () => output,
     go: () => child.stdin.write('go\n'),
     /** Resolves once the process has said `word` (also when it said it already). */
-    said: (word: string) => new Promise<void>((resolve) => {
-      const check = () => (output.includes(word) ? resolve() : child.stdout.once('data', check));
-      check();
-    }),
+    said: (word: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => (output.includes(word) ? resolve() : child.stdout.once('data', check));
+        check();
+      }),
   };
 }
 
@@ -109,8 +127,11 @@ t.test('an unpublish while a file is still open detaches the mount and serves th
   t.notOk(existsSync(target), 'and is removed');
   holder.go();
   await holder.said('wrote');
-  t.equal(readFileSync(join(node.volumeDir, 'open.txt'), 'utf8'), 'before unpublish\nafter unpublish\n',
-    'the file open across the unpublish kept working until it was closed');
+  t.equal(
+    readFileSync(join(node.volumeDir, 'open.txt'), 'utf8'),
+    'before unpublish\nafter unpublish\n',
+    'the file open across the unpublish kept working until it was closed',
+  );
   t.match(node.log, `${target}: unmounted with 1 files still open; serving them until they are closed`);
 });
 
@@ -134,7 +155,7 @@ t.test('attack: a mount whose pod is gone is ended on republish: what was writte
   t.equal(await node.status(target), undefined, 'and the mount is forgotten');
 });
 
-t.test('a mount unmounted from outside is mounted again on kubelet\'s next publish', async (t) => {
+t.test("a mount unmounted from outside is mounted again on kubelet's next publish", async (t) => {
   const pod = cluster.pod('api');
   const target = node.target(pod);
   const request = node.publishRequest(pod, target, { token: cluster.token(pod) });
@@ -143,7 +164,7 @@ t.test('a mount unmounted from outside is mounted again on kubelet\'s next publi
   t.equal((await node.status(target))?.state, 'not mounted', 'the daemon sees it is down');
   await node.csi.call('Node', 'NodePublishVolume', request);
   t.equal(mountType(target), 'fuse.kidfs', 'the same request mounts it again');
-  t.equal(node.ownerOfNewFile(target, 'remounted'), (await node.status(target))!.identity.uid, 'as the pod\'s identity');
+  t.equal(node.ownerOfNewFile(target, 'remounted'), (await node.status(target))!.identity.uid, "as the pod's identity");
   await node.unpublish(target);
 });
 
@@ -152,9 +173,12 @@ t.test('an export made again on the server (its root handle stale) is connected 
   chmodSync(dir, 0o777);
   const first = await startLoopbackNfs({ dir });
   t.teardown(() => first.stop());
-  const on = (server: LoopbackNfs, pod: TestPod, target: string) => node.publishRequest(pod, target, {
-    token: cluster.token(pod), context: { share: dir, subDir: '' }, mountFlags: [`port=${server.nfsPort}`, `mountport=${server.mountPort}`],
-  });
+  const on = (server: LoopbackNfs, pod: TestPod, target: string) =>
+    node.publishRequest(pod, target, {
+      token: cluster.token(pod),
+      context: { share: dir, subDir: '' },
+      mountFlags: [`port=${server.nfsPort}`, `mountport=${server.mountPort}`],
+    });
   const holder = cluster.pod('editor');
   const holderTarget = node.target(holder);
   await node.csi.call('Node', 'NodePublishVolume', on(first, holder, holderTarget));
@@ -168,7 +192,7 @@ t.test('an export made again on the server (its root handle stale) is connected 
   await node.csi.call('Node', 'NodePublishVolume', on(second, pod, target));
   const written = run(USER_1000, target, 'echo fresh > fresh.txt');
   t.equal(written.status, 0, `the new mount works: ${written.stderr}`);
-  t.equal(statSync(join(dir, 'fresh.txt')).uid, (await node.status(target))!.identity.uid, 'as the pod\'s identity');
+  t.equal(statSync(join(dir, 'fresh.txt')).uid, (await node.status(target))!.identity.uid, "as the pod's identity");
   for (const done of [holderTarget, target]) await node.unpublish(done);
 });
 
@@ -179,12 +203,21 @@ t.test('refused publishes leave nothing mounted', async (t) => {
   const forgedUid: TestPod = { ...editor, uid: '0b1c2d3e-0000-4000-8000-000000000000' };
   const ephemeral = node.publishRequest(editor, target, { context: { 'csi.storage.k8s.io/ephemeral': 'true', serviceAccount: 'admin' } });
   const cases: [string, object, string][] = [
-    ['forged pod information', node.publishRequest(forgedUid, node.target(forgedUid), { token: cluster.token(editor) }),
-      `pod cms/${editor.name}: the API server has no such pod with metadata.uid "${forgedUid.uid}" as the mount request said`],
-    ['a token of another pod', node.publishRequest(editor, target, { token: cluster.token(viewer) }),
-      `pod cms/${editor.name}: its token does not belong to system:serviceaccount:cms:editor (status.user.username)`],
-    ['an ephemeral volume that sets an identity', ephemeral,
-      'volume_context["serviceAccount"] is not allowed in a pod-defined volume: such volumes may set only server, share, subDir'],
+    [
+      'forged pod information',
+      node.publishRequest(forgedUid, node.target(forgedUid), { token: cluster.token(editor) }),
+      `pod cms/${editor.name}: the API server has no such pod with metadata.uid "${forgedUid.uid}" as the mount request said`,
+    ],
+    [
+      'a token of another pod',
+      node.publishRequest(editor, target, { token: cluster.token(viewer) }),
+      `pod cms/${editor.name}: its token does not belong to system:serviceaccount:cms:editor (status.user.username)`,
+    ],
+    [
+      'an ephemeral volume that sets an identity',
+      ephemeral,
+      'volume_context["serviceAccount"] is not allowed in a pod-defined volume: such volumes may set only server, share, subDir',
+    ],
   ];
   for (const [what, request, message] of cases) {
     const err = await node.csi.error('Node', 'NodePublishVolume', request);
@@ -194,8 +227,11 @@ t.test('refused publishes leave nothing mounted', async (t) => {
   }
   t.equal(await node.status(target), undefined, 'and nothing recorded');
 
-  const missing = await node.csi.error('Node', 'NodePublishVolume',
-    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'no/such/dir' } }));
+  const missing = await node.csi.error(
+    'Node',
+    'NodePublishVolume',
+    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'no/such/dir' } }),
+  );
   t.equal(missing.code, status.NOT_FOUND, 'a subDir that does not exist: NOT_FOUND');
   t.match(missing.details, /^no\/such\/dir does not exist in nfs:\/\/127\.0\.0\.1\//);
   t.equal(mountType(target), undefined, 'nothing mounted');
@@ -206,8 +242,11 @@ t.test('a subDir that is a symlink on the server is refused, never followed', as
   const target = node.target(editor);
   mkdirSync(join(server.dir, 'secret'), { mode: 0o777 });
   run('root', node.volumeDir, `ln -s ${join(server.dir, 'secret')} escape`);
-  const err = await node.csi.error('Node', 'NodePublishVolume',
-    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/escape' } }));
+  const err = await node.csi.error(
+    'Node',
+    'NodePublishVolume',
+    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/escape' } }),
+  );
   t.equal(err.code, status.FAILED_PRECONDITION);
   t.equal(err.details, 'cms/escape is a symlink on the server: kidfs does not follow symlinks under an export');
   t.equal(mountType(target), undefined, 'nothing mounted');
@@ -218,10 +257,16 @@ t.test('attack: a PersistentVolume is never mounted through a directory a tenant
   const target = node.target(editor);
   // The tests' volume directory is 0777: a tenant could put a directory of its own at cms/team in place of the real one.
   mkdirSync(join(node.volumeDir, 'team'), { recursive: true });
-  const err = await node.csi.error('Node', 'NodePublishVolume',
-    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/team' } }));
+  const err = await node.csi.error(
+    'Node',
+    'NodePublishVolume',
+    node.publishRequest(editor, target, { token: cluster.token(editor), context: { subDir: 'cms/team' } }),
+  );
   t.equal(err.code, status.FAILED_PRECONDITION);
-  t.equal(err.details, `${VOLUME_DIR} on the server is owned by uid 0, group 0, mode 0777: kidfs reaches volumes only through directories owned by uid 0 that no one else can write`);
+  t.equal(
+    err.details,
+    `${VOLUME_DIR} on the server is owned by uid 0, group 0, mode 0777: kidfs reaches volumes only through directories owned by uid 0 that no one else can write`,
+  );
   t.equal(mountType(target), undefined, 'nothing mounted');
 });
 
@@ -240,16 +285,19 @@ t.test('the FlexVolume driver, run as kubelet runs it, mounts and unmounts throu
   t.equal(mountType(target), 'fuse.kidfs', 'a kidfs mount, served by the daemon');
   const identity = (await node.status(target))!.identity;
   t.match(identity, { name: 'cms.viewer' });
-  t.same(writeAsContainerUsers(target, 'flex'), { root: identity.uid, user1000: identity.uid }, 'files are the viewer\'s on the server');
+  t.same(writeAsContainerUsers(target, 'flex'), { root: identity.uid, user1000: identity.uid }, "files are the viewer's on the server");
 
-  t.same((await flex(['unmount', target])), { status: 'Success', message: `kidfs unmounted ${target}` });
+  t.same(await flex(['unmount', target]), { status: 'Success', message: `kidfs unmounted ${target}` });
   t.equal(mountType(target), undefined, 'unmounted');
   t.notOk(existsSync(target), 'the mount directory is removed');
 
   const reader = cluster.pod('viewer');
   const readOnly = node.flexTarget(reader);
   mkdirSync(readOnly);
-  t.same(await flex(['mount', readOnly, flexOptions(reader, { subDir: 'cms' }, 'ro')]), { status: 'Success', message: `kidfs mounted ${readOnly}` });
+  t.same(await flex(['mount', readOnly, flexOptions(reader, { subDir: 'cms' }, 'ro')]), {
+    status: 'Success',
+    message: `kidfs mounted ${readOnly}`,
+  });
   t.equal(run('root', readOnly, 'cat flex-root').stdout, 'flex-root\n', 'a read-only mount reads');
   t.match(run('root', readOnly, 'echo x > new-file').stderr, /Read-only file system/, 'and refuses writes (kubernetes.io/readwrite ro)');
   t.same((await flex(['unmount', readOnly])).status, 'Success');

@@ -41,8 +41,15 @@ const flexTarget = (pod: TestPod) => kubeletFlexTarget(node.dir, pod);
 
 t.test('the control socket is root-only', async (t) => {
   t.equal(statSync(node.controlSocket).mode & 0o777, 0o600);
-  await t.rejects(startControlServer(node.controlSocket, { mount: async () => {}, unmount: async () => {}, status: async () => ({ node: 'x', mounts: [] }) }, () => {}),
-    { message: `another kidfs node daemon serves ${node.controlSocket}; stop it first` }, 'a second daemon on the same socket is refused');
+  await t.rejects(
+    startControlServer(
+      node.controlSocket,
+      { mount: async () => {}, unmount: async () => {}, status: async () => ({ node: 'x', mounts: [] }) },
+      () => {},
+    ),
+    { message: `another kidfs node daemon serves ${node.controlSocket}; stop it first` },
+    'a second daemon on the same socket is refused',
+  );
   t.same(await controlRequest(node.controlSocket, { op: 'status' }), { node: 'node-a', mounts: [] }, 'and the first one still answers');
 });
 
@@ -51,10 +58,13 @@ t.test('FlexVolume init reports its capabilities without the daemon', async (t) 
   t.same(answer, { status: 'Success', capabilities: { attach: false, fsGroup: false, selinuxRelabel: false } });
   t.equal(exitCode, 0);
   t.equal(stderr, '', 'nothing on stderr (kubelet reads it as part of the answer)');
-  t.same(await runFlexDriver(['getvolumename', '{}'], node.controlSocket), { status: 'Not supported', message: 'kidfs does not implement getvolumename' });
+  t.same(await runFlexDriver(['getvolumename', '{}'], node.controlSocket), {
+    status: 'Not supported',
+    message: 'kidfs does not implement getvolumename',
+  });
 });
 
-t.test('FlexVolume mount and unmount go through the daemon, as the pod\'s identity', async (t) => {
+t.test("FlexVolume mount and unmount go through the daemon, as the pod's identity", async (t) => {
   const pod = node.pod('editor');
   const target = flexTarget(pod);
   const mounted = await flex(['mount', target, flexOptions(pod, { subDir: 'media' }, 'ro')]);
@@ -76,21 +86,43 @@ t.test('FlexVolume refusals are Failure answers naming the problem', async (t) =
   const pod = node.pod('editor');
   const target = flexTarget(pod);
   const forged = await flex(['mount', target, flexOptions({ ...pod, serviceAccount: 'viewer' })]);
-  t.same(forged.answer, {
-    status: 'Failure', message: `PERMISSION_DENIED: pod cms/${pod.name}: its spec.serviceAccountName is not "viewer" as the mount request said`,
-  }, 'a forged service account, through the installed driver');
+  t.same(
+    forged.answer,
+    {
+      status: 'Failure',
+      message: `PERMISSION_DENIED: pod cms/${pod.name}: its spec.serviceAccountName is not "viewer" as the mount request said`,
+    },
+    'a forged service account, through the installed driver',
+  );
   t.equal(forged.exitCode, 1);
 
   // The same driver code in this process (spawning kidfs for each case would only add start-up time).
   const cases: [string, string[], string][] = [
-    ['an export the admin did not allow', ['mount', target, flexOptions(pod, { server: '10.1.1.1', share: '/' })],
-      'PERMISSION_DENIED: 10.1.1.1:/ is not an export pod-defined volumes may use (allowed: nfs://127.0.0.1/exports/flex?nfsport=2049&mountport=20048)'],
-    ['an identity option', ['mount', target, flexOptions(pod, { uid: '0' })],
-      'PERMISSION_DENIED: option "uid" is not allowed in a pod-defined volume: such volumes may set only server, share, subDir'],
-    ['a subDir leaving the export', ['mount', target, flexOptions(pod, { subDir: '../..' })], 'INVALID_ARGUMENT: option "subDir" "../.." leaves the export (..)'],
-    ['no pod information', ['mount', target, JSON.stringify({ 'kubernetes.io/readwrite': 'rw' })],
-      'INVALID_ARGUMENT: option "kubernetes.io/pod.name" is missing: kidfs mounts FlexVolumes only for a known pod'],
-    ['a bad readwrite', ['mount', target, flexOptions(pod, {}, 'rx')], 'INVALID_ARGUMENT: option "kubernetes.io/readwrite" is "rx", not rw or ro'],
+    [
+      'an export the admin did not allow',
+      ['mount', target, flexOptions(pod, { server: '10.1.1.1', share: '/' })],
+      'PERMISSION_DENIED: 10.1.1.1:/ is not an export pod-defined volumes may use (allowed: nfs://127.0.0.1/exports/flex?nfsport=2049&mountport=20048)',
+    ],
+    [
+      'an identity option',
+      ['mount', target, flexOptions(pod, { uid: '0' })],
+      'PERMISSION_DENIED: option "uid" is not allowed in a pod-defined volume: such volumes may set only server, share, subDir',
+    ],
+    [
+      'a subDir leaving the export',
+      ['mount', target, flexOptions(pod, { subDir: '../..' })],
+      'INVALID_ARGUMENT: option "subDir" "../.." leaves the export (..)',
+    ],
+    [
+      'no pod information',
+      ['mount', target, JSON.stringify({ 'kubernetes.io/readwrite': 'rw' })],
+      'INVALID_ARGUMENT: option "kubernetes.io/pod.name" is missing: kidfs mounts FlexVolumes only for a known pod',
+    ],
+    [
+      'a bad readwrite',
+      ['mount', target, flexOptions(pod, {}, 'rx')],
+      'INVALID_ARGUMENT: option "kubernetes.io/readwrite" is "rx", not rw or ro',
+    ],
     ['options that are not JSON', ['mount', target, '{"kubernetes.io'], 'the options argument is not JSON'],
     ['a relative directory', ['mount', 'mnt', flexOptions(pod)], 'INVALID_ARGUMENT: mount directory "mnt" is not an absolute path'],
     ['no directory', ['unmount'], 'usage: unmount <mount dir>'],
@@ -100,13 +132,23 @@ t.test('FlexVolume refusals are Failure answers naming the problem', async (t) =
   }
   t.notOk(node.mounter.mounts.has(target), 'nothing was mounted');
   const down = await flex(['mount', target, flexOptions(pod)], { KIDFS_CONTROL_SOCKET: join(node.dir, 'nowhere.sock') });
-  t.same(down.answer, {
-    status: 'Failure', message: `UNAVAILABLE: cannot reach the kidfs node daemon at ${join(node.dir, 'nowhere.sock')}: ENOENT (is kidfs node running on this node?)`,
-  }, 'no daemon: a Failure that says so');
+  t.same(
+    down.answer,
+    {
+      status: 'Failure',
+      message: `UNAVAILABLE: cannot reach the kidfs node daemon at ${join(node.dir, 'nowhere.sock')}: ENOENT (is kidfs node running on this node?)`,
+    },
+    'no daemon: a Failure that says so',
+  );
   const missing = await flex(['init'], { KIDFS_COMMAND: join(node.dir, 'no-kidfs') });
-  t.same(missing.answer, {
-    status: 'Failure', message: `kidfs FlexVolume driver: ${join(node.dir, 'no-kidfs')} not found: install kidfs on the node or set KIDFS_COMMAND`,
-  }, 'no kidfs command: still a JSON answer');
+  t.same(
+    missing.answer,
+    {
+      status: 'Failure',
+      message: `kidfs FlexVolume driver: ${join(node.dir, 'no-kidfs')} not found: install kidfs on the node or set KIDFS_COMMAND`,
+    },
+    'no kidfs command: still a JSON answer',
+  );
 });
 
 t.test('attack: a pod author whose options name another pod of the node gets nothing, and learns nothing', async (t) => {
@@ -115,26 +157,52 @@ t.test('attack: a pod author whose options name another pod of the node gets not
   const target = flexTarget(attacker);
   // kubelet puts its kubernetes.io/pod.* keys first and the author's flexVolume.options over them.
   const claims: [string, Record<string, string>][] = [
-    ['the victim, every key', { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/pod.uid': victim.uid, 'kubernetes.io/serviceAccount.name': 'editor' }],
-    ['a guessed uid', { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/pod.uid': '0b1c2d3e-0000-4000-8000-000000000000', 'kubernetes.io/serviceAccount.name': 'editor' }],
+    [
+      'the victim, every key',
+      { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/pod.uid': victim.uid, 'kubernetes.io/serviceAccount.name': 'editor' },
+    ],
+    [
+      'a guessed uid',
+      {
+        'kubernetes.io/pod.name': victim.name,
+        'kubernetes.io/pod.uid': '0b1c2d3e-0000-4000-8000-000000000000',
+        'kubernetes.io/serviceAccount.name': 'editor',
+      },
+    ],
   ];
   for (const [what, own] of claims) {
     const answer = await runFlexDriver(['mount', target, flexOptions(attacker, own)], node.controlSocket);
-    t.same(answer, {
-      status: 'Failure',
-      message: `PERMISSION_DENIED: mount directory ${JSON.stringify(target)} is not under ${join(node.dir, 'kubelet', 'pods', own['kubernetes.io/pod.uid']!, 'volumes')}/, where kubelet mounts the volumes of the pod uid ${JSON.stringify(own['kubernetes.io/pod.uid'])} the request names`,
-    }, `${what}: refused`);
+    t.same(
+      answer,
+      {
+        status: 'Failure',
+        message: `PERMISSION_DENIED: mount directory ${JSON.stringify(target)} is not under ${join(node.dir, 'kubelet', 'pods', own['kubernetes.io/pod.uid']!, 'volumes')}/, where kubelet mounts the volumes of the pod uid ${JSON.stringify(own['kubernetes.io/pod.uid'])} the request names`,
+      },
+      `${what}: refused`,
+    );
   }
   // Its own uid with the victim's name and account: the API server says no, without telling what it holds.
-  const probe = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
+  const probe = await runFlexDriver(
+    ['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': victim.name, 'kubernetes.io/serviceAccount.name': 'editor' })],
+    node.controlSocket,
+  );
   t.equal(probe.status, 'Failure');
-  t.equal(probe.message, `PERMISSION_DENIED: pod cms/${victim.name}: the API server has no such pod with metadata.uid "${attacker.uid}" as the mount request said`);
+  t.equal(
+    probe.message,
+    `PERMISSION_DENIED: pod cms/${victim.name}: the API server has no such pod with metadata.uid "${attacker.uid}" as the mount request said`,
+  );
   // The same answer for a name no pod has: whether a pod of that name exists is not told either.
-  const ghost = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': 'no-such-pod', 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
+  const ghost = await runFlexDriver(
+    ['mount', target, flexOptions(attacker, { 'kubernetes.io/pod.name': 'no-such-pod', 'kubernetes.io/serviceAccount.name': 'editor' })],
+    node.controlSocket,
+  );
   t.equal(ghost.message, probe.message?.replace(victim.name, 'no-such-pod'), 'a missing pod and another pod answer alike');
-  const sa = await runFlexDriver(['mount', target, flexOptions(attacker, { 'kubernetes.io/serviceAccount.name': 'editor' })], node.controlSocket);
+  const sa = await runFlexDriver(
+    ['mount', target, flexOptions(attacker, { 'kubernetes.io/serviceAccount.name': 'editor' })],
+    node.controlSocket,
+  );
   t.equal(sa.message, `PERMISSION_DENIED: pod cms/${attacker.name}: its spec.serviceAccountName is not "editor" as the mount request said`);
-  for (const answer of [probe, sa]) t.notMatch(answer.message, victim.uid, 'the victim\'s uid is never told');
+  for (const answer of [probe, sa]) t.notMatch(answer.message, victim.uid, "the victim's uid is never told");
   t.notOk(node.mounter.mounts.has(target), 'nothing was mounted');
 });
 
@@ -155,28 +223,63 @@ t.test('kidfs status lists the mounts with pod, identity, export and state', asy
   t.equal(table[0], 'node node-a: 2 kidfs mounts');
   t.match(table[1], /^POD +IDENTITY +EXPORT +STATE +TARGET$/);
   const editorRow = table.find((line) => line.startsWith(`cms/${editor.name} `));
-  t.match(editorRow, new RegExp(`^cms/${editor.name} +cms\\.editor 200001:200000 +nfs://127\\.0\\.0\\.1/exports/shared cms +mounted +${editorTarget}$`));
+  t.match(
+    editorRow,
+    new RegExp(`^cms/${editor.name} +cms\\.editor 200001:200000 +nfs://127\\.0\\.0\\.1/exports/shared cms +mounted +${editorTarget}$`),
+  );
   const apiRow = table.findIndex((line) => line.startsWith(`shop/${api.name} `));
-  t.match(table[apiRow], new RegExp(`^shop/${api.name} +shop\\.api 300001:300000 +nfs://127\\.0\\.0\\.1/exports/flex\\?nfsport=2049&mountport=20048 +not mounted +${apiTarget}$`));
-  t.match(table[apiRow + 1], /^ {2}problem: Kubernetes API server https:\/\/127\.0\.0\.1:\d+: cannot read pod shop\/api-\d+: unreachable/, 'why it is down');
+  t.match(
+    table[apiRow],
+    new RegExp(
+      `^shop/${api.name} +shop\\.api 300001:300000 +nfs://127\\.0\\.0\\.1/exports/flex\\?nfsport=2049&mountport=20048 +not mounted +${apiTarget}$`,
+    ),
+  );
+  t.match(
+    table[apiRow + 1],
+    /^ {2}problem: Kubernetes API server https:\/\/127\.0\.0\.1:\d+: cannot read pod shop\/api-\d+: unreachable/,
+    'why it is down',
+  );
 
-  const json = JSON.parse((await run(kidfs, ['status', '--json', '--control-socket', node.controlSocket])).stdout) as { node: string; mounts: Record<string, unknown>[] };
+  const json = JSON.parse((await run(kidfs, ['status', '--json', '--control-socket', node.controlSocket])).stdout) as {
+    node: string;
+    mounts: Record<string, unknown>[];
+  };
   t.equal(json.node, 'node-a');
-  t.match(json.mounts.find((m) => m['target'] === editorTarget), {
-    volumeId: 'nfs://127.0.0.1/exports/shared#cms#retain', export: 'nfs://127.0.0.1/exports/shared', subDir: 'cms', state: 'mounted', via: 'csi',
-    pod: { namespace: 'cms', name: editor.name, uid: editor.uid, serviceAccount: 'editor' }, identity: { uid: 200001, gid: 200000, name: 'cms.editor' },
-  });
-  t.match(json.mounts.find((m) => m['target'] === apiTarget), { state: 'not mounted', via: 'flexvolume', ephemeral: true, problem: /unreachable/ });
+  t.match(
+    json.mounts.find((m) => m['target'] === editorTarget),
+    {
+      volumeId: 'nfs://127.0.0.1/exports/shared#cms#retain',
+      export: 'nfs://127.0.0.1/exports/shared',
+      subDir: 'cms',
+      state: 'mounted',
+      via: 'csi',
+      pod: { namespace: 'cms', name: editor.name, uid: editor.uid, serviceAccount: 'editor' },
+      identity: { uid: 200001, gid: 200000, name: 'cms.editor' },
+    },
+  );
+  t.match(
+    json.mounts.find((m) => m['target'] === apiTarget),
+    { state: 'not mounted', via: 'flexvolume', ephemeral: true, problem: /unreachable/ },
+  );
 
   // No daemon and no standalone mount (records of this test's own, empty): the one line that says so.
   const noRecords = { env: { ...process.env, KIDFS_MOUNT_RECORDS: join(node.dir, 'no-records') } };
-  const refused = await run(kidfs, ['status', '--control-socket', join(node.dir, 'nowhere.sock')], noRecords).catch((err: { stderr: string; code: number }) => err);
+  const refused = await run(kidfs, ['status', '--control-socket', join(node.dir, 'nowhere.sock')], noRecords).catch(
+    (err: { stderr: string; code: number }) => err,
+  );
   t.equal((refused as { code: number }).code, 1);
-  t.equal((refused as { stderr: string }).stderr, `kidfs: cannot reach the kidfs node daemon at ${join(node.dir, 'nowhere.sock')}: ENOENT (is kidfs node running on this node?)\n`);
+  t.equal(
+    (refused as { stderr: string }).stderr,
+    `kidfs: cannot reach the kidfs node daemon at ${join(node.dir, 'nowhere.sock')}: ENOENT (is kidfs node running on this node?)\n`,
+  );
 });
 
 t.test('control requests that are malformed are answered with INVALID_ARGUMENT', async (t) => {
-  const err = await controlRequest(node.controlSocket, { op: 'mount', target: '/x', options: { 'kubernetes.io/pod.name': 5 as unknown as string } }).catch((e: unknown) => e);
+  const err = await controlRequest(node.controlSocket, {
+    op: 'mount',
+    target: '/x',
+    options: { 'kubernetes.io/pod.name': 5 as unknown as string },
+  }).catch((e: unknown) => e);
   t.type(err, NodeError);
   t.match(err, { code: 'INVALID_ARGUMENT', message: 'options["kubernetes.io/pod.name"] must be a string' });
 });

@@ -15,9 +15,11 @@ import { NodeFixture, publishRequest, type TestPod } from '../helpers/node-fixtu
 const run = promisify(execFile);
 const node = await NodeFixture.start(t);
 const records = () => readdirSync(join(node.stateDir, 'mounts'));
-const recordOf = (target: string) => records().filter((n) => n.endsWith('.json'))
-  .map((n) => JSON.parse(readFileSync(join(node.stateDir, 'mounts', n), 'utf8')))
-  .find((r) => r.request.target === target);
+const recordOf = (target: string) =>
+  records()
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => JSON.parse(readFileSync(join(node.stateDir, 'mounts', n), 'utf8')))
+    .find((r) => r.request.target === target);
 
 async function publish(pod: TestPod, options: Parameters<typeof publishRequest>[2] = {}): Promise<string> {
   const target = node.target(pod);
@@ -38,12 +40,20 @@ t.test('after a crash every recorded mount comes back at its target with its ide
   t.same(node.mounter.mounts.get(apiTarget)?.export, { host: '127.0.0.1', path: '/exports/shared' });
   t.same(await node.csi.call('Identity', 'Probe'), { ready: { value: true } }, 'ready once recovery is done');
   t.equal(node.log.at(-1), 'ready: 0 alive, 2 remounted, 0 cleaned up, 0 failed', 'the recovery is logged');
-  t.notOk(records().some((n) => n.includes('.tmp-')), 'no temporary record files are left');
+  t.notOk(
+    records().some((n) => n.includes('.tmp-')),
+    'no temporary record files are left',
+  );
 
   // kubelet's republish after the restart finds the live mount: nothing to do.
-  await node.csi.call('Node', 'NodePublishVolume', publishRequest(editor, editorTarget, { token: recordOf(editorTarget).request.token.token }));
+  await node.csi.call(
+    'Node',
+    'NodePublishVolume',
+    publishRequest(editor, editorTarget, { token: recordOf(editorTarget).request.token.token }),
+  );
   t.equal(node.mounter.calls.filter((c) => c === `mount ${editorTarget}`).length, 1, 'no second mount');
-  for (const target of [editorTarget, apiTarget]) await node.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: target });
+  for (const target of [editorTarget, apiTarget])
+    await node.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: target });
 });
 
 t.test('mounts of pods that are gone are cleaned up: unmounted, record and target removed', async (t) => {
@@ -54,7 +64,14 @@ t.test('mounts of pods that are gone are cleaned up: unmounted, record and targe
   const finishedTarget = await publish(finished);
   const stayingTarget = await publish(staying);
   node.api.addPod({ namespace: 'cms', name: replaced.name, serviceAccount: 'editor', nodeName: 'node-a' });
-  node.api.addPod({ namespace: 'cms', name: finished.name, uid: finished.uid, serviceAccount: 'viewer', nodeName: 'node-a', phase: 'Succeeded' });
+  node.api.addPod({
+    namespace: 'cms',
+    name: finished.name,
+    uid: finished.uid,
+    serviceAccount: 'viewer',
+    nodeName: 'node-a',
+    phase: 'Succeeded',
+  });
 
   await node.restart();
   for (const target of [replacedTarget, finishedTarget]) {
@@ -63,9 +80,12 @@ t.test('mounts of pods that are gone are cleaned up: unmounted, record and targe
     t.notOk(recordOf(target), `${target}: record removed`);
   }
   t.ok(node.mounter.mounts.has(stayingTarget), 'the mount of a running pod is back');
-  t.ok(node.log.some((l) => l === `cleaned up ${replacedTarget}: pod cms/${replaced.name} (uid ${replaced.uid}) is gone`), 'cleaning is logged');
+  t.ok(
+    node.log.some((l) => l === `cleaned up ${replacedTarget}: pod cms/${replaced.name} (uid ${replaced.uid}) is gone`),
+    'cleaning is logged',
+  );
   await node.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: replacedTarget });
-  t.pass('kubelet\'s late unpublish of a cleaned-up target is fine');
+  t.pass("kubelet's late unpublish of a cleaned-up target is fine");
   await node.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: stayingTarget });
 });
 
@@ -91,15 +111,19 @@ t.test('a mount that died while the daemon runs comes back on republish or recon
   const target = await publish(pod);
   node.mounter.kill(target);
   await node.csi.call('Node', 'NodePublishVolume', publishRequest(pod, target, { token: recordOf(target).request.token.token }));
-  t.ok(node.mounter.mounts.has(target), 'kubelet\'s republish remounts it');
+  t.ok(node.mounter.mounts.has(target), "kubelet's republish remounts it");
   node.mounter.kill(target);
   const summary = await node.daemon.manager.recover();
   t.same(summary.remounted, [target], 'the reconcile pass remounts it');
-  t.ok(node.log.includes(`remounted nfs://127.0.0.1/exports/shared cms at ${target} for pod cms/${pod.name} as cms.viewer (uid 200002, gid 200000)`));
+  t.ok(
+    node.log.includes(
+      `remounted nfs://127.0.0.1/exports/shared cms at ${target} for pod cms/${pod.name} as cms.viewer (uid 200002, gid 200000)`,
+    ),
+  );
   await node.csi.call('Node', 'NodeUnpublishVolume', { volume_id: 'v', target_path: target });
 });
 
-t.test('the daemon\'s reconcile interval brings a dead mount back by itself', async (t) => {
+t.test("the daemon's reconcile interval brings a dead mount back by itself", async (t) => {
   const ticking = await NodeFixture.start(t, { reconcileIntervalMs: 100 });
   const pod = ticking.pod('editor');
   const target = ticking.target(pod);
@@ -140,7 +164,10 @@ t.test('the state directory: unreadable records are moved aside, interrupted wri
   writeFileSync(join(dir, '.0123456789abcdef0123456789abcdef.json.tmp-a1b2c3d4e5f6'), '{}');
   await node.restart();
   t.same(records().sort(), ['0123456789abcdef0123456789abcdef.json.unreadable'], 'moved aside; the temporary file is gone');
-  t.ok(node.log.some((l) => l.startsWith(`mount record ${join(dir, '0123456789abcdef0123456789abcdef.json')} cannot be read (`)), 'and reported');
+  t.ok(
+    node.log.some((l) => l.startsWith(`mount record ${join(dir, '0123456789abcdef0123456789abcdef.json')} cannot be read (`)),
+    'and reported',
+  );
 });
 
 t.test('a target that is a mount point kidfs did not make is refused', async (t) => {
@@ -181,9 +208,16 @@ t.test('attack: a republish that finds the pod gone or another identity ends the
   // An admin moved cms's range: the pod maps to another gid now.
   node.api.addNamespace('cms', { 'kidfs.io/uid-range': '199999/1001' });
   t.teardown(() => node.api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' }));
-  const changedErr = await node.csi.error('Node', 'NodePublishVolume', publishRequest(changed, changedTarget, { token: node.token(changed) }));
+  const changedErr = await node.csi.error(
+    'Node',
+    'NodePublishVolume',
+    publishRequest(changed, changedTarget, { token: node.token(changed) }),
+  );
   t.equal(changedErr.code, status.FAILED_PRECONDITION);
-  t.match(changedErr.details, /^.*: the pod's identity is now cms\.viewer \(uid 200002, gid 199999\), the mount acted as cms\.viewer \(uid 200002, gid 200000\); the mount is ended: restart the pod to use the new identity$/);
+  t.match(
+    changedErr.details,
+    /^.*: the pod's identity is now cms\.viewer \(uid 200002, gid 199999\), the mount acted as cms\.viewer \(uid 200002, gid 200000\); the mount is ended: restart the pod to use the new identity$/,
+  );
   t.ok(node.mounter.calls.includes(`revoke ${changedTarget}`), 'the mount acting as the old identity is ended');
   t.notOk(recordOf(changedTarget));
 });
@@ -193,13 +227,23 @@ t.test('attack: live mounts are checked again, and the ones that no longer hold 
   const remapped = node.pod('viewer');
   const staying = node.pod('api');
   const targets = [await publish(finished), await publish(remapped), await publish(staying)];
-  node.api.addPod({ namespace: 'cms', name: finished.name, uid: finished.uid, serviceAccount: 'editor', nodeName: 'node-a', phase: 'Succeeded' });
+  node.api.addPod({
+    namespace: 'cms',
+    name: finished.name,
+    uid: finished.uid,
+    serviceAccount: 'editor',
+    nodeName: 'node-a',
+    phase: 'Succeeded',
+  });
   node.api.addNamespace('cms', { 'kidfs.io/uid-range': '199999/1001' });
   t.teardown(() => node.api.addNamespace('cms', { 'kidfs.io/uid-range': '200000/1000' }));
 
   const result = await node.daemon.manager.reverify();
-  t.same(result, { kept: 1, revoked: [targets[0], targets[1]] }, 'the finished pod\'s and the remapped one\'s mounts are ended');
-  t.same(node.mounter.calls.filter((c) => targets.some((target) => c === `revoke ${target}`)), [`revoke ${targets[0]}`, `revoke ${targets[1]}`]);
+  t.same(result, { kept: 1, revoked: [targets[0], targets[1]] }, "the finished pod's and the remapped one's mounts are ended");
+  t.same(
+    node.mounter.calls.filter((c) => targets.some((target) => c === `revoke ${target}`)),
+    [`revoke ${targets[0]}`, `revoke ${targets[1]}`],
+  );
   t.ok(node.mounter.mounts.has(targets[2]), 'the pod that still is what it was keeps its mount');
 
   await node.api.stop();
@@ -216,14 +260,23 @@ t.test('attack: recovery re-checks the exports pod-defined volumes may use befor
   await node.restart({ podExports: [inline, scratch] });
   const pod = node.pod('editor');
   const target = node.target(pod);
-  await node.csi.call('Node', 'NodePublishVolume', publishRequest(pod, target, {
-    token: node.token(pod), context: { 'csi.storage.k8s.io/ephemeral': 'true', server: '127.0.0.1', share: '/exports/scratch', subDir: 'tmp' },
-  }));
+  await node.csi.call(
+    'Node',
+    'NodePublishVolume',
+    publishRequest(pod, target, {
+      token: node.token(pod),
+      context: { 'csi.storage.k8s.io/ephemeral': 'true', server: '127.0.0.1', share: '/exports/scratch', subDir: 'tmp' },
+    }),
+  );
   t.same(node.mounter.mounts.get(target)?.export, scratch);
 
   await node.restart({ podExports: [inline] });
   t.notOk(node.mounter.mounts.has(target), 'an export no longer allowed is not mounted again');
   t.notOk(recordOf(target), 'its record is removed');
-  t.ok(node.log.includes(`ended the mount at ${target}: nfs://127.0.0.1/exports/scratch is no longer an export pod-defined volumes may use (kidfs node --pod-export)`));
+  t.ok(
+    node.log.includes(
+      `ended the mount at ${target}: nfs://127.0.0.1/exports/scratch is no longer an export pod-defined volumes may use (kidfs node --pod-export)`,
+    ),
+  );
   await node.restart({ podExports: [] });
 });

@@ -51,14 +51,22 @@ export const groupsSection: ConfigSection<GroupTable> = {
     const table = new Map<string, GroupEntry>();
     for (const entry of section?.entries ?? []) {
       if (!isPortableName(entry.key)) {
-        throw new ConfigError(context.file, entry.line, `[groups] ${entry.key}`,
-          'group names are at most 32 characters: lower-case letters, digits, _ . - (not starting with a digit, . or -)');
+        throw new ConfigError(
+          context.file,
+          entry.line,
+          `[groups] ${entry.key}`,
+          'group names are at most 32 characters: lower-case letters, digits, _ . - (not starting with a digit, . or -)',
+        );
       }
       const group = parseEntry(context, 'groups', entry, parseGroup);
       const sameGid = [...table.values()].find((g) => g.gid === group.gid);
       if (sameGid) {
-        throw new ConfigError(context.file, entry.line, `[groups] ${entry.key}`,
-          `gid ${group.gid} is already group ${sameGid.name} (line ${sameGid.line}); one name per gid`);
+        throw new ConfigError(
+          context.file,
+          entry.line,
+          `[groups] ${entry.key}`,
+          `gid ${group.gid} is already group ${sameGid.name} (line ${sameGid.line}); one name per gid`,
+        );
       }
       table.set(entry.key, { name: entry.key, ...group, line: entry.line });
     }

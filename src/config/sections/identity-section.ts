@@ -30,8 +30,15 @@ export interface IdentityConfig {
 }
 
 const keys = [
-  'source', 'min-uid', 'node-name', 'cache-ttl', 'unidentified', 'primary-group',
-  'namespace-group-prefix', 'uid-range-annotation', 'uid-allocations',
+  'source',
+  'min-uid',
+  'node-name',
+  'cache-ttl',
+  'unidentified',
+  'primary-group',
+  'namespace-group-prefix',
+  'uid-range-annotation',
+  'uid-allocations',
 ] as const;
 
 function parseNodeName(value: string): string {
@@ -79,8 +86,7 @@ export const identitySection: ConfigSection<IdentityConfig> = {
       primaryGroup: read.get('primary-group', parseChoice(['namespace', 'own']), 'namespace'),
       namespaceGroupPrefix: read.get('namespace-group-prefix', parseGroupPrefix, 'ns-'),
       uidRangeAnnotation: read.get('uid-range-annotation', (v) => parseAnnotationKey(parseNonEmpty(v)), 'kidfs.io/uid-range'),
-      uidAllocations: read.get('uid-allocations', (v) => parseNamespacedName(v, 'configmap'),
-        { namespace: 'kidfs', name: 'kidfs-uids' }),
+      uidAllocations: read.get('uid-allocations', (v) => parseNamespacedName(v, 'configmap'), { namespace: 'kidfs', name: 'kidfs-uids' }),
     };
   },
 };

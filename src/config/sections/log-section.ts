@@ -22,7 +22,8 @@ export interface LogConfig {
 const keys = ['level', 'format', 'audit-file', 'audit-stdout', 'audit-denials-per-minute'] as const;
 
 function parseCount(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 1_000_000) throw new ValueProblem(`${JSON.stringify(value)} is not a whole number from 0 to 1000000`);
+  if (!/^\d+$/.test(value) || Number(value) > 1_000_000)
+    throw new ValueProblem(`${JSON.stringify(value)} is not a whole number from 0 to 1000000`);
   return Number(value);
 }
 

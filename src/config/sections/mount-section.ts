@@ -40,8 +40,19 @@ export interface QosLimits {
 }
 
 const keys = [
-  'owner-view', 'chown', 'attr-timeout', 'entry-timeout', 'nfs-timeout', 'op-timeout', 'max-uncommitted', 'read-only',
-  'privileged-port', 'memory-per-mount', 'memory-per-process', 'max-mounts-per-node', 'qos-bytes-per-second',
+  'owner-view',
+  'chown',
+  'attr-timeout',
+  'entry-timeout',
+  'nfs-timeout',
+  'op-timeout',
+  'max-uncommitted',
+  'read-only',
+  'privileged-port',
+  'memory-per-mount',
+  'memory-per-process',
+  'max-mounts-per-node',
+  'qos-bytes-per-second',
   'qos-ops-per-second',
 ] as const;
 
@@ -91,11 +102,16 @@ export const mountSection: ConfigSection<MountConfig> = {
   parse(section, context) {
     const read = new SectionReader('mount', section, context, keys);
     const nfsTimeoutMs = read.get('nfs-timeout', parsePositiveDuration, 60_000);
-    const opTimeoutMs = read.get('op-timeout', (value) => {
-      const ms = parsePositiveDuration(value);
-      if (ms < nfsTimeoutMs) throw new ValueProblem(`${JSON.stringify(value)} is shorter than nfs-timeout; an operation needs at least one NFS call`);
-      return ms;
-    }, Math.max(600_000, nfsTimeoutMs));
+    const opTimeoutMs = read.get(
+      'op-timeout',
+      (value) => {
+        const ms = parsePositiveDuration(value);
+        if (ms < nfsTimeoutMs)
+          throw new ValueProblem(`${JSON.stringify(value)} is shorter than nfs-timeout; an operation needs at least one NFS call`);
+        return ms;
+      },
+      Math.max(600_000, nfsTimeoutMs),
+    );
     const memoryPerMountBytes = read.get('memory-per-mount', parseMountMemory, 64 * MiB);
     return {
       ownerView: read.get('owner-view', parseOwnerView, undefined),
@@ -108,11 +124,16 @@ export const mountSection: ConfigSection<MountConfig> = {
       readOnly: read.get('read-only', parseBoolean, false),
       privilegedPort: read.get('privileged-port', parseBoolean, true),
       memoryPerMountBytes,
-      memoryPerProcessBytes: read.get('memory-per-process', (value) => {
-        const bytes = parseMountMemory(value);
-        if (bytes < memoryPerMountBytes) throw new ValueProblem(`${JSON.stringify(value)} is below memory-per-mount; one mount could never use its share`);
-        return bytes;
-      }, Math.max(192 * MiB, memoryPerMountBytes)),
+      memoryPerProcessBytes: read.get(
+        'memory-per-process',
+        (value) => {
+          const bytes = parseMountMemory(value);
+          if (bytes < memoryPerMountBytes)
+            throw new ValueProblem(`${JSON.stringify(value)} is below memory-per-mount; one mount could never use its share`);
+          return bytes;
+        },
+        Math.max(192 * MiB, memoryPerMountBytes),
+      ),
       maxMountsPerNode: read.get('max-mounts-per-node', parseCount, 100),
       qos: {
         bytesPerSecond: read.get('qos-bytes-per-second', parseByteRate, undefined),

@@ -53,8 +53,12 @@ export const staticSection: ConfigSection<StaticTable> = {
       const ids = parseEntry(context, 'static', entry, parseIds);
       const sameUid = [...table.values()].find((e) => e.uid === ids.uid);
       if (sameUid) {
-        throw new ConfigError(context.file, entry.line, `[static] ${entry.key}`,
-          `uid ${ids.uid} is already ${sameUid.namespace}/${sameUid.serviceAccount}'s (line ${sameUid.line}); every identity needs its own uid`);
+        throw new ConfigError(
+          context.file,
+          entry.line,
+          `[static] ${entry.key}`,
+          `uid ${ids.uid} is already ${sameUid.namespace}/${sameUid.serviceAccount}'s (line ${sameUid.line}); every identity needs its own uid`,
+        );
       }
       table.set(entry.key, { namespace: account.namespace, serviceAccount: account.name, ...ids, line: entry.line });
     }
