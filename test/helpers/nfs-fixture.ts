@@ -38,7 +38,7 @@ export async function rejectsWithStatus(
     (e: unknown) => e,
   );
   t.type(err, NfsError, `${what}: rejected with an NfsError`);
-  t.equal((err as NfsError | undefined)?.statusName, statusName, `${what}: ${statusName}`);
+  t.equal((err as NfsError | undefined)?.code, statusName, `${what}: ${statusName}`);
   t.equal(errnoOfFailure(err), errno, `${what}: errno ${errno}`);
   return err as NfsError;
 }
