@@ -2,12 +2,15 @@
 // (fs-model-executor.py, as uid 1000) applies each to the mount and to a reference directory on local disk, and every
 // result and the whole tree after every step must be equal; a failure is shrunk to a shortest sequence.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 
 const EXECUTOR = new URL('./fs-model-executor.py', import.meta.url).pathname;
+/** Names a file unlinked while open keeps on the server until its last close: libfuse's and kidfs's own. */
+const HIDDEN_PREFIXES = ['.fuse_hidden', '.kidfs-unlinked-'];
 /** The system's python3: a user's own (pyenv in root's home) is out of reach of uid 1000. */
 const PYTHON = '/usr/bin/python3';
 
@@ -86,6 +89,8 @@ interface Reply {
   readonly reference?: unknown;
   readonly otherHost?: { readonly expected: string; readonly seen: string } | null;
   readonly snapshot?: { readonly mount: unknown; readonly reference: unknown };
+  /** After 'end' or 'purge': why the mount's run directory could not be removed, if it could not. */
+  readonly leftover?: string | null;
 }
 
 /** The executor process: one JSON line per operation, one reply line each. */
@@ -100,15 +105,15 @@ export class ModelExecutor {
   operations = 0;
 
   /**
-   * `holdsHidden(run, path)`: whether the directory `path` of run directory `run` holds, on the server, a file unlinked
-   * while open (an rmdir of it or a rename over it then fails with ENOTEMPTY, as on any NFS client: skipped).
+   * `serverDir`: the export's directory on the server (ganesha's backing directory), where the test sees the hidden
+   * names of files unlinked while open that readdir on the mount never lists.
    */
   constructor(
     mount: string,
     reference: string,
     otherHost: string,
     user: { uid: number; gid: number },
-    private readonly holdsHidden: (run: string, path: string) => boolean,
+    private readonly serverDir: string,
   ) {
     // The program is handed over as text: the executor runs as `user`, who may not read a checkout in a 0700 directory.
     this.child = spawn(PYTHON, ['-c', readFileSync(EXECUTOR, 'utf8'), mount, reference, otherHost], {
@@ -151,8 +156,48 @@ export class ModelExecutor {
           );
         }
       }
-    } finally {
-      await this.send({ op: 'end' });
+    } catch (err) {
+      await this.end(run, operations, false).catch(() => undefined);
+      throw err;
+    }
+    await this.end(run, operations, true);
+  }
+
+  /**
+   * Removes the run's trees. A file closed below a directory the identity could no longer write keeps its hidden name
+   * on the server (README, "POSIX behaviour"; NFS clients' .nfs names do the same): when the run took write or search
+   * permission from something, such names are removed through the mount by name. `strict`: any other name left
+   * behind is a difference.
+   */
+  private async end(run: string, operations: readonly Operation[], strict: boolean): Promise<void> {
+    const ended = await this.send({ op: 'end' });
+    if (!ended.leftover) return;
+    const hidden = this.hiddenNames(run);
+    const tookPermission = operations.some((op) => op.op === 'chmod' && ((op.mode as number) & 0o300) !== 0o300);
+    if (strict && !(tookPermission && hidden.length > 0)) {
+      throw new Error(
+        `the run's directory on the mount could not be removed once every fd was closed (${ended.leftover}); hidden names left on the server: ${hidden.join(', ') || 'none'}`,
+      );
+    }
+    const purged = await this.send({ op: 'purge', paths: hidden });
+    if (purged.leftover)
+      throw new Error(
+        `the run's directory on the mount could not be removed even without its hidden names ${hidden.join(', ')}: ${purged.leftover}`,
+      );
+  }
+
+  /** Whether directory `path` of run `run` holds a hidden name on the server (an rmdir of it or a rename over it then fails with ENOTEMPTY, as on any NFS client: skipped). */
+  private holdsHidden(run: string, path: string): boolean {
+    return this.hiddenNames(run).some((name) => dirname(name) === path);
+  }
+
+  /** The hidden names on the server below run `run`, as paths relative to it. */
+  private hiddenNames(run: string): string[] {
+    try {
+      const names = readdirSync(join(this.serverDir, run), { recursive: true, encoding: 'utf8' });
+      return names.filter((name) => HIDDEN_PREFIXES.some((prefix) => basename(name).startsWith(prefix)));
+    } catch {
+      return [];
     }
   }
 
