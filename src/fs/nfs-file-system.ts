@@ -62,7 +62,6 @@ const permissionBits = (mode: number, directory: boolean): number => mode & (dir
 const HIDDEN_PREFIX = '.kidfs-unlinked-';
 const LIBFUSE_HIDDEN_PREFIX = '.fuse_hidden';
 const isHiddenName = (name: string): boolean => name.startsWith(HIDDEN_PREFIX) || name.startsWith(LIBFUSE_HIDDEN_PREFIX);
-const libfuseHides = (path: string): boolean => (path.split('/').at(-1) ?? '').startsWith(LIBFUSE_HIDDEN_PREFIX);
 
 /** The longest name the Linux NFS client reports whatever the server says (NFS_MAXNAMLEN), as most file systems take. */
 const NAME_MAX = 255;
@@ -370,7 +369,8 @@ export class NfsFileSystem {
       this.attrs.delete(moved.handle);
       if (isHiddenName(target.name) && !isHiddenName(source.name)) {
         this.files.countHiddenName(moved.handle, 1);
-        if (request !== undefined && libfuseHides(to)) this.hides.record(request, { path: from, hiddenPath: to, handle: moved.handle });
+        if (request !== undefined && target.name.startsWith(LIBFUSE_HIDDEN_PREFIX))
+          this.hides.record(request, { path: from, hiddenPath: to, handle: moved.handle });
       }
     });
     if (replaced) this.attrs.delete(replaced);
@@ -608,7 +608,8 @@ export class NfsFileSystem {
   /** `viaHiddenName`: asked by a libfuse hidden name, whose answer libfuse itself gives one link less. */
   /** Whether libfuse asks by a hidden name it counts as hidden (it then takes one off the nlink it reports). */
   private viaLibfuseHiddenName(path: string): boolean {
-    return libfuseHides(path) && this.hides.hiddenByLibfuse(pathComponents(path));
+    const names = pathComponents(path);
+    return (names.at(-1) ?? '').startsWith(LIBFUSE_HIDDEN_PREFIX) && this.hides.hiddenByLibfuse(names);
   }
 
   private stat(handle: FileHandle, a: Fattr3, viaHiddenName = false): FileStat {

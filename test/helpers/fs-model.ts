@@ -3,7 +3,7 @@
 // result and the whole tree after every step must be equal; a failure is shrunk to a shortest sequence.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
@@ -11,6 +11,7 @@ import fc from 'fast-check';
 const EXECUTOR = new URL('./fs-model-executor.py', import.meta.url).pathname;
 /** Names a file unlinked while open keeps on the server until its last close: libfuse's and kidfs's own. */
 const HIDDEN_PREFIXES = ['.fuse_hidden', '.kidfs-unlinked-'];
+const isHiddenName = (name: string): boolean => HIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix));
 /** The system's python3: a user's own (pyenv in root's home) is out of reach of uid 1000. */
 const PYTHON = '/usr/bin/python3';
 
@@ -188,14 +189,18 @@ export class ModelExecutor {
 
   /** Whether directory `path` of run `run` holds a hidden name on the server (an rmdir of it or a rename over it then fails with ENOTEMPTY, as on any NFS client: skipped). */
   private holdsHidden(run: string, path: string): boolean {
-    return this.hiddenNames(run).some((name) => dirname(name) === path);
+    try {
+      return readdirSync(join(this.serverDir, run, path)).some(isHiddenName);
+    } catch {
+      return false;
+    }
   }
 
   /** The hidden names on the server below run `run`, as paths relative to it. */
   private hiddenNames(run: string): string[] {
     try {
       const names = readdirSync(join(this.serverDir, run), { recursive: true, encoding: 'utf8' });
-      return names.filter((name) => HIDDEN_PREFIXES.some((prefix) => basename(name).startsWith(prefix)));
+      return names.filter((name) => isHiddenName(basename(name)));
     } catch {
       return [];
     }
