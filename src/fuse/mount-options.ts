@@ -117,6 +117,9 @@ export function fuseOptionList(options: MountOptions): string[] {
   const list = ['nosuid', 'nodev', `fsname=kidfs:${options.name}`, 'subtype=kidfs'];
   if (options.useIno) list.push('use_ino');
   if (options.autoCache) list.push('auto_cache', 'ac_attr_timeout=0');
+  // The page cache is kept or dropped at open (autoCache), as the NFS client does: libfuse 3's default would also have
+  // the kernel ask for the attributes before every read(2) while they are expired, a GETATTR round trip per read.
+  list.push('no_auto_inval_data');
   if (options.allowOther ?? true) list.push('allow_other');
   if (options.readOnly) list.push('ro');
   list.push(`attr_timeout=${seconds('attrTimeoutSeconds', options.attrTimeoutSeconds ?? 1)}`);

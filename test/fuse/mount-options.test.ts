@@ -12,6 +12,7 @@ t.test('the option set of a kidfs mount', async (t) => {
     'nodev',
     'fsname=kidfs:cms/editor',
     'subtype=kidfs',
+    'no_auto_inval_data',
     'allow_other',
     'attr_timeout=1',
     'entry_timeout=1',
