@@ -27,8 +27,8 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     // attribute cache (attr-timeout) is per file.
     attrTimeoutSeconds: 0,
     entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
-    // A name another host creates must show up at once.
-    negativeTimeoutSeconds: 0,
+    // 0 (the default): a name another host creates shows up at once.
+    negativeTimeoutSeconds: settings.negativeTimeoutMs / 1000,
     // st_ino is the server's file id: hard links show one inode number (tar, find -samefile, du, rsync -H).
     useIno: true,
     // A re-read of a file unchanged since its last open comes from the page cache (close-to-open still holds).
