@@ -406,7 +406,9 @@ async function main(): Promise<void> {
     const server = await startLoopbackNfs({ dir: join(work, 'export') });
     cleanup.teardown(() => server.stop());
     chmodSync(server.dir, 0o777);
-    const fileUrl = (name: string) => server.url.replace('?', `/${name}?`);
+    // nfs-cp acts as the mount's identity (libnfs's uid= and gid=), so the server does the same work for both: as root
+    // it would skip the permission checks it makes for anyone else.
+    const fileUrl = (name: string) => server.url.replace('?', `/${name}?uid=${CREDENTIAL.uid}&gid=${CREDENTIAL.gid}&`);
     const config = join(work, 'kidfs.ini');
     await writeFile(config, `[static]\n${IDENTITY} = ${CREDENTIAL.uid}:${CREDENTIAL.gid}\n`);
 
@@ -569,6 +571,7 @@ async function main(): Promise<void> {
         ),
       );
       await mkdir(join(server.dir, `nfscp${r}`));
+      chmodSync(join(server.dir, `nfscp${r}`), 0o777); // nfs-cp writes as the identity
       small.push(
         await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
           nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
