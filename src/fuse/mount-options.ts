@@ -28,7 +28,11 @@ export interface MountOptions {
    * elsewhere is read afresh after its open
    */
   autoCache?: boolean;
-  /** libfuse worker threads of the mount: at most maxThreads, of which at most maxIdleThreads wait idle (defaults 16, 2) */
+  /**
+   * libfuse worker threads of the mount: at most maxThreads, of which at most maxIdleThreads wait idle (defaults 16, 4).
+   * The kernel sends a few requests at a time even for one application: with fewer idle workers allowed, libfuse ends
+   * a worker after a request and starts another for the next (test/mount/worker-reuse).
+   */
   maxThreads?: number;
   maxIdleThreads?: number;
   /** replace every permission bit the file system reports by 0777 & ~umask (libfuse's umask=) */
@@ -132,7 +136,7 @@ export function fuseOptionList(options: MountOptions): string[] {
   // the kernel reads ahead at most max_readahead, so a sequential read fills whole requests
   if (!(options.extraOptions ?? []).some((extra) => extra.startsWith('max_readahead='))) list.push(`max_readahead=${maxRead}`);
   list.push(`max_threads=${integerFrom('maxThreads', options.maxThreads ?? 16, 1, 1024)}`);
-  list.push(`max_idle_threads=${integerFrom('maxIdleThreads', options.maxIdleThreads ?? 2, 1, 1024)}`);
+  list.push(`max_idle_threads=${integerFrom('maxIdleThreads', options.maxIdleThreads ?? 4, 1, 1024)}`);
   if (options.umask !== undefined) list.push(`umask=${integer('umask', options.umask, 0o777).toString(8)}`);
   if (options.uid !== undefined) list.push(`uid=${integer('uid', options.uid, 0xfffffffe)}`);
   if (options.gid !== undefined) list.push(`gid=${integer('gid', options.gid, 0xfffffffe)}`);

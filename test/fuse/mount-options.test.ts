@@ -21,7 +21,7 @@ t.test('the option set of a kidfs mount', async (t) => {
     'max_read=1048576',
     'max_readahead=1048576',
     'max_threads=16',
-    'max_idle_threads=2',
+    'max_idle_threads=4',
   ]);
   const zeros = fuseOptionList({ name: 'z', attrTimeoutSeconds: 0, entryTimeoutSeconds: 0, umask: 0, uid: 0, gid: 0 });
   t.ok(
