@@ -7,7 +7,7 @@ ARG NODE_VERSION=20.20.2
 # Build stage: the production dependencies and fuse-native built from source with kidfs's patch, as a non-root user.
 FROM node:${NODE_VERSION}-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libfuse2 g++ make python3 patch \
+ && apt-get install -y --no-install-recommends libfuse3-dev pkg-config g++ make python3 patch \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 builder && install -d -o builder /opt/kidfs
 USER builder
@@ -31,9 +31,9 @@ LABEL org.opencontainers.image.title="kidfs" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0"
-# libfuse2 for fuse-native; fuse3 for fusermount (unmount).
+# libfuse3-3 for fuse-native; fuse3 for fusermount3 (unmount).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libfuse2 fuse3 ca-certificates \
+ && apt-get install -y --no-install-recommends libfuse3-3 fuse3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/kidfs /opt/kidfs
 COPY native-config/kidfs.ini /etc/kidfs/kidfs.ini

@@ -42,9 +42,9 @@ async function main(): Promise<void> {
     const small = await startFuseServer(t, { fs: 'null', nullFileSize: 0, options: { name: 'bench-null-4k', bigWrites: false } });
     const smallMiB = Math.max(1, Math.round(sizeMiB / 16));
     const results: Array<[string, number[]]> = [
-      [`write, big writes (128 KiB requests), ${sizeMiB} MiB`, []],
+      [`write, big writes (1 MiB requests), ${sizeMiB} MiB`, []],
       [`write, without big writes (4 KiB requests), ${smallMiB} MiB`, []],
-      [`read (128 KiB requests), ${sizeMiB} MiB`, []],
+      [`read (1 MiB requests), ${sizeMiB} MiB`, []],
     ];
     for (let run = 0; run < RUNS; run++) {
       results[0][1].push(await writeMiBps(`${big.mountpoint}/w${run}`, sizeMiB));

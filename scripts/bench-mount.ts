@@ -11,6 +11,8 @@
 // - Sequential read: the kidfs mount is remounted first (a new process: no cache of kidfs's survives), and the kernel
 //   keeps no FUSE page cache across open (kidfs does not set kernel_cache), so the dd reads through FUSE and NFS.
 //   Every reader writes into a file next to the source (nfs-cp cannot do otherwise), which is then checksummed.
+//   A second dd of the same file through the same mount is the re-read, from the page cache when it is kept (into
+//   /dev/null, then checksummed through the mount).
 //   The page cache is dropped before the reads when this process may (not in most containers; the output says);
 //   on tmpfs there is nothing to drop anyway: there the local and the server's reads come from memory.
 // - Small files: a node process creates N files (open O_CREAT|O_EXCL, a few bytes, close) in the mount and the
@@ -19,8 +21,11 @@
 //   close gives. kidfs's own Nfs3Client doing CREATE + UNSTABLE WRITE + COMMIT per file is shown too, and nfs-cp per
 //   file (a process per file). The mount and the null fs are measured twice: the first N creates after a mount run
 //   while V8 still compiles the path (shown), the second pass is the steady state a long-running daemon serves.
-// - The FUSE ceiling: test/helpers/null-fs.ts served through src/fuse by test/helpers/fuse-server.ts (as
-//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (big writes, 128 KiB requests).
+// - The FUSE ceilings: test/helpers/null-fs.ts served through src/fuse by test/helpers/fuse-server.ts (as
+//   scripts/bench-fuse-null.ts does), with a kidfs mount's options (1 MiB requests on libfuse 3); and FUSE's own, a
+//   null file system in C on libfuse 3 (scripts/bench-null-fuse3.c, built here), with the same request sizes.
+// - CPU: per row, the CPU seconds of the FUSE server, ganesha, the command (dd or nfs-cp: this process's children)
+//   and the whole machine, then per GiB: on a machine of few cores, the sum a copy needs bounds its speed.
 // - Warm-up: V8 compiles a fresh process's data path during its first hundred MiB or so; a node daemon that serves
 //   pods has long done so. Before each timed copy, the fresh kidfs mount (and the null fs, once) writes and reads
 //   128 MiB of another file; nothing of it can serve the timed file.
@@ -34,7 +39,8 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startFuseServer, type FuseServer } from '../test/helpers/fuse-server-client.ts';
+import { isMounted, startFuseServer, type FuseServer } from '../test/helpers/fuse-server-client.ts';
+import { waitUntil } from '../test/helpers/wait-until.ts';
 import { startMount, type KidfsMountProcess } from '../test/helpers/kidfs-mount.ts';
 import { connectExport } from '../src/nfs/nfs-export.ts';
 import { StableHow } from '../src/nfs/nfs3-types.ts';
@@ -43,7 +49,8 @@ import { makeSource, sha256File } from './bench-files.ts';
 import { startLoopbackNfs, type LoopbackNfs } from './loopback-nfs.ts';
 
 const MiB = 1024 * 1024;
-const WARM_UP_MIB = 128;
+/** V8 optimizes a function after enough calls, and at 1 MiB per FUSE request 128 MiB was only 128 of them. */
+const WARM_UP_MIB = 512;
 /** The identity the mount acts as; the raw client loop uses the same. */
 const IDENTITY = 'bench/writer';
 const CREDENTIAL: Credential = { uid: 2001, gid: 2001, gids: [] };
@@ -134,16 +141,26 @@ function zerosSha256(size: number): string {
   return hash.digest('hex');
 }
 
-/** CPU seconds a process has used so far (user + system), 0 when it is gone. */
-function processCpu(pid: number | undefined): number {
+/** CPU seconds a process has used so far (user + system), 0 when it is gone; `children`: of its children waited for. */
+function processCpu(pid: number | 'self' | undefined, children = false): number {
   if (pid === undefined) return 0;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const at = children ? 13 : 11;
+    return (Number(fields[at]) + Number(fields[at + 1])) / 100;
   } catch {
     return 0;
   }
 }
+
+/** CPU seconds the whole machine has been busy so far (every core; idle and iowait left out), and its core count. */
+function machineCpu(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (fields.reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!) / 100;
+}
+const CORES = readFileSync('/proc/cpuinfo', 'utf8')
+  .split('\n')
+  .filter((line) => line.startsWith('processor')).length;
 
 interface Sample {
   readonly label: string;
@@ -153,6 +170,9 @@ interface Sample {
   /** CPU seconds of the process that served the client side (the FUSE server), when there is one. */
   readonly clientCpu?: number;
   readonly serverCpu: number;
+  /** CPU seconds of the commands run meanwhile (dd, nfs-cp: this process's children), and of the whole machine. */
+  readonly commandCpu: number;
+  readonly machineCpu: number;
 }
 
 /** Times `work` (or takes the time it reports), with the CPU the FUSE server (`clientPid`) and ganesha spent. */
@@ -164,6 +184,8 @@ async function measure(
 ): Promise<Sample> {
   const client = processCpu(pids.client);
   const server = processCpu(pids.server);
+  const command = processCpu('self', true);
+  const machine = machineCpu();
   const start = process.hrtime.bigint();
   const reported = await work();
   const seconds = typeof reported === 'number' ? reported : Number(process.hrtime.bigint() - start) / 1e9;
@@ -173,6 +195,8 @@ async function measure(
     amount,
     clientCpu: pids.client === undefined ? undefined : processCpu(pids.client) - client,
     serverCpu: pids.server === undefined ? 0 : processCpu(pids.server) - server,
+    commandCpu: processCpu('self', true) - command,
+    machineCpu: machineCpu() - machine,
   };
 }
 
@@ -265,6 +289,31 @@ async function rawCreateLoop(server: LoopbackNfs, dirName: string, count: number
 }
 
 const LIBNFS_LOOP_SOURCE = fileURLToPath(new URL('./bench-libnfs-create.c', import.meta.url));
+const C_NULL_FS_SOURCE = fileURLToPath(new URL('./bench-null-fuse3.c', import.meta.url));
+
+/**
+ * FUSE's own ceiling: scripts/bench-null-fuse3.c built here against libfuse 3 and mounted at `mountpoint` with a kidfs
+ * mount's request sizes (1 MiB); every name is a file of `size` zero bytes. Unmounted and stopped in teardown.
+ */
+async function startCNullFs(cleanup: Cleanup, dir: string, size: number): Promise<{ mountpoint: string; pid: number }> {
+  const program = join(dir, 'bench-null-fuse3');
+  const flags = (await run('pkg-config', ['--cflags', '--libs', 'fuse3'])).trim().split(/\s+/);
+  await run('gcc', ['-O2', '-o', program, C_NULL_FS_SOURCE, ...flags]);
+  const mountpoint = join(dir, 'c-null');
+  await mkdir(mountpoint);
+  const options = 'max_read=1048576,max_threads=16,max_idle_threads=2,allow_other';
+  const child = spawn(program, [String(size), mountpoint, '-f', '-o', options], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  cleanup.teardown(async () => {
+    if (isMounted(mountpoint)) await run('fusermount3', ['-u', mountpoint]).catch(() => run('umount', ['-l', mountpoint]));
+    if (child.exitCode === null) child.kill();
+  });
+  if (!(await waitUntil(() => isMounted(mountpoint) || child.exitCode !== null)) || !isMounted(mountpoint)) {
+    throw new Error(`the C null file system did not mount: ${stderr.trim()}`);
+  }
+  return { mountpoint, pid: child.pid! };
+}
 
 /** Builds the libnfs create loop into `dir`; resolves with the program's path. */
 async function buildLibnfsLoop(dir: string): Promise<string> {
@@ -288,21 +337,45 @@ async function nfsCpLoop(source: string, dirUrl: (name: string) => string, count
 
 function table(title: string, unit: string, rows: Sample[]): void {
   console.log(`\n${title}`);
-  console.log(
-    `  ${''.padEnd(44)} ${'seconds'.padStart(8)} ${unit.padStart(9)} ${'FUSE server CPU s'.padStart(17)} ${'ganesha CPU s'.padStart(13)}`,
-  );
+  const heads = ['seconds', unit, 'FUSE server CPU s', 'ganesha CPU s', 'command CPU s', `machine CPU s (of ${CORES}/s)`];
+  console.log(`  ${''.padEnd(44)} ${heads.join(' ')}`);
   for (const s of rows) {
     const cols = [
-      s.seconds.toFixed(2).padStart(8),
-      (s.amount / s.seconds).toFixed(0).padStart(9),
-      (s.clientCpu === undefined ? '-' : s.clientCpu.toFixed(2)).padStart(17),
-      s.serverCpu.toFixed(2).padStart(13),
+      s.seconds.toFixed(2).padStart(heads[0]!.length),
+      (s.amount / s.seconds).toFixed(0).padStart(heads[1]!.length),
+      (s.clientCpu === undefined ? '-' : s.clientCpu.toFixed(2)).padStart(heads[2]!.length),
+      s.serverCpu.toFixed(2).padStart(heads[3]!.length),
+      s.commandCpu.toFixed(2).padStart(heads[4]!.length),
+      `${s.machineCpu.toFixed(2)} (${((s.machineCpu / s.seconds / CORES) * 100).toFixed(0)}%)`.padStart(heads[5]!.length),
     ];
     console.log(`  ${s.label.padEnd(44)} ${cols.join(' ')}`);
   }
 }
 
 const rate = (s: Sample) => s.amount / s.seconds;
+
+/**
+ * CPU seconds per GiB moved, per process: what a copy costs the machine whatever the load. The FUSE path's sum beside
+ * the machine's 2 cores shows whether CPU bounds a copy (sum / cores = the shortest time it could take).
+ */
+function cpuTable(title: string, rows: Sample[]): void {
+  console.log(`\n${title}`);
+  const heads = ['FUSE server', 'ganesha', 'dd / nfs-cp', 'sum', `sum / ${CORES} cores = s`, 'machine'];
+  console.log(`  ${''.padEnd(44)} ${heads.join('  ')}`);
+  for (const s of rows) {
+    const gib = s.amount / 1024;
+    const sum = (s.clientCpu ?? 0) + s.serverCpu + s.commandCpu;
+    const cols = [
+      s.clientCpu === undefined ? '-' : (s.clientCpu / gib).toFixed(2),
+      (s.serverCpu / gib).toFixed(2),
+      (s.commandCpu / gib).toFixed(2),
+      (sum / gib).toFixed(2),
+      (sum / gib / CORES).toFixed(2),
+      (s.machineCpu / gib).toFixed(2),
+    ];
+    console.log(`  ${s.label.padEnd(44)} ${cols.map((c, i) => c.padStart(heads[i]!.length)).join('  ')}`);
+  }
+}
 
 function ratio(label: string, values: number[], aim?: number): void {
   // The lower middle when the count is even: an aim is never met on the better of two rounds alone.
@@ -333,7 +406,9 @@ async function main(): Promise<void> {
     const server = await startLoopbackNfs({ dir: join(work, 'export') });
     cleanup.teardown(() => server.stop());
     chmodSync(server.dir, 0o777);
-    const fileUrl = (name: string) => server.url.replace('?', `/${name}?`);
+    // nfs-cp acts as the mount's identity (libnfs's uid= and gid=), so the server does the same work for both: as root
+    // it would skip the permission checks it makes for anyone else.
+    const fileUrl = (name: string) => server.url.replace('?', `/${name}?uid=${CREDENTIAL.uid}&gid=${CREDENTIAL.gid}&`);
     const config = join(work, 'kidfs.ini');
     await writeFile(config, `[static]\n${IDENTITY} = ${CREDENTIAL.uid}:${CREDENTIAL.gid}\n`);
 
@@ -352,14 +427,15 @@ async function main(): Promise<void> {
     const expected = await makeSource(source, size);
     const copy = join(work, 'copy.bin');
     /**
-     * A fresh process runs its first hundred MiB or so while V8 still compiles the data path; a node daemon serving
-     * pods has long done so. Before a timed copy, a fresh mount (and the null fs, once) writes and reads another file.
-     * Nothing of it is cached for the timed file: kidfs keeps no data across open, and the kernel none across it.
+     * A fresh process runs its first few hundred requests while V8 still compiles the data path; a node daemon serving
+     * pods has long done so. Before a timed copy, a fresh mount (and the null fs, once) writes another file and reads
+     * it twice (the first read after a write goes through FUSE, and so does the one after it: see test/fuse/page-cache).
+     * Nothing of it serves the timed file: kidfs keeps no data across open, and the kernel only a file's own pages.
      */
     const warmUp = async (dir: string, { remove = true } = {}) => {
       const file = join(dir, 'warm-up.bin');
       await run('dd', [`if=${source}`, `of=${file}`, 'bs=1M', `count=${Math.min(WARM_UP_MIB, o.sizeMiB)}`, 'conv=fsync', 'status=none']);
-      await run('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
+      for (let read = 0; read < 2; read++) await run('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
       if (remove) await rm(file);
     };
     const checkFile = async (what: string, path: string, want = expected) => {
@@ -382,6 +458,7 @@ async function main(): Promise<void> {
       options: { name: 'bench-null', allowOther: true, attrTimeoutSeconds: 1, entryTimeoutSeconds: 1, negativeTimeoutSeconds: 0 },
     });
 
+    const cNull = await startCNullFs(cleanup, work, size);
     const srv = server.pid;
     const libnfsProgram = await buildLibnfsLoop(work);
     let dropped = true;
@@ -413,6 +490,11 @@ async function main(): Promise<void> {
           dd(source, join(nullFs.mountpoint, 'big.bin'), true),
         ),
       );
+      writes.push(
+        await measure('C libfuse 3 null fs (dd conv=fsync)', o.sizeMiB, { client: cNull.pid }, () =>
+          dd(source, join(cNull.mountpoint, 'big.bin'), true),
+        ),
+      );
       await checkFile('kidfs mount write (file on the server)', join(server.dir, 'big.bin'));
       await checkFile('nfs-cp write (file on the server)', join(server.dir, 'libnfs.bin'));
 
@@ -429,6 +511,14 @@ async function main(): Promise<void> {
         ),
       );
       await checkCopy('kidfs mount read');
+      // The same file again through the same mount, unchanged since its last open: from the page cache (autoCache).
+      // Into /dev/null: a copy into tmpfs would time tmpfs; the checksum that follows reads it through the mount again.
+      reads.push(
+        await measure('kidfs mount, re-read of the unchanged file (dd to /dev/null)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
+          dd(join(mount.target, 'big.bin'), '/dev/null', false),
+        ),
+      );
+      await checkFile('kidfs mount re-read', join(mount.target, 'big.bin'));
       await drop();
       reads.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [fileUrl('libnfs.bin'), copy])));
       await checkCopy('nfs-cp read');
@@ -439,6 +529,13 @@ async function main(): Promise<void> {
         ),
       );
       await checkCopy('FUSE null fs read', zerosSha256(size));
+      await drop();
+      reads.push(
+        await measure('C libfuse 3 null fs (dd)', o.sizeMiB, { client: cNull.pid }, () =>
+          dd(join(cNull.mountpoint, 'big.bin'), copy, false),
+        ),
+      );
+      await checkCopy('C null fs read', zerosSha256(size));
 
       // ---- small files ----
       small.push(await measure('local directory', o.files, {}, () => createSmallFiles(join(local, `small${r}`), o.files)));
@@ -474,6 +571,7 @@ async function main(): Promise<void> {
         ),
       );
       await mkdir(join(server.dir, `nfscp${r}`));
+      chmodSync(join(server.dir, `nfscp${r}`), 0o777); // nfs-cp writes as the identity
       small.push(
         await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
           nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
@@ -513,23 +611,22 @@ async function main(): Promise<void> {
       reads,
     );
     table(`small files: create, write a few bytes, close (${o.files} files unless said)${median}`, 'files/s', small);
+    cpuTable('CPU seconds per GiB, sequential write (the median round)', writes);
+    cpuTable('CPU seconds per GiB, sequential read (the median round)', reads);
     console.log(`  nfs-cp per file: ${((nfsCp.seconds / nfsCp.amount) * 1000).toFixed(1)} ms (mostly process start and MNT)`);
 
     // Each ratio is taken within a round (its rows ran back to back, under the same load), then the median of the rounds.
     const perRound = (section: number, f: (rate: (row: number) => number) => number): number[] =>
       rounds.map((result) => f((row) => rate(result[section]![row]!)));
     const [W, R, S] = [0, 1, 2];
-    const [LOCAL, MOUNT, NFS_CP, NULL] = [0, 1, 2, 3];
+    const [LOCAL, MOUNT, NFS_CP, NULL, C_NULL] = [0, 1, 2, 3, 4];
+    const [R_LOCAL, R_MOUNT, R_REREAD, R_NFS_CP, R_NULL, R_C_NULL] = [0, 1, 2, 3, 4, 5];
     const [S_LOCAL, S_FIRST, S_STEADY, S_LIBNFS, S_RAW, S_NULL, S_NFS_CP] = [0, 1, 2, 3, 4, 5, 6];
     console.log(`\nratios (throughput; >1 is faster): the median of the rounds' ratios${o.rounds > 1 ? ', each round in brackets' : ''}`);
     ratio(
-      'write: kidfs mount / min(nfs-cp, FUSE ceiling)',
-      perRound(W, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))),
-      0.8,
-    );
-    ratio(
       'write: kidfs mount / nfs-cp',
       perRound(W, (r) => r(MOUNT) / r(NFS_CP)),
+      0.8,
     );
     ratio(
       'write: kidfs mount / FUSE ceiling',
@@ -540,21 +637,38 @@ async function main(): Promise<void> {
       perRound(W, (r) => r(MOUNT) / r(LOCAL)),
     );
     ratio(
-      'read: kidfs mount / min(nfs-cp, FUSE ceiling)',
-      perRound(R, (r) => r(MOUNT) / Math.min(r(NFS_CP), r(NULL))),
-      0.8,
+      'write: FUSE null fs (JavaScript) / C libfuse 3 null fs',
+      perRound(W, (r) => r(NULL) / r(C_NULL)),
+    );
+    ratio(
+      'write: nfs-cp / C libfuse 3 null fs',
+      perRound(W, (r) => r(NFS_CP) / r(C_NULL)),
     );
     ratio(
       'read: kidfs mount / nfs-cp',
-      perRound(R, (r) => r(MOUNT) / r(NFS_CP)),
+      perRound(R, (r) => r(R_MOUNT) / r(R_NFS_CP)),
+      0.8,
     );
     ratio(
       'read: kidfs mount / FUSE ceiling',
-      perRound(R, (r) => r(MOUNT) / r(NULL)),
+      perRound(R, (r) => r(R_MOUNT) / r(R_NULL)),
     );
     ratio(
       'read: kidfs mount / local directory',
-      perRound(R, (r) => r(MOUNT) / r(LOCAL)),
+      perRound(R, (r) => r(R_MOUNT) / r(R_LOCAL)),
+    );
+    ratio(
+      'read: FUSE null fs (JavaScript) / C libfuse 3 null fs',
+      perRound(R, (r) => r(R_NULL) / r(R_C_NULL)),
+    );
+    ratio(
+      'read: nfs-cp / C libfuse 3 null fs',
+      perRound(R, (r) => r(R_NFS_CP) / r(R_C_NULL)),
+    );
+    ratio(
+      're-read of the unchanged file / its first read (page cache kept)',
+      perRound(R, (r) => r(R_REREAD) / r(R_MOUNT)),
+      5,
     );
     ratio(
       'small files: kidfs mount (steady) / libnfs loop',

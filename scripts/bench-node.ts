@@ -24,6 +24,11 @@ function option(name: string, fallback: number): number {
 const PODS = option('pods', 100);
 const ROUNDS = option('rounds', 30);
 
+/** The number of threads of a process (libfuse workers included). */
+function threads(pid: number): number {
+  return Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
 /** VmRSS of a process, MiB. */
 function rssMiB(pid: number): number {
   const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   const node = await NodeProcess.start(t, { cluster, server, cacheTtl: '10m' });
   const pid = node.pid!;
   console.log(`kidfs node (pid ${pid}): ${PODS} pods on node-a, each publishing one volume (subDir cms of one loopback ganesha export)`);
-  console.log(`  VmRSS with no mount:              ${mib(rssMiB(pid))}`);
+  console.log(`  VmRSS with no mount:              ${mib(rssMiB(pid))}; threads: ${threads(pid)}`);
 
   const pods: { pod: TestPod; target: string; token: string }[] = [];
   const cold: number[] = [];
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
     pods.push({ pod, target, token });
   }
   const afterMounts = rssMiB(pid);
-  console.log(`  VmRSS after ${PODS} mounts:           ${mib(afterMounts)}   (aim: < 500 MiB for 100)`);
+  console.log(`  VmRSS after ${PODS} mounts:           ${mib(afterMounts)}   (aim: < 500 MiB for 100); threads: ${threads(pid)}`);
 
   // Each mount used once: a file written and read back through it (the mounts' caches and open-file state warmed).
   await Promise.all(
@@ -85,7 +90,7 @@ async function main(): Promise<void> {
       if ((await readFile(file, 'utf8')) !== `${pod.name}\n`) throw new Error(`${file} did not read back`);
     }),
   );
-  console.log(`  VmRSS after a write+read in each: ${mib(rssMiB(pid))}`);
+  console.log(`  VmRSS after a write+read in each: ${mib(rssMiB(pid))}; threads: ${threads(pid)}`);
   console.log(`  TCP connections to the NFS port:  ${connections(pid, server.nfsPort)} (one per server, shared by all ${PODS} mounts)`);
   console.log(
     `  cold publish (pod + token verified, identity mapped, mounted): median ${ms(median(cold))}, p90 ${ms(percentile(cold, 0.9))}, ` +

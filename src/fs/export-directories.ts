@@ -2,7 +2,16 @@
 // them over NFS without ever leaving the export: no symlink on the server is followed, and the directories on the way
 // can be required to be ones no tenant can change. Refusals are FsErrors: ENOTDIR for a symlink or anything else that
 // is not a directory, EPERM for a directory kidfs does not trust.
-import { type CallCredential, type Fattr3, type FileHandle, Ftype3, type Nfs3Client, Nfs3Status, NfsError } from '../nfs/index.ts';
+import {
+  byteName,
+  type CallCredential,
+  type Fattr3,
+  type FileHandle,
+  Ftype3,
+  type Nfs3Client,
+  Nfs3Status,
+  NfsError,
+} from '../nfs/index.ts';
 
 import { Errno } from './errno.ts';
 import { FsError } from './fs-error.ts';
@@ -78,7 +87,7 @@ export async function lookupDirectory(
 ): Promise<Directory | undefined> {
   let found;
   try {
-    found = await client.lookup(cred, dir, name);
+    found = await client.lookup(cred, dir, byteName(name));
   } catch (err) {
     if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT) return undefined;
     throw err;
@@ -101,7 +110,7 @@ async function makeDirectory(
   path: string,
 ): Promise<Directory | undefined> {
   try {
-    const made = await client.mkdir(cred, dir, name, attributes);
+    const made = await client.mkdir(cred, dir, byteName(name), attributes);
     return { handle: made.handle, attributes: made.attributes ?? (await client.getattr(cred, made.handle)) };
   } catch (err) {
     if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_EXIST) return lookupDirectory(client, cred, dir, name, path);

@@ -56,7 +56,7 @@ const permissionBits = (mode: number, directory: boolean): number => mode & (dir
 
 /**
  * A file unlinked while open keeps a hidden name until its last close: kidfs's own, or libfuse's (which renames it
- * itself before kidfs hears of the unlink; without that, libfuse 2 would find no path for the open file's fd).
+ * itself before kidfs hears of the unlink; without that, libfuse would find no path for the open file's fd).
  * readdir leaves them out: for the application the name is gone.
  */
 const HIDDEN_PREFIX = '.kidfs-unlinked-';

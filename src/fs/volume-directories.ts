@@ -7,6 +7,7 @@
 // volume's or not kidfs's, EINVAL for a subDir using kidfs's own name, EACCES when the server refuses the provisioner,
 // EREMOTEIO when the export cannot be reached; the walk's ENOTDIR and EPERM (export-directories.ts) pass through.
 import {
+  byteName,
   connectExport,
   type Credential,
   type FileHandle,
@@ -124,7 +125,11 @@ export class VolumeDirectories {
     if (!recorded) await markers.write(parent!, leaf, marker, markersPath(parentPath));
     let made: Directory;
     try {
-      const result = await client.mkdir(this.credential, parent!.handle, leaf, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+      const result = await client.mkdir(this.credential, parent!.handle, byteName(leaf), {
+        mode: owner.mode,
+        uid: owner.uid,
+        gid: owner.gid,
+      });
       made = { handle: result.handle, attributes: result.attributes ?? (await client.getattr(this.credential, result.handle)) };
     } catch (err) {
       // Someone made it meanwhile (a retried CreateVolume): the same checks as above.
@@ -153,7 +158,7 @@ export class VolumeDirectories {
     if (existing && ref.onDelete === 'archive') await this.archive(client, parent.handle, leaf);
     else if (existing) {
       await this.removeContents(client, existing.handle);
-      await client.rmdir(this.credential, parent.handle, leaf);
+      await client.rmdir(this.credential, parent.handle, byteName(leaf));
     }
     await markers.remove(parent, leaf, markersPath(parentPath));
     if (!existing) return 'absent';
@@ -219,7 +224,7 @@ export class VolumeDirectories {
     const names = [`archived-${leaf}`, `archived-${leaf}-${new Date().toISOString().replace(/[-:.]/g, '')}`];
     for (const [i, name] of names.entries()) {
       try {
-        await client.rename(this.credential, parent, leaf, parent, name);
+        await client.rename(this.credential, parent, byteName(leaf), parent, byteName(name));
         return;
       } catch (err) {
         const taken = err instanceof NfsError && (err.status === Nfs3Status.NFS3ERR_EXIST || err.status === Nfs3Status.NFS3ERR_NOTEMPTY);

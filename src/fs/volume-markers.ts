@@ -3,7 +3,7 @@
 // would see it). A directory is a kidfs volume only when its marker says so: CreateVolume adopts nothing
 // else and DeleteVolume removes nothing else. The marker also keeps what the volume was created with (CSI:
 // the same name with another capacity is ALREADY_EXISTS). A marker kidfs did not write is refused (FsError EPERM).
-import { type Credential, Ftype3, type Nfs3Client, Nfs3Status, NfsError, StableHow } from '../nfs/index.ts';
+import { byteName, type Credential, Ftype3, type Nfs3Client, Nfs3Status, NfsError, StableHow } from '../nfs/index.ts';
 
 import { checkTrusted, lookupDirectory, type Directory } from './export-directories.ts';
 import { Errno } from './errno.ts';
@@ -36,7 +36,7 @@ export class VolumeMarkers {
     if (!markers) return undefined;
     let found;
     try {
-      found = await this.client.lookup(this.credential, markers.handle, leaf);
+      found = await this.client.lookup(this.credential, markers.handle, byteName(leaf));
     } catch (err) {
       if (err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT) return undefined;
       throw err;
@@ -52,7 +52,7 @@ export class VolumeMarkers {
   /** Writes the marker of `leaf` (replacing one of the same volume left by an interrupted CreateVolume). */
   async write(parent: Directory, leaf: string, marker: VolumeMarker, path: string): Promise<void> {
     const markers = (await this.markersDirectory(parent, path, true))!;
-    const made = await this.client.create(this.credential, markers.handle, leaf, {
+    const made = await this.client.create(this.credential, markers.handle, byteName(leaf), {
       mode: 'unchecked',
       attributes: { mode: MARKER_MODE, size: 0n },
     });
@@ -64,7 +64,7 @@ export class VolumeMarkers {
     const markers = await this.markersDirectory(parent, path, false);
     if (!markers) return;
     try {
-      await this.client.remove(this.credential, markers.handle, leaf);
+      await this.client.remove(this.credential, markers.handle, byteName(leaf));
     } catch (err) {
       if (!(err instanceof NfsError && err.status === Nfs3Status.NFS3ERR_NOENT)) throw err;
     }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal KIDFS_PATCH_LEVEL in the patch (index.js and fuse-native.c). */
-const PATCH_LEVEL = 6;
+const PATCH_LEVEL = 7;
 const PATCH_FILE = fileURLToPath(new URL('../../patches/fuse-native+2.2.6.patch', import.meta.url));
 
 /** A callback-style operation as fuse-native calls it: arguments, then a callback. */
@@ -20,9 +20,13 @@ export interface NativeFuseOptions {
   timeout: false;
   /** raw libfuse options (the patch's pass-through), see mount-options.ts */
   options: string[];
+  /** paths, names and link targets as byte strings (latin1, one character per byte), not UTF-8 */
+  byteNames?: boolean;
 }
 
 export interface NativeFuse {
+  /** the calling process (pid, uid, gid) while an operation is being called, else null */
+  readonly caller: { pid: number; uid: number; gid: number } | null;
   mount(callback: (error: Error | null) => void): void;
   unmount(callback: (error: Error | null) => void): void;
 }

@@ -5,6 +5,8 @@
 // Any other error or throw becomes EIO and is logged; a handler never has to catch to keep the
 // mount alive. Paths are absolute inside the mount ("/", "/dir/file"). A missing handler makes
 // the operation ENOSYS (libfuse's answer), except getattr, which is required.
+// Paths, names and symlink targets are byte strings: one character per byte (latin1), so that a name
+// that is not valid UTF-8 is passed on exactly; '/' is still the separator.
 
 /** A point in time as the kernel and NFS carry it. */
 export interface FileTime {
@@ -48,20 +50,33 @@ export interface StatFs {
 
 export interface DirEntry {
   name: string;
-  /** the kernel uses only the file type (d_type); given for every entry or for none */
+  /** given for every entry or for none; with `next`, the kernel caches them as a lookup would (readdir-plus) */
   attributes?: Attributes;
   /**
    * the offset readdir is called with to go on after this entry (positive, below 2^53); given for every entry or for
    * none. With it, a directory reaches the kernel a piece at a time (readdir answers one piece; none at the end);
-   * without it readdir must answer the whole directory at once, which libfuse then holds.
+   * without it readdir must answer the whole directory at once, which libfuse then holds. libfuse 3.14 sends
+   * `attributes` to the kernel as readdir-plus entries (no lookup per entry for `ls -l`) only with `next`.
    */
   next?: number;
+}
+
+/**
+ * The process whose system call became an operation, as the kernel reports it. For audit logs only, never for
+ * identity or permissions: a pid may be reused, and a mount's identity is its own, not its callers'.
+ */
+export interface Caller {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
 /** File and directory handles are integers from 0 to 2^31-1 chosen by open / create / opendir (0: none). */
 export type Handle = number;
 
 export interface FuseHandlers {
+  /** told of every operation before its handler runs, with the calling process (for an audit log; must not throw) */
+  audit?(op: string, path: string, caller: Caller): void;
   getattr(path: string): Promise<Attributes>;
   /** stat of an open file (ftruncate, lseek SEEK_END, ...); without it, getattr by path */
   fgetattr?(path: string, fh: Handle): Promise<Attributes>;

@@ -1,6 +1,6 @@
-// The libfuse 2 option set of a kidfs mount, built and checked before anything is mounted.
+// The libfuse 3 option set of a kidfs mount, built and checked before anything is mounted.
 // kidfs writes every option itself (fuse-native's own option names drop zero values such as
-// attr_timeout=0 and umask=0, and lack big_writes / max_write).
+// attr_timeout=0 and umask=0, and lack max_write / max_read / the worker-pool bounds).
 
 export interface MountOptions {
   /** shown in /proc/mounts as kidfs:<name>; letters, digits and . _ - : / @ + only */
@@ -12,11 +12,29 @@ export interface MountOptions {
   attrTimeoutSeconds?: number;
   entryTimeoutSeconds?: number;
   negativeTimeoutSeconds?: number;
-  /** writes of up to maxWriteBytes instead of 4 KiB pages (default true) */
+  /** writes of up to maxWriteBytes instead of 4 KiB pages (default true; false is max_write=4096) */
   bigWrites?: boolean;
-  /** largest write / read request, 4096 to 131072 (libfuse 2's limit; default 131072) */
+  /** largest write / read request, 4096 to 1048576 (the kernel's 256 pages; default 1048576); read-ahead matches maxReadBytes */
   maxWriteBytes?: number;
   maxReadBytes?: number;
+  /**
+   * st_ino (and readdir's d_ino) is the handlers' `ino` instead of libfuse's own node number (libfuse's use_ino):
+   * for handlers that give every file its number (a listed entry with number 0 is skipped by readdir(3))
+   */
+  useIno?: boolean;
+  /**
+   * keep the kernel's page cache of a file across opens while its attributes, fetched again at every open, show the
+   * same mtime and size (libfuse's auto_cache with ac_attr_timeout=0: what the Linux NFS client does); a file changed
+   * elsewhere is read afresh after its open
+   */
+  autoCache?: boolean;
+  /**
+   * libfuse worker threads of the mount: at most maxThreads, of which at most maxIdleThreads wait idle (defaults 16, 4).
+   * The kernel sends a few requests at a time even for one application: with fewer idle workers allowed, libfuse ends
+   * a worker after a request and starts another for the next (test/mount/worker-reuse).
+   */
+  maxThreads?: number;
+  maxIdleThreads?: number;
   /** replace every permission bit the file system reports by 0777 & ~umask (libfuse's umask=) */
   umask?: number;
   /** report every file as owned by this uid / gid (libfuse's uid= / gid=) */
@@ -24,7 +42,7 @@ export interface MountOptions {
   gid?: number;
   /** libfuse prints every request on stderr */
   debug?: boolean;
-  /** further libfuse 2 options, from the list below */
+  /** further libfuse 3 options, from the list below */
   extraOptions?: string[];
 }
 
@@ -32,8 +50,10 @@ export class MountOptionsError extends Error {
   override name = 'MountOptionsError';
 }
 
-/** libfuse's own limit: its request buffer holds 128 KiB of data (fuse_kern_chan MIN_BUFSIZE). */
-export const LIBFUSE2_MAX_REQUEST_BYTES = 131072;
+/** The kernel's limit (FUSE_MAX_MAX_PAGES, 256 pages), which libfuse 3's request buffer follows. */
+export const MAX_REQUEST_BYTES = 1048576;
+/** A page: the smallest request, and what writes are without bigWrites. */
+const PAGE_BYTES = 4096;
 
 // Options a mount may add through extraOptions: flags, and options that take a number.
 const EXTRA_FLAGS = new Set([
@@ -76,6 +96,8 @@ const REFUSED: Record<string, string> = {
   big_writes: 'use bigWrites',
   max_write: 'use maxWriteBytes',
   max_read: 'use maxReadBytes',
+  max_threads: 'use maxThreads',
+  max_idle_threads: 'use maxIdleThreads',
   attr_timeout: 'use attrTimeoutSeconds',
   entry_timeout: 'use entryTimeoutSeconds',
   negative_timeout: 'use negativeTimeoutSeconds',
@@ -97,14 +119,24 @@ export function fuseOptionList(options: MountOptions): string[] {
     throw new MountOptionsError(`mount name ${JSON.stringify(options.name)} must be 1-200 of: letters, digits, . _ - : / @ +`);
   }
   const list = ['nosuid', 'nodev', `fsname=kidfs:${options.name}`, 'subtype=kidfs'];
+  if (options.useIno) list.push('use_ino');
+  if (options.autoCache) list.push('auto_cache', 'ac_attr_timeout=0');
+  // The page cache is kept or dropped at open (autoCache), as the NFS client does: libfuse 3's default would also have
+  // the kernel ask for the attributes before every read(2) while they are expired, a GETATTR round trip per read.
+  list.push('no_auto_inval_data');
   if (options.allowOther ?? true) list.push('allow_other');
   if (options.readOnly) list.push('ro');
   list.push(`attr_timeout=${seconds('attrTimeoutSeconds', options.attrTimeoutSeconds ?? 1)}`);
   list.push(`entry_timeout=${seconds('entryTimeoutSeconds', options.entryTimeoutSeconds ?? 1)}`);
   list.push(`negative_timeout=${seconds('negativeTimeoutSeconds', options.negativeTimeoutSeconds ?? 0)}`);
-  if (options.bigWrites ?? true) list.push('big_writes');
-  list.push(`max_write=${requestBytes('maxWriteBytes', options.maxWriteBytes)}`);
-  list.push(`max_read=${requestBytes('maxReadBytes', options.maxReadBytes)}`);
+  const maxWrite = requestBytes('maxWriteBytes', options.maxWriteBytes);
+  const maxRead = requestBytes('maxReadBytes', options.maxReadBytes);
+  list.push(`max_write=${(options.bigWrites ?? true) ? maxWrite : PAGE_BYTES}`);
+  list.push(`max_read=${maxRead}`);
+  // the kernel reads ahead at most max_readahead, so a sequential read fills whole requests
+  if (!(options.extraOptions ?? []).some((extra) => extra.startsWith('max_readahead='))) list.push(`max_readahead=${maxRead}`);
+  list.push(`max_threads=${integerFrom('maxThreads', options.maxThreads ?? 16, 1, 1024)}`);
+  list.push(`max_idle_threads=${integerFrom('maxIdleThreads', options.maxIdleThreads ?? 4, 1, 1024)}`);
   if (options.umask !== undefined) list.push(`umask=${integer('umask', options.umask, 0o777).toString(8)}`);
   if (options.uid !== undefined) list.push(`uid=${integer('uid', options.uid, 0xfffffffe)}`);
   if (options.gid !== undefined) list.push(`gid=${integer('gid', options.gid, 0xfffffffe)}`);
@@ -138,17 +170,21 @@ function seconds(field: string, value: number): string {
   return String(value);
 }
 
-function requestBytes(field: string, value = LIBFUSE2_MAX_REQUEST_BYTES): number {
-  if (!Number.isInteger(value) || value < 4096 || value > LIBFUSE2_MAX_REQUEST_BYTES) {
+function requestBytes(field: string, value = MAX_REQUEST_BYTES): number {
+  if (!Number.isInteger(value) || value < PAGE_BYTES || value > MAX_REQUEST_BYTES) {
     throw new MountOptionsError(
-      `${field} must be an integer from 4096 to ${LIBFUSE2_MAX_REQUEST_BYTES} (libfuse 2's request buffer), not ${value}`,
+      `${field} must be an integer from ${PAGE_BYTES} to ${MAX_REQUEST_BYTES} (the kernel's largest FUSE request), not ${value}`,
     );
   }
   return value;
 }
 
 function integer(field: string, value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max)
-    throw new MountOptionsError(`${field} must be an integer from 0 to ${max}, not ${value}`);
+  return integerFrom(field, value, 0, max);
+}
+
+function integerFrom(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new MountOptionsError(`${field} must be an integer from ${min} to ${max}, not ${value}`);
   return value;
 }

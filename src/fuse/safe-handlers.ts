@@ -8,13 +8,15 @@ import { constants } from 'node:os';
 import type { NativeOp, NativeOps } from './binding.ts';
 import { FuseError } from './fuse-error.ts';
 import { OperationDeadlines } from './op-deadlines.ts';
-import type { Attributes, DirEntry, FileTime, FuseHandlers, Handle, StatFs, TimeChange } from './handlers.ts';
+import type { Attributes, Caller, DirEntry, FileTime, FuseHandlers, Handle, StatFs, TimeChange } from './handlers.ts';
 
 export interface SafeHandlerSettings {
   /** an operation not answered within this many ms gets ETIMEDOUT; 0 waits for ever */
   opTimeoutMs: number;
   /** one line per failure nobody asked for (a throw, a timeout, a malformed answer) */
   log: (line: string) => void;
+  /** the calling process of the operation being called (fuse-native's `caller`, set only during that call) */
+  caller?: () => Caller | null;
 }
 
 /** fuse-native's answer: 0 or a byte count, or a negative errno, then the values. */
@@ -25,7 +27,17 @@ const UINT32_MAX = 0xffffffff;
 
 export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSettings): NativeOps {
   const h = handlers;
-  const run = answerer(settings);
+  const answer = answerer(settings);
+  const { audit } = h;
+  const { caller } = settings;
+  const run: typeof answer =
+    audit && caller
+      ? (op, path, reply, work, toReply) => {
+          const from = caller();
+          if (from) audit.call(h, op, path, from);
+          answer(op, path, reply, work, toReply);
+        }
+      : answer;
   const ops: Record<string, (...args: never[]) => void> = {};
   const done = (): unknown[] => [0];
 

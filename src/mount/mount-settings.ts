@@ -22,14 +22,16 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     name: name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
     allowOther: true,
     readOnly,
-    // libfuse 2 gives each name its own kernel inode: the kernel's attribute cache would keep a hard link's names
+    // libfuse's high-level API gives each name its own kernel inode: the kernel's attribute cache would keep a hard link's names
     // apart (a chmod, link or unlink through one name unseen through the others). Every stat asks kidfs, whose
     // attribute cache (attr-timeout) is per file.
     attrTimeoutSeconds: 0,
     entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
-    // A name another host creates must show up at once.
-    negativeTimeoutSeconds: 0,
-    // st_ino is the server's fileid, the same through every name (libfuse would number each name itself).
-    extraOptions: ['use_ino'],
+    // 0 (the default): a name another host creates shows up at once.
+    negativeTimeoutSeconds: settings.negativeTimeoutMs / 1000,
+    // st_ino is the server's file id: hard links show one inode number (tar, find -samefile, du, rsync -H).
+    useIno: true,
+    // A re-read of a file unchanged since its last open comes from the page cache (close-to-open still holds).
+    autoCache: true,
   };
 }

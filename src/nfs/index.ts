@@ -1,5 +1,6 @@
 // The NFSv3 client: XDR, ONC RPC over TCP, AUTH_SYS, portmapper, MOUNT.
 // The public face of this layer: what other layers may import (eslint.config.js allows nothing else).
+export { byteName } from './byte-names.ts';
 export { RpcConnectionPool } from './connection-pool.ts';
 export { ExportFlavorError, MountError, MountStatus, type MountStatusName } from './mount-error.ts';
 export { isNfsStatus, NfsError, NfsProtocolError } from './nfs-error.ts';

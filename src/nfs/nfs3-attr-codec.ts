@@ -35,7 +35,7 @@ export function decodePostOpHandle(r: XdrReader): FileHandle | undefined {
 /** diropargs3: a directory and a name in it. */
 export function encodeDirOp(w: XdrWriter, dir: FileHandle, name: string): void {
   encodeHandle(w, dir);
-  w.string(name);
+  w.byteString(name);
 }
 
 export function encodeVerifier(w: XdrWriter, verifier: Uint8Array): void {

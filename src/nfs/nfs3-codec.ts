@@ -88,7 +88,7 @@ export function encodeMkdirArgs(w: XdrWriter, dir: FileHandle, name: string, att
 export function encodeSymlinkArgs(w: XdrWriter, dir: FileHandle, name: string, target: string, attributes: Sattr3): void {
   encodeDirOp(w, dir, name);
   encodeSattr(w, attributes);
-  w.string(target);
+  w.byteString(target);
 }
 
 const MKNOD_TYPES = { chr: Ftype3.CHR, blk: Ftype3.BLK, sock: Ftype3.SOCK, fifo: Ftype3.FIFO } as const;
@@ -148,7 +148,7 @@ export function decodeAccessOk(r: XdrReader): AccessResult {
 
 export function decodeReadlinkOk(r: XdrReader): ReadlinkResult {
   const attributes = decodePostOpAttr(r);
-  return { attributes, target: r.string(MAX_NAME_BYTES) };
+  return { attributes, target: r.byteString(MAX_NAME_BYTES) };
 }
 
 export function decodeReadOk(r: XdrReader): ReadResult {
@@ -185,7 +185,7 @@ export function decodeLinkOk(r: XdrReader): LinkResult {
 }
 
 function decodeEntry(r: XdrReader): DirEntry {
-  return { fileid: r.uint64(), name: r.string(MAX_NAME_BYTES), cookie: r.uint64() };
+  return { fileid: r.uint64(), name: r.byteString(MAX_NAME_BYTES), cookie: r.uint64() };
 }
 
 function decodeEntryPlus(r: XdrReader): DirEntryPlus {

@@ -215,6 +215,7 @@ export interface LinkResult {
 
 export interface DirEntry {
   readonly fileid: bigint;
+  /** a byte string (src/nfs/byte-names.ts), as every file name and symlink target in this client */
   readonly name: string;
   readonly cookie: bigint;
 }

@@ -86,6 +86,11 @@ export class XdrWriter {
     return this.opaque(Buffer.from(s, 'utf8'));
   }
 
+  /** A file name or symlink target: bytes held one per character (latin1), as the FUSE adapter passes them. */
+  byteString(s: string): this {
+    return this.opaque(Buffer.from(s, 'latin1'));
+  }
+
   /**
    * Variable-length opaque sent from `data` itself, not a copy (when it is large): `data` must not change until the
    * encoded message is no longer needed, i.e. sent, and sent again if it must be.
@@ -196,6 +201,11 @@ export class XdrReader {
 
   string(max = 0xffffffff): string {
     return this.opaque(max).toString('utf8');
+  }
+
+  /** A file name or symlink target as a byte string (latin1: one character per byte), so any bytes round-trip. */
+  byteString(max = 0xffffffff): string {
+    return this.opaque(max).toString('latin1');
   }
 
   /** An XDR optional (`*T`): a bool, then the value when present. */

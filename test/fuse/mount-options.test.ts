@@ -12,13 +12,16 @@ t.test('the option set of a kidfs mount', async (t) => {
     'nodev',
     'fsname=kidfs:cms/editor',
     'subtype=kidfs',
+    'no_auto_inval_data',
     'allow_other',
     'attr_timeout=1',
     'entry_timeout=1',
     'negative_timeout=0',
-    'big_writes',
-    'max_write=131072',
-    'max_read=131072',
+    'max_write=1048576',
+    'max_read=1048576',
+    'max_readahead=1048576',
+    'max_threads=16',
+    'max_idle_threads=4',
   ]);
   const zeros = fuseOptionList({ name: 'z', attrTimeoutSeconds: 0, entryTimeoutSeconds: 0, umask: 0, uid: 0, gid: 0 });
   t.ok(
@@ -27,14 +30,19 @@ t.test('the option set of a kidfs mount', async (t) => {
   );
   t.ok(fuseOptionList({ name: 'u', umask: 0o22 }).includes('umask=22'), 'umask is written in octal, as libfuse reads it');
   t.notOk(fuseOptionList({ name: 'p' }).includes('default_permissions'), 'permissions are left to the server');
-  t.ok(fuseOptionList({ name: 'x', extraOptions: ['kernel_cache', 'max_readahead=65536'] }).includes('max_readahead=65536'));
+  const readahead = fuseOptionList({ name: 'x', extraOptions: ['kernel_cache', 'max_readahead=65536'] }).filter((o) =>
+    o.startsWith('max_readahead='),
+  );
+  t.same(readahead, ['max_readahead=65536'], 'a max_readahead of extraOptions replaces the default');
 
   const refused: Array<[object, RegExp]> = [
     [{ name: 'a,b' }, /mount name "a,b" must be 1-200 of/],
     [
-      { name: 'x', maxWriteBytes: 1 << 20 },
-      /maxWriteBytes must be an integer from 4096 to 131072 \(libfuse 2's request buffer\), not 1048576/,
+      { name: 'x', maxWriteBytes: 2 << 20 },
+      /maxWriteBytes must be an integer from 4096 to 1048576 \(the kernel's largest FUSE request\), not 2097152/,
     ],
+    [{ name: 'x', maxThreads: 0 }, /maxThreads must be an integer from 1 to 1024, not 0/],
+    [{ name: 'x', extraOptions: ['max_threads=4'] }, /'max_threads=4' is not allowed in extraOptions: use maxThreads/],
     [{ name: 'x', attrTimeoutSeconds: -1 }, /attrTimeoutSeconds must be a number of seconds >= 0, not -1/],
     [{ name: 'x', umask: 0o1000 }, /umask must be an integer from 0 to 511, not 512/],
     [{ name: 'x', extraOptions: ['bogus'] }, /unknown FUSE option 'bogus'; extraOptions accepts: kernel_cache, /],
@@ -72,7 +80,7 @@ t.test('umask=0 shows every permission bit set', async (t) => {
   t.equal((await stat(`${server.mountpoint}/f`)).mode & 0o777, 0o777);
 });
 
-t.test('every option extraOptions accepts is one libfuse 2 knows', async (t) => {
+t.test('every option extraOptions accepts is one libfuse 3 knows', async (t) => {
   const all = [
     'kernel_cache',
     'auto_cache',

@@ -87,14 +87,22 @@ t.test('operations on a memory file system', async (t) => {
     t.ok((await readFile(`${mnt}/kept`)).equals(data), 'read back equal');
   });
 
-  t.test('a 1 MiB write arrives in 128 KiB requests (big_writes)', async (t) => {
-    await writeFile(`${mnt}/big`, randomBytes(MiB));
+  t.test('a 4 MiB write arrives in 1 MiB requests (libfuse 3, max_pages)', async (t) => {
+    const file = await open(`${mnt}/big`, 'w');
+    await file.write(randomBytes(4 * MiB)); // one write(2): writeFile would write 512 KiB at a time
+    await file.close();
     const sizes = callsOf(await server.calls(), 'write', '/big').map((call) => call.args[0] as number);
-    t.equal(Math.max(...sizes), 128 * 1024);
+    t.equal(Math.max(...sizes), MiB);
     t.equal(
       sizes.reduce((sum, size) => sum + size, 0),
-      MiB,
+      4 * MiB,
     );
+  });
+
+  t.test('a sequential read asks in 1 MiB requests (max_read, and the mount read-ahead raised to match)', async (t) => {
+    await readFile(`${mnt}/big`);
+    const sizes = callsOf(await server.calls(), 'read', '/big').map((call) => call.args[1] as number);
+    t.equal(Math.max(...sizes), MiB);
   });
 });
 
@@ -106,7 +114,7 @@ t.test('without bigWrites, writes arrive a page at a time', async (t) => {
 });
 
 t.test('with use_ino, st_ino reaches the program whole, beyond 32 bits', async (t) => {
-  const server = await startFuseServer(t, { fs: 'memory', options: { name: 'inodes', extraOptions: ['use_ino'] } });
+  const server = await startFuseServer(t, { fs: 'memory', options: { name: 'inodes', useIno: true } });
   await writeFile(`${server.mountpoint}/first`, 'x');
   await writeFile(`${server.mountpoint}/second`, 'y');
   const [first, second] = await Promise.all([

@@ -68,18 +68,19 @@ export const STEADY_MEMORY_TUNABLES = 'glibc.malloc.mmap_threshold=65536:glibc.p
 
 /**
  * Starts a server and waits for its mount; rejects with the server's mount error.
- * steadyMemory: run it with the settings above.
+ * steadyMemory: run it with the settings above. inheritFd: a descriptor the server gets as its fd 4.
  */
 export async function startFuseServer(
   t: Teardown,
   config: Omit<FuseServerConfig, 'mountpoint'> & { mountpoint?: string },
-  { steadyMemory = false } = {},
+  { steadyMemory = false, inheritFd }: { steadyMemory?: boolean; inheritFd?: number } = {},
 ): Promise<FuseServer> {
   const mountpoint = config.mountpoint ?? (await makeMountpoint(t));
   const child = fork(SERVER, [JSON.stringify({ ...config, mountpoint })], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...(steadyMemory ? STEADY_MEMORY_FLAGS : [])],
     env: steadyMemory ? { ...process.env, GLIBC_TUNABLES: STEADY_MEMORY_TUNABLES } : process.env,
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    // an inherited descriptor is the server's fd 4 (config.mountpoint /dev/fd/4 serves it)
+    stdio: inheritFd === undefined ? ['ignore', 'inherit', 'pipe', 'ipc'] : ['ignore', 'inherit', 'pipe', 'ipc', inheritFd],
   });
   const pid = child.pid as number;
   let stderr = '';

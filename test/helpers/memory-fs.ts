@@ -7,7 +7,7 @@
 //                   a directory of its own to keep the rest of the mount responsive)
 //   .../slow-read-<ms>  read answers after <ms> milliseconds, recording the length the kernel's buffer has then
 import { constants } from 'node:fs';
-import type { Attributes, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
+import type { Attributes, Caller, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
 
 export interface Call {
   op: string;
@@ -55,6 +55,11 @@ export class MemoryFs implements FuseHandlers {
 
   constructor() {
     this.nodes.set('/', this.newNode(S_IFDIR | 0o755));
+  }
+
+  /** records the calling process of every operation as a call 'audit' with args (op, pid, uid, gid) */
+  audit(op: string, path: string, caller: Caller): void {
+    this.record('audit', path, op, caller.pid, caller.uid, caller.gid);
   }
 
   private record(op: string, path: string, ...args: unknown[]): void {
@@ -158,14 +163,17 @@ export class MemoryFs implements FuseHandlers {
     return this.open_(this.node(path));
   }
 
-  async readdir(path: string): Promise<DirEntry[]> {
+  /** from `offset`, each entry with the offset after it: libfuse 3 sends readdir-plus attributes only then */
+  async readdir(path: string, offset = 0): Promise<DirEntry[]> {
     this.node(path);
     const prefix = path === '/' ? '/' : `${path}/`;
     const entries: DirEntry[] = [];
     for (const [child, node] of this.nodes) {
-      if (child !== '/' && parentOf(child) === path) entries.push({ name: child.slice(prefix.length), attributes: this.attributes(node) });
+      if (child !== '/' && parentOf(child) === path) {
+        entries.push({ name: child.slice(prefix.length), attributes: this.attributes(node), next: entries.length + 1 });
+      }
     }
-    return entries;
+    return entries.slice(offset);
   }
 
   async releasedir(_path: string, fh: number): Promise<void> {
@@ -192,7 +200,9 @@ export class MemoryFs implements FuseHandlers {
     return fh;
   }
 
+  /** records (position, length) */
   async read(path: string, fh: number, target: Buffer, position: number): Promise<number> {
+    this.record('read', path, position, target.length);
     const slow = /\/slow-read-(\d+)$/.exec(path);
     if (slow) {
       await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));

@@ -16,8 +16,10 @@ interface UpstreamFuse {
 export async function mountUpstream(mountpoint: string, ops: object, options: string[]): Promise<() => Promise<void>> {
   const Fuse = createRequire(import.meta.url)(UPSTREAM) as new (mnt: string, ops: object, opts: object) => UpstreamFuse;
   const fuse = new Fuse(mountpoint, ops, { timeout: false });
-  // upstream's documented way to pass options it does not know (it also drops zero values)
-  fuse._fuseOptions = () => `-o${options.join(',')}`;
+  // upstream's documented way to pass options it does not know (it also drops zero values);
+  // without the worker-pool bounds and no_auto_inval_data, which only libfuse 3 has (upstream runs on libfuse 2)
+  const libfuse2Options = options.filter((option) => !/^(max_(idle_)?threads=|no_auto_inval_data$)/.test(option));
+  fuse._fuseOptions = () => `-o${libfuse2Options.join(',')}`;
   await new Promise<void>((resolve, reject) => fuse.mount((error) => (error ? reject(error) : resolve())));
   return () => new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
 }

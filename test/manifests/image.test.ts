@@ -18,7 +18,7 @@ t.test('multi-stage: the build stage builds as a non-root user, the final stage 
   t.match(build, /bash scripts\/build-fuse-native\.sh/, 'the patched binding is built inside');
   t.match(final, /^node:\$\{NODE_VERSION\}-bookworm-slim/);
   t.notMatch(final, /\b(g\+\+|make|python3|gcc|patch)\b/, 'no build tools in the final stage');
-  t.match(final, /libfuse2 fuse3/);
+  t.match(final, /libfuse3-3 fuse3/);
   t.match(final, /^COPY --from=build \/opt\/kidfs \/opt\/kidfs$/m);
   t.match(final, /^ENTRYPOINT \["kidfs"\]$/m, 'the manifests run command ["kidfs"]');
   for (const label of ['title', 'description', 'version', 'revision', 'licenses'])
@@ -30,5 +30,5 @@ t.test('the versions agree: Node of the tests, the package version the manifests
   t.match(dockerfile, new RegExp(`^ARG VERSION=${KIDFS_VERSION.replace(/\./g, '\\.')}$`, 'm'));
   t.match(script, /^name=ghcr\.io\/kidfs\/kidfs$/m, 'build-image.sh tags the image the manifests name');
   t.match(script, /node_version=\$\(node -p 'process\.versions\.node'\)/, 'and puts the Node the tests ran on in it');
-  t.match(script, /--include=libfuse2,fuse3,/, "with the final stage's packages");
+  t.match(script, /--include=libfuse3-3,fuse3,/, "with the final stage's packages");
 });

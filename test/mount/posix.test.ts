@@ -70,7 +70,7 @@ print(sorted(n for n in os.listdir('.') if n in ('same', 'other')), os.stat('sam
   t.equal(lstatSync(onServer('other')).nlink, 2, 'both names stay on the server');
 });
 
-t.test('the same rename while the file is open does nothing either (libfuse 2 hides the open target first: put back)', async (t) => {
+t.test('the same rename while the file is open does nothing either (libfuse hides the open target first: put back)', async (t) => {
   t.equal(
     python(
       t,
@@ -238,7 +238,7 @@ print(open('log').read())`,
 });
 
 t.test('a rename the server refuses, over a file open on the mount, leaves that file in place', async (t) => {
-  // libfuse 2 hides the open target before the rename reaches kidfs; the refused rename must put it back.
+  // libfuse hides the open target before the rename reaches kidfs; the refused rename must put it back.
   const out = python(
     t,
     `os.mkdir('locked')

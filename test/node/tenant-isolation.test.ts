@@ -22,8 +22,9 @@ const READER = new URL('../helpers/rate-reader.ts', import.meta.url).pathname;
 const PROCESS_BUDGET_MIB = 64;
 const MOUNT_BUDGET_MIB = 32;
 /**
- * Memory beyond the budget that an attack may add: requests in flight (up to 12 FUSE requests of 128 KiB per mount, and
- * direct READ replies), RPC records, JS objects per open file, and garbage V8 has not collected yet.
+ * Memory beyond the budget that an attack may add: requests in flight (each of a mount's libfuse workers, 16 at most,
+ * holds a request buffer of 1 MiB; and direct READ replies), RPC records, JS objects per open file, and garbage V8 has
+ * not collected yet.
  */
 const ATTACK_ALLOWANCE_MIB = 48;
 /**

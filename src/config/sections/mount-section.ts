@@ -11,6 +11,11 @@ export interface MountConfig {
   /** How long kidfs reuses attributes / kidfs and the kernel reuse looked-up names before asking the server again. */
   readonly attrTimeoutMs: number;
   readonly entryTimeoutMs: number;
+  /**
+   * How long the kernel may answer "no such name" from its cache (the NFS client's lookupcache=all); 0 asks the server
+   * every time, so that a name another host creates shows up at once.
+   */
+  readonly negativeTimeoutMs: number;
   /** Longest wait for one NFS call (across reconnects); then the operation fails with ETIMEDOUT. */
   readonly nfsTimeoutMs: number;
   /** Longest any one file operation may take (flushes included) before the application gets ETIMEDOUT. */
@@ -44,6 +49,7 @@ const keys = [
   'chown',
   'attr-timeout',
   'entry-timeout',
+  'negative-timeout',
   'nfs-timeout',
   'op-timeout',
   'max-uncommitted',
@@ -118,6 +124,7 @@ export const mountSection: ConfigSection<MountConfig> = {
       chown: read.get('chown', parseChoice(['deny', 'ignore']), 'ignore'),
       attrTimeoutMs: read.get('attr-timeout', parseCacheTime, 1000),
       entryTimeoutMs: read.get('entry-timeout', parseCacheTime, 1000),
+      negativeTimeoutMs: read.get('negative-timeout', parseCacheTime, 0),
       nfsTimeoutMs,
       opTimeoutMs,
       maxUncommittedBytes: read.get('max-uncommitted', parseUncommitted, 64 * 1024 * 1024),
