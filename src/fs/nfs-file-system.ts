@@ -155,19 +155,20 @@ export class NfsFileSystem {
     return this.run('getattr', async () => {
       if (fd !== undefined) {
         const handle = this.files.handleOf(fd);
-        return this.stat(handle, await this.attributes(handle), this.viaLibfuseHiddenName(path));
+        return this.stat(handle, await this.writtenAttributes(handle), this.viaLibfuseHiddenName(path));
       }
       const names = pathComponents(path);
       return this.resolver.retryStale([names], async () => {
         try {
           const { handle, attributes } = await this.resolver.resolve(names);
-          return this.stat(handle, attributes ?? (await this.attributes(handle)), this.viaLibfuseHiddenName(path));
+          const pending = await this.files.writeOut(handle);
+          return this.stat(handle, (!pending && attributes) || (await this.attributes(handle, pending)), this.viaLibfuseHiddenName(path));
         } catch (err) {
           // FUSE sends fstat(2) of an open file as a stat of its path: when search permission on a directory above
           // was taken away, the open file still answers (as it does on a local file system).
           const open = hasErrno(err, Errno.EACCES) ? this.openPaths.get(path) : undefined;
           if (!open) throw err;
-          return this.stat(open, await this.attributes(open), this.viaLibfuseHiddenName(path));
+          return this.stat(open, await this.writtenAttributes(open), this.viaLibfuseHiddenName(path));
         }
       });
     });
@@ -594,6 +595,15 @@ export class NfsFileSystem {
       });
     }
     return result.attributes;
+  }
+
+  /**
+   * The attributes after this mount's pending writes of the file reached the server, as the Linux NFS client's stat
+   * does: their mtime is what tells an open through another name of the file (its own kernel inode and page cache,
+   * kept by autoCache while mtime and size are unchanged) that the cached pages are old.
+   */
+  private async writtenAttributes(handle: FileHandle): Promise<Fattr3> {
+    return this.attributes(handle, await this.files.writeOut(handle));
   }
 
   /** Cached attributes, or GETATTR (always with `fresh`). */

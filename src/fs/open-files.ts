@@ -128,6 +128,17 @@ export class OpenFiles {
     return inode?.writeBack?.holding ? Math.max(inode.size, serverSize) : serverSize;
   }
 
+  /**
+   * Sends what this mount holds of the file and waits for the WRITEs' replies (no COMMIT): resolves with whether
+   * there was anything, after which the server's attributes show the writes (mtime, size).
+   */
+  async writeOut(handle: FileHandle): Promise<boolean> {
+    const writeBack = this.inodes.get(handle.toString('hex'))?.writeBack;
+    if (!writeBack?.dirty) return false;
+    await writeBack.drain(0, Number.MAX_SAFE_INTEGER);
+    return true;
+  }
+
   handleOf(fd: number): FileHandle {
     return this.file(fd).inode.handle;
   }
