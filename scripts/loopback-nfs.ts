@@ -54,6 +54,26 @@ const RPCBIND = '/usr/sbin/rpcbind';
 let rpcbindChild: ChildProcess | undefined;
 let rpcbindUsers = 0;
 
+/**
+ * What this process started and has not stopped yet, ended by pid when it exits: a test file that fails before its
+ * teardown (a throw at the top level) must not leave ganesha or rpcbind running. (A process killed by a signal
+ * runs no exit handler.)
+ */
+const leftAtExit = new Map<ChildProcess, () => void>();
+process.on('exit', () => {
+  for (const [child, cleanUp] of leftAtExit) {
+    child.kill('SIGKILL');
+    cleanUp();
+  }
+});
+
+function spawnStoppedAtExit(command: string, args: string[], cleanUp: () => void = () => undefined): ChildProcess {
+  const child = spawn(command, args, { stdio: 'ignore' });
+  leftAtExit.set(child, cleanUp);
+  child.once('exit', () => leftAtExit.delete(child));
+  return child;
+}
+
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
@@ -81,7 +101,7 @@ async function acquireRpcbind(): Promise<void> {
   if (rpcbindChild || (await portOpen(111))) return;
   if (!existsSync(RPCBIND)) throw new Error(`${RPCBIND} is missing: run scripts/setup.sh (apt-get install rpcbind)`);
   mkdirSync('/run/rpcbind', { recursive: true });
-  const child = spawn(RPCBIND, ['-f', '-w'], { stdio: 'ignore' });
+  const child = spawnStoppedAtExit(RPCBIND, ['-f', '-w']);
   rpcbindChild = child;
   child.once('exit', () => {
     if (rpcbindChild === child) rpcbindChild = undefined;
@@ -197,7 +217,7 @@ export async function startLoopbackNfs(options: LoopbackNfsOptions = {}): Promis
   const launch = async () => {
     // -E sets the boot epoch that ganesha's write verifier is made from: a restart always changes it.
     const args = ['-F', '-f', configPath, '-L', join(work, 'ganesha.log'), '-p', join(work, 'ganesha.pid'), '-E', String(epoch)];
-    child = spawn(GANESHA, args, { stdio: 'ignore' });
+    child = spawnStoppedAtExit(GANESHA, args, () => rmSync(work, { recursive: true, force: true }));
     const started = child;
     try {
       await waitFor(
