@@ -1,4 +1,4 @@
-// libfuse (2 and 3) hides a rename's target that is open through the mount before the rename itself reaches kidfs: it renames
+// libfuse hides a rename's target that is open through the mount before the rename itself reaches kidfs: it renames
 // the target to .fuse_hidden* (its open fds keep a name), then asks for the rename. When the server then refuses the
 // rename (no write permission on the source's directory, a source another host removed), the target would be
 // gone and removed for good at its last close. Both renames come in the same FUSE request: this remembers each hiding

@@ -161,8 +161,7 @@ export class NfsFileSystem {
       return this.resolver.retryStale([names], async () => {
         try {
           const { handle, attributes } = await this.resolver.resolve(names);
-          const pending = await this.files.writeOut(handle);
-          return this.stat(handle, (!pending && attributes) || (await this.attributes(handle, pending)), this.viaLibfuseHiddenName(path));
+          return this.stat(handle, await this.writtenAttributes(handle, attributes), this.viaLibfuseHiddenName(path));
         } catch (err) {
           // FUSE sends fstat(2) of an open file as a stat of its path: when search permission on a directory above
           // was taken away, the open file still answers (as it does on a local file system).
@@ -600,10 +599,12 @@ export class NfsFileSystem {
   /**
    * The attributes after this mount's pending writes of the file reached the server, as the Linux NFS client's stat
    * does: their mtime is what tells an open through another name of the file (its own kernel inode and page cache,
-   * kept by autoCache while mtime and size are unchanged) that the cached pages are old.
+   * kept by autoCache while mtime and size are unchanged) that the cached pages are old. `known`: attributes at hand
+   * (a lookup's), used when there was nothing to write out.
    */
-  private async writtenAttributes(handle: FileHandle): Promise<Fattr3> {
-    return this.attributes(handle, await this.files.writeOut(handle));
+  private async writtenAttributes(handle: FileHandle, known?: Fattr3): Promise<Fattr3> {
+    const wrote = await this.files.writeOut(handle);
+    return !wrote && known ? known : this.attributes(handle, wrote);
   }
 
   /** Cached attributes, or GETATTR (always with `fresh`). */

@@ -22,9 +22,9 @@ export function fuseMountOptions(settings: MountConfig, name: string, readOnly: 
     name: name.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 200),
     allowOther: true,
     readOnly,
-    // libfuse's high-level API gives each name its own kernel inode: the kernel's attribute cache would keep a hard link's names
-    // apart (a chmod, link or unlink through one name unseen through the others). Every stat asks kidfs, whose
-    // attribute cache (attr-timeout) is per file.
+    // libfuse's high-level API gives each name its own kernel inode: the kernel's attribute cache would keep a hard
+    // link's names apart (a chmod, link or unlink through one name unseen through the others). Every stat asks kidfs,
+    // whose attribute cache (attr-timeout) is per file.
     attrTimeoutSeconds: 0,
     entryTimeoutSeconds: settings.entryTimeoutMs / 1000,
     // 0 (the default): a name another host creates shows up at once.
