@@ -15,10 +15,17 @@ export interface MountTracker {
   close(): void;
 }
 
+type OpLabels = MountLabels & { readonly op: string };
+
 interface Tracked {
   readonly labels: MountLabels;
   readonly fs: NfsFileSystem;
-  readonly ops: Set<string>;
+  /**
+   * Each operation's label set, made once: a new one per call (`{ ...labels, op }`) made prom-client's two calls per
+   * operation cost 5.5-6.7 µs instead of 1.5, and a mount with metrics spent 42 % more CPU on a `tar x` than one
+   * without (17-19 % now; median of 6 alternating rounds).
+   */
+  readonly ops: Map<string, OpLabels>;
   readonly errnos: Set<string>;
 }
 
@@ -111,13 +118,17 @@ export class MountMetrics {
   }
 
   track(labels: MountLabels, fs: NfsFileSystem): MountTracker {
-    const tracked: Tracked = { labels, fs, ops: new Set(), errnos: new Set() };
+    const tracked: Tracked = { labels, fs, ops: new Map(), errnos: new Set() };
     this.mounts.add(tracked);
     return {
       observe: ({ op, seconds, errno, deniedByServer }) => {
-        tracked.ops.add(op);
-        this.operations.inc({ ...labels, op });
-        this.latency.observe({ ...labels, op }, seconds);
+        let series = tracked.ops.get(op);
+        if (!series) {
+          series = { ...labels, op };
+          tracked.ops.set(op, series);
+        }
+        this.operations.inc(series);
+        this.latency.observe(series, seconds);
         if (errno) {
           tracked.errnos.add(errno);
           this.errors.inc({ ...labels, errno });
@@ -126,9 +137,9 @@ export class MountMetrics {
       },
       close: () => {
         if (!this.mounts.delete(tracked)) return;
-        for (const op of tracked.ops) {
-          this.operations.remove({ ...labels, op });
-          this.latency.remove({ ...labels, op });
+        for (const series of tracked.ops.values()) {
+          this.operations.remove(series);
+          this.latency.remove(series);
         }
         for (const errno of tracked.errnos) this.errors.remove({ ...labels, errno });
         this.denials.remove(labels);
