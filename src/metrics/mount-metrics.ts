@@ -23,7 +23,7 @@ interface Tracked {
   /**
    * Each operation's label set, made once: a new one per call (`{ ...labels, op }`) made prom-client's two calls per
    * operation cost 5.5-6.7 µs instead of 1.5, and a mount with metrics spent 42 % more CPU on a `tar x` than one
-   * without (17-19 % now; median of 6 alternating rounds).
+   * without (7-19 % now, in three runs of 6 alternating rounds).
    */
   readonly ops: Map<string, OpLabels>;
   readonly errnos: Set<string>;
