@@ -536,6 +536,22 @@ export class NfsFileSystem {
     });
   }
 
+  /**
+   * The other names, open through this mount, of the file at `path` (or open as `fd`). libfuse's high-level API gives
+   * each name its own kernel inode and page cache, which a write or truncate through `path` leaves stale.
+   */
+  async otherOpenNames(path: string, fd?: number): Promise<string[]> {
+    if (this.openPaths.size < 2) return [];
+    let handle = fd !== undefined ? this.files.handleOf(fd) : this.openPaths.get(path);
+    handle ??= await this.resolver.resolve(pathComponents(path)).then(
+      (found) => found.handle,
+      () => undefined,
+    );
+    const names: string[] = [];
+    for (const [name, open] of this.openPaths) if (name !== path && handle?.equals(open)) names.push(name);
+    return names;
+  }
+
   /** Commits the writes of every open file (before unmount). */
   syncAll(): Promise<void> {
     return this.run('syncAll', () => this.files.syncAll(), false);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal KIDFS_PATCH_LEVEL in the patch (index.js and fuse-native.c). */
-const PATCH_LEVEL = 7;
+const PATCH_LEVEL = 8;
 const PATCH_FILE = fileURLToPath(new URL('../../patches/fuse-native+2.2.6.patch', import.meta.url));
 
 /** A callback-style operation as fuse-native calls it: arguments, then a callback. */
@@ -28,6 +28,8 @@ export interface NativeFuse {
   /** the calling process (pid, uid, gid) while an operation is being called, else null */
   readonly caller: { pid: number; uid: number; gid: number } | null;
   mount(callback: (error: Error | null) => void): void;
+  /** the kernel drops its cached pages and attributes of the name `path`; calls back with 0 or a negative errno */
+  invalidatePath(path: string, callback: (result: number) => void): void;
   unmount(callback: (error: Error | null) => void): void;
 }
 

@@ -3,6 +3,7 @@
 // execSync / spawnSync while serving), and must unmount before it exits, or the mount is left
 // answering ENOTCONN.
 import { opendir, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { loadFuseNative, type NativeFuse } from './binding.ts';
 import type { FuseHandlers } from './handlers.ts';
@@ -69,6 +70,7 @@ async function serve(request: FuseMountRequest, options: string[]): Promise<Fuse
     fuse.mount((error) => (error ? reject(new Error(`cannot mount FUSE on ${mountpoint}: ${error.message}`)) : resolve()));
   });
   if (!DEV_FD_MOUNTPOINT.test(mountpoint)) await raiseReadAhead(mountpoint, request.options.maxReadBytes ?? MAX_REQUEST_BYTES, log);
+  handlers.mounted?.({ invalidatePath: (path) => invalidatePath(fuse, path) });
 
   return {
     mountpoint,
@@ -77,6 +79,18 @@ async function serve(request: FuseMountRequest, options: string[]): Promise<Fuse
         fuse.unmount((error) => (error ? reject(new Error(`cannot unmount ${mountpoint}: ${error.message.trim()}`)) : resolve()));
       }),
   };
+}
+
+/** Names the kernel holds nothing of, or a mount that has ended: nothing is left to drop. */
+const NOTHING_CACHED = new Set([-constants.errno.ENOENT, -constants.errno.ENOTCONN]);
+
+function invalidatePath(fuse: NativeFuse, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fuse.invalidatePath(path, (result) => {
+      if (result === 0 || NOTHING_CACHED.has(result)) resolve();
+      else reject(new Error(`cannot drop the kernel's cache of ${path}: errno ${-result}`));
+    });
+  });
 }
 
 /**

@@ -74,6 +74,12 @@ export interface Caller {
 /** File and directory handles are integers from 0 to 2^31-1 chosen by open / create / opendir (0: none). */
 export type Handle = number;
 
+/** The kernel's caches of a mount, as its handlers may act on them. */
+export interface KernelCache {
+  /** the kernel drops its cached pages and attributes of the name `path` (resolves too when it held none) */
+  invalidatePath(path: string): Promise<void>;
+}
+
 export interface FuseHandlers {
   /** told of every operation before its handler runs, with the calling process (for an audit log; must not throw) */
   audit?(op: string, path: string, caller: Caller): void;
@@ -128,4 +134,7 @@ export interface FuseHandlers {
   link?(existing: string, path: string): Promise<void>;
   symlink?(target: string, path: string): Promise<void>;
   readlink?(path: string): Promise<string>;
+
+  /** Called once the mount serves, with what it offers the handlers. */
+  mounted?(kernel: KernelCache): void;
 }

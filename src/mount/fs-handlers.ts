@@ -2,7 +2,7 @@
 // file-system layer gave it (FsError), handed on as a number (FuseError). Nothing else is decided here.
 import { Errno, type FileStat, fsErrorOf, type NfsFileSystem, type TimeSetting, type Timespec } from '../fs/index.ts';
 
-import { type Attributes, type FileTime, FuseError, type FuseHandlers, type TimeChange } from '../fuse/index.ts';
+import { type Attributes, type FileTime, FuseError, type FuseHandlers, type KernelCache, type TimeChange } from '../fuse/index.ts';
 
 /** A failure that the application's errno alone does not explain to an admin (the server or the link is in trouble). */
 const LOGGED = new Set<number>([Errno.EIO, Errno.ETIMEDOUT, Errno.EREMOTEIO]);
@@ -42,7 +42,9 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
       throw new FuseError(failure.errno, failure.code, failure.message, { cause: failure });
     }
   };
+  const otherNames = staleOtherNames(fs, log);
   return {
+    mounted: (kernel) => otherNames.serve(kernel),
     getattr: (path) => call('getattr', path, async () => attributes(await fs.getattr(path))),
     fgetattr: (path, fh) => call('fgetattr', path, async () => attributes(await fs.getattr(path, fh))),
     access: (path, mode) => call('access', path, () => fs.access(path, mode)),
@@ -65,14 +67,19 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
     read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
     // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).
-    write: (path, fh, data, position, how) => call('write', path, () => fs.write(fh, data, position, { atPosition: how.writepage })),
+    write: (path, fh, data, position, how) =>
+      call('write', path, () => fs.write(fh, data, position, { atPosition: how.writepage })).then((written) => {
+        otherNames.changed(path, fh);
+        return written;
+      }),
     writeCopiesData: true,
-    flush: (path, fh) => call('flush', path, () => fs.flush(fh)),
-    fsync: (path, fh, datasync) => call('fsync', path, () => fs.fsync(fh, datasync)),
+    flush: (path, fh) => call('flush', path, () => fs.flush(fh).then(() => otherNames.dropped(fh))),
+    fsync: (path, fh, datasync) => call('fsync', path, () => fs.fsync(fh, datasync).then(() => otherNames.dropped(fh))),
     release: (path, fh) => call('release', path, () => fs.release(fh)),
 
-    truncate: (path, size) => call('truncate', path, () => fs.truncate(path, size)),
-    ftruncate: (path, fh, size) => call('ftruncate', path, () => fs.truncate(path, size, fh)),
+    truncate: (path, size) => call('truncate', path, () => fs.truncate(path, size).then(() => otherNames.changed(path))),
+    ftruncate: (path, fh, size) =>
+      call('ftruncate', path, () => fs.truncate(path, size, fh).then(() => otherNames.changed(path, fh))),
     utimens: (path, atime, mtime) => call('utimens', path, () => fs.utimens(path, timeSetting(atime), timeSetting(mtime))),
     chmod: (path, mode) => call('chmod', path, () => fs.chmod(path, mode)),
     chown: (path, uid, gid) => call('chown', path, () => fs.chown(path, uid ?? -1, gid ?? -1)),
@@ -85,6 +92,37 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     link: (existing, path) => call('link', path, () => fs.link(existing, path)),
     symlink: (target, path) => call('symlink', path, () => fs.symlink(target, path)),
     readlink: (path) => call('readlink', path, () => fs.readlink(path)),
+  };
+}
+
+/**
+ * Keeps a file's other names in step with a change through one of them. libfuse's high-level API gives each name of a
+ * hard link its own kernel inode, so an fd already open on another name would go on reading its own cached pages:
+ * after a write or truncate, the kernel drops those of every other name open through the mount. Started only once the
+ * change is answered and never awaited by it: the kernel drops a name's pages only when no request holds them, and a
+ * write through that other name, waiting the other way round, would deadlock. fsync and close of the changing fd wait
+ * for it, so once they return no other fd of the file reads the old data.
+ */
+function staleOtherNames(fs: NfsFileSystem, log: (line: string) => void) {
+  let kernel: KernelCache | undefined;
+  /** Per fd (undefined: a truncate by path), the drops it started that have not yet finished. */
+  const pending = new Map<number | undefined, Promise<void>>();
+  return {
+    serve: (cache: KernelCache) => void (kernel = cache),
+    changed(path: string, fh?: number): void {
+      if (!kernel) return;
+      const drops = fs.otherOpenNames(path, fh).then((names) =>
+        Promise.all(names.map((name) => kernel!.invalidatePath(name))).then(() => undefined),
+      );
+      const all: Promise<void> = Promise.all([pending.get(fh), drops])
+        .then(
+          () => undefined,
+          (err: Error) => log(`write ${path}: ${err.message}`),
+        )
+        .finally(() => pending.get(fh) === all && pending.delete(fh));
+      pending.set(fh, all);
+    },
+    dropped: (fh: number): Promise<void> | undefined => pending.get(fh),
   };
 }
 
