@@ -24,6 +24,8 @@
 // - The FUSE ceilings: test/helpers/null-fs.ts served through src/fuse by test/helpers/fuse-server.ts (as
 //   scripts/bench-fuse-null.ts does), with a kidfs mount's options (1 MiB requests on libfuse 3); and FUSE's own, a
 //   null file system in C on libfuse 3 (scripts/bench-null-fuse3.c, built here), with the same request sizes.
+// - The bound of a bridge: scripts/bench-bridge-fuse3.c (built here), kidfs's design in C with no JavaScript, libfuse
+//   3 in front of libnfs, the same request sizes and workers, 16 WRITEs in flight, COMMIT at fsync and close.
 // - CPU: per row, the CPU seconds of the FUSE server, ganesha, the command (dd or nfs-cp: this process's children)
 //   and the whole machine, then per GiB: on a machine of few cores, the sum a copy needs bounds its speed.
 // - Warm-up: V8 compiles a fresh process's data path during its first GiBs; a node daemon that serves pods has long
@@ -39,7 +41,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { isMounted, startFuseServer, type FuseServer } from '../test/helpers/fuse-server-client.ts';
 import { waitUntil } from '../test/helpers/wait-until.ts';
 import { startMount, type KidfsMountProcess } from '../test/helpers/kidfs-mount.ts';
@@ -95,16 +97,30 @@ function parseArgs(argv: string[]): Options {
 class Cleanup {
   private readonly steps: (() => unknown)[] = [];
 
+  private running?: Promise<void>;
+
+  /** A step added once the cleanup has begun (the interrupted run went on) runs right after it. */
   teardown(step: () => unknown): void {
-    this.steps.push(step);
+    if (this.running) this.running = this.running.then(() => this.runStep(step));
+    else this.steps.push(step);
   }
 
-  async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
-      await Promise.resolve()
-        .then(step)
-        .catch((err: Error) => console.error(`bench-mount: cleanup: ${err.message}`));
-    }
+  /** Runs the steps, latest first, once: a failure the interrupted run causes waits for the signal's cleanup. */
+  run(): Promise<void> {
+    return (this.running ??= this.runSteps());
+  }
+
+  private async runSteps(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) await this.runStep(step);
+  }
+
+  private runStep(step: () => unknown): Promise<void> {
+    return Promise.resolve()
+      .then(step)
+      .then(
+        () => undefined,
+        (err: Error) => console.error(`bench-mount: cleanup: ${err.message}`),
+      );
   }
 }
 
@@ -296,19 +312,31 @@ async function rawCreateLoop(server: LoopbackNfs, dirName: string, count: number
 
 const LIBNFS_LOOP_SOURCE = fileURLToPath(new URL('./bench-libnfs-create.c', import.meta.url));
 const C_NULL_FS_SOURCE = fileURLToPath(new URL('./bench-null-fuse3.c', import.meta.url));
+const C_BRIDGE_SOURCE = fileURLToPath(new URL('./bench-bridge-fuse3.c', import.meta.url));
+/** libfuse options of the C programs: a kidfs mount's request sizes and worker limits. */
+const C_FUSE_OPTIONS = 'max_read=1048576,max_threads=16,max_idle_threads=4,allow_other';
 
 /**
- * FUSE's own ceiling: scripts/bench-null-fuse3.c built here against libfuse 3 and mounted at `mountpoint` with a kidfs
- * mount's request sizes (1 MiB); every name is a file of `size` zero bytes. Unmounted and stopped in teardown.
+ * Builds one of the C FUSE programs into `dir` and mounts it at `dir`/`name` with `args` before the mountpoint and a
+ * kidfs mount's request sizes; unmounted and stopped in teardown.
  */
-async function startCNullFs(cleanup: Cleanup, dir: string, size: number): Promise<{ mountpoint: string; pid: number }> {
-  const program = join(dir, 'bench-null-fuse3');
+async function startCFuse(
+  cleanup: Cleanup,
+  dir: string,
+  what: string,
+  source: string,
+  libraries: string[],
+  args: string[],
+): Promise<{ mountpoint: string; pid: number }> {
+  const name = basename(source, '.c');
+  const program = join(dir, name);
   const flags = (await run('pkg-config', ['--cflags', '--libs', 'fuse3'])).trim().split(/\s+/);
-  await run('gcc', ['-O2', '-o', program, C_NULL_FS_SOURCE, ...flags]);
-  const mountpoint = join(dir, 'c-null');
+  await run('gcc', ['-O2', '-o', program, source, ...flags, ...libraries]).catch((err: Error) => {
+    throw new Error(`cannot build ${what} (needs gcc, libfuse3-dev and libnfs-dev: bash scripts/setup.sh): ${err.message}`);
+  });
+  const mountpoint = join(dir, name.replace('bench-', ''));
   await mkdir(mountpoint);
-  const options = 'max_read=1048576,max_threads=16,max_idle_threads=2,allow_other';
-  const child = spawn(program, [String(size), mountpoint, '-f', '-o', options], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(program, [...args, mountpoint, '-f', '-o', C_FUSE_OPTIONS], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   cleanup.teardown(async () => {
@@ -316,7 +344,7 @@ async function startCNullFs(cleanup: Cleanup, dir: string, size: number): Promis
     if (child.exitCode === null) child.kill();
   });
   if (!(await waitUntil(() => isMounted(mountpoint) || child.exitCode !== null)) || !isMounted(mountpoint)) {
-    throw new Error(`the C null file system did not mount: ${stderr.trim()}`);
+    throw new Error(`${what} did not mount: ${stderr.trim()}`);
   }
   return { mountpoint, pid: child.pid! };
 }
@@ -474,7 +502,17 @@ async function main(): Promise<void> {
       options: { name: 'bench-null', allowOther: true, attrTimeoutSeconds: 1, entryTimeoutSeconds: 1, negativeTimeoutSeconds: 0 },
     });
 
-    const cNull = await startCNullFs(cleanup, work, size);
+    // FUSE's own ceiling: every name is a file of `size` zero bytes.
+    const cNull = await startCFuse(cleanup, work, 'the C null file system', C_NULL_FS_SOURCE, [], [String(size)]);
+    // The bound of a bridge with kidfs's design: FUSE in front of libnfs, in C, acting as the mount's identity.
+    const cBridge = await startCFuse(
+      cleanup,
+      work,
+      'the C bridge',
+      C_BRIDGE_SOURCE,
+      ['-lnfs', '-lpthread'],
+      [server.url, String(CREDENTIAL.uid), String(CREDENTIAL.gid)],
+    );
     const srv = server.pid;
     const libnfsProgram = await buildLibnfsLoop(work);
     let dropped = true;
@@ -511,8 +549,14 @@ async function main(): Promise<void> {
           dd(source, join(cNull.mountpoint, 'big.bin'), true),
         ),
       );
+      writes.push(
+        await measure('C bridge, libfuse 3 + libnfs (dd conv=fsync)', o.sizeMiB, { client: cBridge.pid, server: srv }, () =>
+          dd(source, join(cBridge.mountpoint, 'bridge.bin'), true),
+        ),
+      );
       await checkFile('kidfs mount write (file on the server)', join(server.dir, 'big.bin'));
       await checkFile('nfs-cp write (file on the server)', join(server.dir, 'libnfs.bin'));
+      await checkFile('C bridge write (file on the server)', join(server.dir, 'bridge.bin'));
 
       // ---- sequential read: every reader writes a copy next to the source ----
       mount = await mountKidfs();
@@ -552,6 +596,13 @@ async function main(): Promise<void> {
         ),
       );
       await checkCopy('C null fs read', zerosSha256(size));
+      await drop();
+      reads.push(
+        await measure('C bridge, libfuse 3 + libnfs (dd)', o.sizeMiB, { client: cBridge.pid, server: srv }, () =>
+          dd(join(cBridge.mountpoint, 'bridge.bin'), copy, false),
+        ),
+      );
+      await checkCopy('C bridge read');
 
       // ---- small files ----
       small.push(await measure('local directory', o.files, {}, () => createSmallFiles(join(local, `small${r}`), o.files)));
@@ -598,10 +649,10 @@ async function main(): Promise<void> {
       await stopKidfs(mount);
 
       await rm(join(local, 'big.bin'));
-      await removeThroughNfs(server, ['big.bin', 'libnfs.bin']);
+      await removeThroughNfs(server, ['big.bin', 'libnfs.bin', 'bridge.bin']);
       const summary = (name: string, rows: Sample[], unit: string) => `${name} ${rows.map((s) => rate(s).toFixed(0)).join('/')} ${unit}`;
       console.log(
-        `round ${r + 1} of ${o.rounds} (local/kidfs/nfs-cp/null[/nfs-cp per file]): ${summary('write', writes, 'MiB/s')}; ` +
+        `round ${r + 1} of ${o.rounds} (the rows' order): ${summary('write', writes, 'MiB/s')}; ` +
           `${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}; load ${load()}`,
       );
       return [writes, reads, small];
@@ -635,14 +686,22 @@ async function main(): Promise<void> {
     const perRound = (section: number, f: (rate: (row: number) => number) => number): number[] =>
       rounds.map((result) => f((row) => rate(result[section]![row]!)));
     const [W, R, S] = [0, 1, 2];
-    const [LOCAL, MOUNT, NFS_CP, NULL, C_NULL] = [0, 1, 2, 3, 4];
-    const [R_LOCAL, R_MOUNT, R_REREAD, R_NFS_CP, R_NULL, R_C_NULL] = [0, 1, 2, 3, 4, 5];
+    const [LOCAL, MOUNT, NFS_CP, NULL, C_NULL, BRIDGE] = [0, 1, 2, 3, 4, 5];
+    const [R_LOCAL, R_MOUNT, R_REREAD, R_NFS_CP, R_NULL, R_C_NULL, R_BRIDGE] = [0, 1, 2, 3, 4, 5, 6];
     const [S_LOCAL, S_FIRST, S_STEADY, S_LIBNFS, S_RAW, S_NULL, S_NFS_CP] = [0, 1, 2, 3, 4, 5, 6];
     console.log(`\nratios (throughput; >1 is faster): the median of the rounds' ratios${o.rounds > 1 ? ', each round in brackets' : ''}`);
     ratio(
       'write: kidfs mount / nfs-cp',
       perRound(W, (r) => r(MOUNT) / r(NFS_CP)),
       0.8,
+    );
+    ratio(
+      'write: C bridge (libfuse 3 + libnfs, no JavaScript) / nfs-cp',
+      perRound(W, (r) => r(BRIDGE) / r(NFS_CP)),
+    );
+    ratio(
+      'write: kidfs mount / C bridge',
+      perRound(W, (r) => r(MOUNT) / r(BRIDGE)),
     );
     ratio(
       'write: kidfs mount / FUSE ceiling',
@@ -664,6 +723,14 @@ async function main(): Promise<void> {
       'read: kidfs mount / nfs-cp',
       perRound(R, (r) => r(R_MOUNT) / r(R_NFS_CP)),
       0.8,
+    );
+    ratio(
+      'read: C bridge (libfuse 3 + libnfs, no JavaScript) / nfs-cp',
+      perRound(R, (r) => r(R_BRIDGE) / r(R_NFS_CP)),
+    );
+    ratio(
+      'read: kidfs mount / C bridge',
+      perRound(R, (r) => r(R_MOUNT) / r(R_BRIDGE)),
     );
     ratio(
       'read: kidfs mount / FUSE ceiling',
