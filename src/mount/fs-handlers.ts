@@ -78,8 +78,7 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     release: (path, fh) => call('release', path, () => fs.release(fh)),
 
     truncate: (path, size) => call('truncate', path, () => fs.truncate(path, size).then(() => otherNames.changed(path))),
-    ftruncate: (path, fh, size) =>
-      call('ftruncate', path, () => fs.truncate(path, size, fh).then(() => otherNames.changed(path, fh))),
+    ftruncate: (path, fh, size) => call('ftruncate', path, () => fs.truncate(path, size, fh).then(() => otherNames.changed(path, fh))),
     utimens: (path, atime, mtime) => call('utimens', path, () => fs.utimens(path, timeSetting(atime), timeSetting(mtime))),
     chmod: (path, mode) => call('chmod', path, () => fs.chmod(path, mode)),
     chown: (path, uid, gid) => call('chown', path, () => fs.chown(path, uid ?? -1, gid ?? -1)),
@@ -111,9 +110,9 @@ function staleOtherNames(fs: NfsFileSystem, log: (line: string) => void) {
     serve: (cache: KernelCache) => void (kernel = cache),
     changed(path: string, fh?: number): void {
       if (!kernel) return;
-      const drops = fs.otherOpenNames(path, fh).then((names) =>
-        Promise.all(names.map((name) => kernel!.invalidatePath(name))).then(() => undefined),
-      );
+      const drops = fs
+        .otherOpenNames(path, fh)
+        .then((names) => Promise.all(names.map((name) => kernel!.invalidatePath(name))).then(() => undefined));
       const all: Promise<void> = Promise.all([pending.get(fh), drops])
         .then(
           () => undefined,
