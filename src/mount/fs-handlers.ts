@@ -116,7 +116,7 @@ function staleOtherNames(fs: NfsFileSystem, log: (line: string) => void) {
       const all: Promise<void> = Promise.all([pending.get(fh), drops])
         .then(
           () => undefined,
-          (err: Error) => log(`write ${path}: ${err.message}`),
+          (err: Error) => log(`after a change to ${path}, its other names: ${err.message}`),
         )
         .finally(() => pending.get(fh) === all && pending.delete(fh));
       pending.set(fh, all);
