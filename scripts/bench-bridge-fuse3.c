@@ -127,6 +127,7 @@ static void *bridge_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   conn->max_write = MAX_REQUEST;
   conn->max_readahead = MAX_REQUEST;
   conn->max_read = MAX_REQUEST;
+  conn->want &= ~FUSE_CAP_SPLICE_READ; // as a kidfs mount (no_splice_read): a spliced write is copied once more
   cfg->attr_timeout = 1;
   cfg->entry_timeout = 1;
   return NULL;

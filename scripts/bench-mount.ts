@@ -2,7 +2,7 @@
 // binding's ceiling (a null file system), against one loopback ganesha, in one run.
 //
 //   node --import tsx scripts/bench-mount.ts [--size-mib 1024] [--files 2000] [--nfs-cp-files 50] [--rounds 3]
-//                                            [--base /dev/shm]
+//                                            [--base /dev/shm] [--writes-only]
 //
 // Everything lives in one fresh directory under --base (default /dev/shm, tmpfs): the source file, the export and the
 // local reference directory share one file system, so the numbers compare the clients, not the disks.
@@ -26,6 +26,15 @@
 //   null file system in C on libfuse 3 (scripts/bench-null-fuse3.c, built here), with the same request sizes.
 // - The bound of a bridge: scripts/bench-bridge-fuse3.c (built here), kidfs's design in C with no JavaScript, libfuse
 //   3 in front of libnfs, the same request sizes and workers, 16 WRITEs in flight, COMMIT at fsync and close.
+// - A bridge on libfuse 3's low-level API: scripts/bench-bridge-lowlevel.c (built here), no path lookups, WRITE and
+//   COMMIT encoded by hand on their own connection, the same 16 in flight and COMMIT at fsync and close. Spliced: a
+//   WRITE's pages go from /dev/fuse through a pipe into the NFS socket, uncopied. Built again with -DNO_SPLICE, it
+//   reads each request into memory and sends it from there: the two rows differ only in the copies. libfuse splices
+//   only into a pipe that holds a whole request (1 MiB and a header): without CAP_SYS_RESOURCE, bench-mount raises
+//   /proc/sys/fs/pipe-max-size to 2 MiB for the run and puts the old value back at the end. The other FUSE servers
+//   turn libfuse's splicing off (kidfs mounts always do: no_splice_read), so the setting changes nothing else.
+// - Order: on this machine a copy's speed depends on when in a round it runs, so each round runs the write rows
+//   (all but the local directory's, once the fresh mount is warm) in its own shuffled order, printed with the round.
 // - CPU: per row, the CPU seconds of the FUSE server, ganesha, the command (dd or nfs-cp: this process's children)
 //   and the whole machine, then per GiB: on a machine of few cores, the sum a copy needs bounds its speed.
 // - Warm-up: V8 compiles a fresh process's data path during its first GiBs; a node daemon that serves pods has long
@@ -69,10 +78,12 @@ interface Options {
   nfsCpFiles: number;
   rounds: number;
   base: string;
+  /** only the sequential writes: short rounds, so that many fit in one run */
+  writesOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { sizeMiB: 1024, files: 2000, nfsCpFiles: 50, rounds: 3, base: '/dev/shm' };
+  const options: Options = { sizeMiB: 1024, files: 2000, nfsCpFiles: 50, rounds: 3, base: '/dev/shm', writesOnly: false };
   const counts: Record<string, 'sizeMiB' | 'files' | 'nfsCpFiles' | 'rounds'> = {
     '--size-mib': 'sizeMiB',
     '--files': 'files',
@@ -81,6 +92,10 @@ function parseArgs(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === '--writes-only') {
+      options.writesOnly = true;
+      continue;
+    }
     const value = argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--base') options.base = resolve(value);
@@ -88,9 +103,26 @@ function parseArgs(argv: string[]): Options {
       const n = Number(value);
       if (!(Number.isInteger(n) && n > 0)) throw new Error(`${flag} needs a positive whole number`);
       options[counts[flag]] = n;
-    } else throw new Error(`unknown option ${flag} (known: ${[...Object.keys(counts), '--base'].join(', ')})`);
+    } else throw new Error(`unknown option ${flag} (known: ${[...Object.keys(counts), '--base', '--writes-only'].join(', ')})`);
   }
   return options;
+}
+
+/** `items` in an order that depends only on `seed` (Fisher-Yates with mulberry32), so a run can be repeated. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  let state = (seed + 1) * 0x9e3779b9;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const result = [...items];
+  for (let i = result.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [result[i], result[j]] = [result[j]!, result[i]!];
+  }
+  return result;
 }
 
 /** Teardown steps, run last-first whatever happened (the test helpers take the same interface). */
@@ -313,8 +345,19 @@ async function rawCreateLoop(server: LoopbackNfs, dirName: string, count: number
 const LIBNFS_LOOP_SOURCE = fileURLToPath(new URL('./bench-libnfs-create.c', import.meta.url));
 const C_NULL_FS_SOURCE = fileURLToPath(new URL('./bench-null-fuse3.c', import.meta.url));
 const C_BRIDGE_SOURCE = fileURLToPath(new URL('./bench-bridge-fuse3.c', import.meta.url));
+const C_LOW_LEVEL_BRIDGE_SOURCE = fileURLToPath(new URL('./bench-bridge-lowlevel.c', import.meta.url));
 /** libfuse options of the C programs: a kidfs mount's request sizes and worker limits. */
 const C_FUSE_OPTIONS = 'max_read=1048576,max_threads=16,max_idle_threads=4,allow_other';
+/** What libfuse needs to splice a 1 MiB request: a pipe of 257 pages, rounded up to a power of two. */
+const SPLICE_PIPE_BYTES = 2 * MiB;
+const PIPE_MAX_SIZE = '/proc/sys/fs/pipe-max-size';
+
+interface CFuseBuild {
+  /** the program's name (default: the source's); also names its mountpoint */
+  name?: string;
+  /** gcc flags before the source, such as -DNO_SPLICE */
+  defines?: string[];
+}
 
 /**
  * Builds one of the C FUSE programs into `dir` and mounts it at `dir`/`name` with `args` before the mountpoint and a
@@ -327,11 +370,12 @@ async function startCFuse(
   source: string,
   libraries: string[],
   args: string[],
+  build: CFuseBuild = {},
 ): Promise<{ mountpoint: string; pid: number }> {
-  const name = basename(source, '.c');
+  const name = build.name ?? basename(source, '.c');
   const program = join(dir, name);
   const flags = (await run('pkg-config', ['--cflags', '--libs', 'fuse3'])).trim().split(/\s+/);
-  await run('gcc', ['-O2', '-o', program, source, ...flags, ...libraries]).catch((err: Error) => {
+  await run('gcc', ['-O2', ...(build.defines ?? []), '-o', program, source, ...flags, ...libraries]).catch((err: Error) => {
     throw new Error(`cannot build ${what} (needs gcc, libfuse3-dev and libnfs-dev: bash scripts/setup.sh): ${err.message}`);
   });
   const mountpoint = join(dir, name.replace('bench-', ''));
@@ -347,6 +391,22 @@ async function startCFuse(
     throw new Error(`${what} did not mount: ${stderr.trim()}`);
   }
   return { mountpoint, pid: child.pid! };
+}
+
+/**
+ * Raises /proc/sys/fs/pipe-max-size to what a spliced 1 MiB request needs, when this process may not exceed it anyway
+ * (CAP_SYS_RESOURCE); the old value is written back in teardown.
+ */
+async function allowSplicePipes(cleanup: Cleanup): Promise<void> {
+  const capabilities = /^CapEff:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  const CAP_SYS_RESOURCE = 24n;
+  const before = Number((await readFile(PIPE_MAX_SIZE, 'utf8')).trim());
+  if ((BigInt(`0x${capabilities}`) >> CAP_SYS_RESOURCE) & 1n || before >= SPLICE_PIPE_BYTES) return;
+  await writeFile(PIPE_MAX_SIZE, String(SPLICE_PIPE_BYTES)).catch((err: Error) => {
+    throw new Error(`the spliced low-level bridge needs ${PIPE_MAX_SIZE} >= ${SPLICE_PIPE_BYTES} (run as root): ${err.message}`);
+  });
+  console.log(`  ${PIPE_MAX_SIZE} raised from ${before} to ${SPLICE_PIPE_BYTES} for the spliced bridge; put back at the end`);
+  cleanup.teardown(() => writeFile(PIPE_MAX_SIZE, String(before)));
 }
 
 /** Builds the libnfs create loop into `dir`; resolves with the program's path. */
@@ -505,13 +565,30 @@ async function main(): Promise<void> {
     // FUSE's own ceiling: every name is a file of `size` zero bytes.
     const cNull = await startCFuse(cleanup, work, 'the C null file system', C_NULL_FS_SOURCE, [], [String(size)]);
     // The bound of a bridge with kidfs's design: FUSE in front of libnfs, in C, acting as the mount's identity.
-    const cBridge = await startCFuse(
+    const bridgeArgs = [server.url, String(CREDENTIAL.uid), String(CREDENTIAL.gid)];
+    const nfsLibraries = ['-lnfs', '-lpthread'];
+    const cBridge = await startCFuse(cleanup, work, 'the C bridge', C_BRIDGE_SOURCE, nfsLibraries, bridgeArgs);
+    // The bound of any bridge: low-level, uncopied (splice); and that program copying, to show what the copies cost.
+    await allowSplicePipes(cleanup);
+    const spliceBridge = await startCFuse(
       cleanup,
       work,
-      'the C bridge',
-      C_BRIDGE_SOURCE,
-      ['-lnfs', '-lpthread'],
-      [server.url, String(CREDENTIAL.uid), String(CREDENTIAL.gid)],
+      'the spliced low-level bridge',
+      C_LOW_LEVEL_BRIDGE_SOURCE,
+      nfsLibraries,
+      bridgeArgs,
+    );
+    const copyingBridge = await startCFuse(
+      cleanup,
+      work,
+      'the copying low-level bridge',
+      C_LOW_LEVEL_BRIDGE_SOURCE,
+      nfsLibraries,
+      bridgeArgs,
+      {
+        name: 'bench-bridge-copying',
+        defines: ['-DNO_SPLICE'],
+      },
     );
     const srv = server.pid;
     const libnfsProgram = await buildLibnfsLoop(work);
@@ -520,6 +597,7 @@ async function main(): Promise<void> {
     const smallSource = join(work, 'small-source.txt');
     await writeFile(smallSource, 'file 0\n');
 
+    const writeOrders: number[][] = [];
     /** One round of every measurement; its big files are removed at the end (nfs-cp does not overwrite). */
     const round = async (r: number): Promise<Sample[][]> => {
       const writes: Sample[] = [];
@@ -531,129 +609,147 @@ async function main(): Promise<void> {
       await checkFile('local write', join(local, 'big.bin'));
       let mount = await mountKidfs();
       await warmUp('the write mount', mount.target, mount.pid);
-      writes.push(
-        await measure('kidfs mount (dd conv=fsync)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
-          dd(source, join(mount.target, 'big.bin'), true),
-        ),
-      );
-      await stopKidfs(mount);
-      writes.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [source, fileUrl('libnfs.bin')])));
       if (r === 0) await warmUp('the FUSE null fs', nullFs.mountpoint, nullFs.pid, { remove: false }); // it serves every round
-      writes.push(
-        await measure('FUSE null fs ceiling (dd conv=fsync)', o.sizeMiB, { client: nullFs.pid }, () =>
-          dd(source, join(nullFs.mountpoint, 'big.bin'), true),
-        ),
-      );
-      writes.push(
-        await measure('C libfuse 3 null fs (dd conv=fsync)', o.sizeMiB, { client: cNull.pid }, () =>
-          dd(source, join(cNull.mountpoint, 'big.bin'), true),
-        ),
-      );
-      writes.push(
-        await measure('C bridge, libfuse 3 + libnfs (dd conv=fsync)', o.sizeMiB, { client: cBridge.pid, server: srv }, () =>
-          dd(source, join(cBridge.mountpoint, 'bridge.bin'), true),
-        ),
-      );
+      const ddTo = (path: string) => () => dd(source, path, true);
+      const copies: [string, { client?: number; server?: number }, () => Promise<unknown>][] = [
+        ['kidfs mount (dd conv=fsync)', { client: mount.pid, server: srv }, ddTo(join(mount.target, 'big.bin'))],
+        ['nfs-cp (libnfs)', { server: srv }, () => run('nfs-cp', [source, fileUrl('libnfs.bin')])],
+        ['FUSE null fs ceiling (dd conv=fsync)', { client: nullFs.pid }, ddTo(join(nullFs.mountpoint, 'big.bin'))],
+        ['C libfuse 3 null fs (dd conv=fsync)', { client: cNull.pid }, ddTo(join(cNull.mountpoint, 'big.bin'))],
+        [
+          'C bridge, libfuse 3 + libnfs (dd conv=fsync)',
+          { client: cBridge.pid, server: srv },
+          ddTo(join(cBridge.mountpoint, 'bridge.bin')),
+        ],
+        [
+          'C low-level bridge, spliced (dd conv=fsync)',
+          { client: spliceBridge.pid, server: srv },
+          ddTo(join(spliceBridge.mountpoint, 'splice.bin')),
+        ],
+        [
+          'C low-level bridge, copying (dd conv=fsync)',
+          { client: copyingBridge.pid, server: srv },
+          ddTo(join(copyingBridge.mountpoint, 'copying.bin')),
+        ],
+      ];
+      // On this machine a copy's speed depends on when in the round it runs (in a 12-round run the last rows of a round
+      // were up to 3x slower than the first): each round runs these rows in its own shuffled order.
+      const timed: Sample[] = [];
+      writeOrders.push(shuffled([...copies.keys()], r));
+      for (const i of writeOrders.at(-1)!) {
+        const [label, pids, work] = copies[i]!;
+        timed[i] = await measure(label, o.sizeMiB, pids, work);
+      }
+      writes.push(...timed);
+      await stopKidfs(mount);
       await checkFile('kidfs mount write (file on the server)', join(server.dir, 'big.bin'));
       await checkFile('nfs-cp write (file on the server)', join(server.dir, 'libnfs.bin'));
       await checkFile('C bridge write (file on the server)', join(server.dir, 'bridge.bin'));
+      await checkFile('C low-level bridge (spliced) write (file on the server)', join(server.dir, 'splice.bin'));
+      await checkFile('C low-level bridge (copying) write (file on the server)', join(server.dir, 'copying.bin'));
 
-      // ---- sequential read: every reader writes a copy next to the source ----
-      mount = await mountKidfs();
-      await warmUp('the read mount', mount.target, mount.pid);
-      await drop();
-      reads.push(await measure('local directory (dd)', o.sizeMiB, {}, () => dd(join(local, 'big.bin'), copy, false)));
-      await checkCopy('local read');
-      await drop();
-      reads.push(
-        await measure('kidfs mount, fresh mount (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
-          dd(join(mount.target, 'big.bin'), copy, false),
-        ),
-      );
-      await checkCopy('kidfs mount read');
-      // The same file again through the same mount, unchanged since its last open: from the page cache (autoCache).
-      // Into /dev/null: a copy into tmpfs would time tmpfs; the checksum that follows reads it through the mount again.
-      reads.push(
-        await measure('kidfs mount, re-read of the unchanged file (dd to /dev/null)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
-          dd(join(mount.target, 'big.bin'), '/dev/null', false),
-        ),
-      );
-      await checkFile('kidfs mount re-read', join(mount.target, 'big.bin'));
-      await drop();
-      reads.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [fileUrl('libnfs.bin'), copy])));
-      await checkCopy('nfs-cp read');
-      await drop();
-      reads.push(
-        await measure('FUSE null fs ceiling (dd)', o.sizeMiB, { client: nullFs.pid }, () =>
-          dd(join(nullFs.mountpoint, 'big.bin'), copy, false),
-        ),
-      );
-      await checkCopy('FUSE null fs read', zerosSha256(size));
-      await drop();
-      reads.push(
-        await measure('C libfuse 3 null fs (dd)', o.sizeMiB, { client: cNull.pid }, () =>
-          dd(join(cNull.mountpoint, 'big.bin'), copy, false),
-        ),
-      );
-      await checkCopy('C null fs read', zerosSha256(size));
-      await drop();
-      reads.push(
-        await measure('C bridge, libfuse 3 + libnfs (dd)', o.sizeMiB, { client: cBridge.pid, server: srv }, () =>
-          dd(join(cBridge.mountpoint, 'bridge.bin'), copy, false),
-        ),
-      );
-      await checkCopy('C bridge read');
-
-      // ---- small files ----
-      small.push(await measure('local directory', o.files, {}, () => createSmallFiles(join(local, `small${r}`), o.files)));
-      await checkSmallFiles(join(local, `small${r}`), o.files, 'f');
-      // A fresh mount: the first pass runs while V8 compiles the path, the second is the steady state.
-      await stopKidfs(mount);
-      mount = await mountKidfs();
-      for (const pass of ['first', 'steady'] as const) {
-        const label = pass === 'first' ? `kidfs mount, first ${o.files} after mounting` : 'kidfs mount, steady state';
-        small.push(
-          await measure(label, o.files, { client: mount.pid, server: srv }, () =>
-            createSmallFiles(join(mount.target, `small${r}${pass}`), o.files),
+      if (!o.writesOnly) {
+        // ---- sequential read: every reader writes a copy next to the source ----
+        mount = await mountKidfs();
+        await warmUp('the read mount', mount.target, mount.pid);
+        await drop();
+        reads.push(await measure('local directory (dd)', o.sizeMiB, {}, () => dd(join(local, 'big.bin'), copy, false)));
+        await checkCopy('local read');
+        await drop();
+        reads.push(
+          await measure('kidfs mount, fresh mount (dd)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
+            dd(join(mount.target, 'big.bin'), copy, false),
           ),
         );
-        await checkSmallFiles(join(server.dir, `small${r}${pass}`), o.files, 'f', CREDENTIAL.uid);
+        await checkCopy('kidfs mount read');
+        // The same file again through the same mount, unchanged since its last open: from the page cache (autoCache).
+        // Into /dev/null: a copy into tmpfs would time tmpfs; the checksum that follows reads it through the mount again.
+        reads.push(
+          await measure('kidfs mount, re-read of the unchanged file (dd to /dev/null)', o.sizeMiB, { client: mount.pid, server: srv }, () =>
+            dd(join(mount.target, 'big.bin'), '/dev/null', false),
+          ),
+        );
+        await checkFile('kidfs mount re-read', join(mount.target, 'big.bin'));
+        await drop();
+        reads.push(await measure('nfs-cp (libnfs)', o.sizeMiB, { server: srv }, () => run('nfs-cp', [fileUrl('libnfs.bin'), copy])));
+        await checkCopy('nfs-cp read');
+        await drop();
+        reads.push(
+          await measure('FUSE null fs ceiling (dd)', o.sizeMiB, { client: nullFs.pid }, () =>
+            dd(join(nullFs.mountpoint, 'big.bin'), copy, false),
+          ),
+        );
+        await checkCopy('FUSE null fs read', zerosSha256(size));
+        await drop();
+        reads.push(
+          await measure('C libfuse 3 null fs (dd)', o.sizeMiB, { client: cNull.pid }, () =>
+            dd(join(cNull.mountpoint, 'big.bin'), copy, false),
+          ),
+        );
+        await checkCopy('C null fs read', zerosSha256(size));
+        await drop();
+        reads.push(
+          await measure('C bridge, libfuse 3 + libnfs (dd)', o.sizeMiB, { client: cBridge.pid, server: srv }, () =>
+            dd(join(cBridge.mountpoint, 'bridge.bin'), copy, false),
+          ),
+        );
+        await checkCopy('C bridge read');
+
+        // ---- small files ----
+        small.push(await measure('local directory', o.files, {}, () => createSmallFiles(join(local, `small${r}`), o.files)));
+        await checkSmallFiles(join(local, `small${r}`), o.files, 'f');
+        // A fresh mount: the first pass runs while V8 compiles the path, the second is the steady state.
+        await stopKidfs(mount);
+        mount = await mountKidfs();
+        for (const pass of ['first', 'steady'] as const) {
+          const label = pass === 'first' ? `kidfs mount, first ${o.files} after mounting` : 'kidfs mount, steady state';
+          small.push(
+            await measure(label, o.files, { client: mount.pid, server: srv }, () =>
+              createSmallFiles(join(mount.target, `small${r}${pass}`), o.files),
+            ),
+          );
+          await checkSmallFiles(join(server.dir, `small${r}${pass}`), o.files, 'f', CREDENTIAL.uid);
+        }
+        small.push(
+          await measure('libnfs loop: create O_EXCL, write, fsync, close', o.files, { server: srv }, () =>
+            libnfsLoop(libnfsProgram, server, `libnfs${r}`, o.files),
+          ),
+        );
+        await checkSmallFiles(join(server.dir, `libnfs${r}`), o.files, 'f', CREDENTIAL.uid);
+        small.push(
+          await measure('Nfs3Client loop: CREATE+WRITE+COMMIT per file', o.files, { server: srv }, () =>
+            rawCreateLoop(server, `raw${r}`, o.files),
+          ),
+        );
+        await checkSmallFiles(join(server.dir, `raw${r}`), o.files, 'f', CREDENTIAL.uid);
+        await createSmallFiles(nullFs.mountpoint, o.files, 'existing'); // the same warm-up as the mount's
+        small.push(
+          await measure('FUSE null fs ceiling (open O_TRUNC, no create)', o.files, { client: nullFs.pid }, () =>
+            createSmallFiles(nullFs.mountpoint, o.files, 'existing'),
+          ),
+        );
+        await mkdir(join(server.dir, `nfscp${r}`));
+        chmodSync(join(server.dir, `nfscp${r}`), 0o777); // nfs-cp writes as the identity
+        small.push(
+          await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
+            nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
+          ),
+        );
+        const copies = await readdir(join(server.dir, `nfscp${r}`));
+        if (copies.length !== o.nfsCpFiles) throw new Error(`nfs-cp made ${copies.length} of ${o.nfsCpFiles} files`);
+        await stopKidfs(mount);
       }
-      small.push(
-        await measure('libnfs loop: create O_EXCL, write, fsync, close', o.files, { server: srv }, () =>
-          libnfsLoop(libnfsProgram, server, `libnfs${r}`, o.files),
-        ),
-      );
-      await checkSmallFiles(join(server.dir, `libnfs${r}`), o.files, 'f', CREDENTIAL.uid);
-      small.push(
-        await measure('Nfs3Client loop: CREATE+WRITE+COMMIT per file', o.files, { server: srv }, () =>
-          rawCreateLoop(server, `raw${r}`, o.files),
-        ),
-      );
-      await checkSmallFiles(join(server.dir, `raw${r}`), o.files, 'f', CREDENTIAL.uid);
-      await createSmallFiles(nullFs.mountpoint, o.files, 'existing'); // the same warm-up as the mount's
-      small.push(
-        await measure('FUSE null fs ceiling (open O_TRUNC, no create)', o.files, { client: nullFs.pid }, () =>
-          createSmallFiles(nullFs.mountpoint, o.files, 'existing'),
-        ),
-      );
-      await mkdir(join(server.dir, `nfscp${r}`));
-      chmodSync(join(server.dir, `nfscp${r}`), 0o777); // nfs-cp writes as the identity
-      small.push(
-        await measure(`nfs-cp, one process per file (${o.nfsCpFiles} files)`, o.nfsCpFiles, { server: srv }, () =>
-          nfsCpLoop(smallSource, (name) => fileUrl(`nfscp${r}/${name}`), o.nfsCpFiles),
-        ),
-      );
-      const copies = await readdir(join(server.dir, `nfscp${r}`));
-      if (copies.length !== o.nfsCpFiles) throw new Error(`nfs-cp made ${copies.length} of ${o.nfsCpFiles} files`);
-      await stopKidfs(mount);
 
       await rm(join(local, 'big.bin'));
-      await removeThroughNfs(server, ['big.bin', 'libnfs.bin', 'bridge.bin']);
+      await removeThroughNfs(server, ['big.bin', 'libnfs.bin', 'bridge.bin', 'splice.bin', 'copying.bin']);
       const summary = (name: string, rows: Sample[], unit: string) => `${name} ${rows.map((s) => rate(s).toFixed(0)).join('/')} ${unit}`;
+      const others = o.writesOnly ? '' : `; ${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}`;
+      const order = writeOrders
+        .at(-1)!
+        .map((i) => i + 2)
+        .join(' '); // the table's row numbers (the local directory's is 1)
       console.log(
-        `round ${r + 1} of ${o.rounds} (the rows' order): ${summary('write', writes, 'MiB/s')}; ` +
-          `${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}; load ${load()}`,
+        `round ${r + 1} of ${o.rounds} (the rows' order): ${summary('write', writes, 'MiB/s')} (run as rows ${order})${others}; load ${load()}`,
       );
       return [writes, reads, small];
     };
@@ -668,25 +764,28 @@ async function main(): Promise<void> {
         return samples[Math.floor(samples.length / 2)]!;
       }),
     ) as [Sample[], Sample[], Sample[]];
-    const nfsCp = small[6]!;
-
     const median = o.rounds > 1 ? `, median of ${o.rounds} rounds` : '';
     table(`sequential write, ${o.sizeMiB} MiB${median}`, 'MiB/s', writes);
-    table(
-      `sequential read, ${o.sizeMiB} MiB${median} (into a file on ${o.base}; page cache ${dropped ? 'dropped' : 'not dropped: not allowed here'})`,
-      'MiB/s',
-      reads,
-    );
-    table(`small files: create, write a few bytes, close (${o.files} files unless said)${median}`, 'files/s', small);
+    if (!o.writesOnly) {
+      table(
+        `sequential read, ${o.sizeMiB} MiB${median} (into a file on ${o.base}; page cache ${dropped ? 'dropped' : 'not dropped: not allowed here'})`,
+        'MiB/s',
+        reads,
+      );
+      table(`small files: create, write a few bytes, close (${o.files} files unless said)${median}`, 'files/s', small);
+    }
     cpuTable('CPU seconds per GiB, sequential write (the median round)', writes);
-    cpuTable('CPU seconds per GiB, sequential read (the median round)', reads);
-    console.log(`  nfs-cp per file: ${((nfsCp.seconds / nfsCp.amount) * 1000).toFixed(1)} ms (mostly process start and MNT)`);
+    if (!o.writesOnly) {
+      cpuTable('CPU seconds per GiB, sequential read (the median round)', reads);
+      const nfsCp = small[6]!;
+      console.log(`  nfs-cp per file: ${((nfsCp.seconds / nfsCp.amount) * 1000).toFixed(1)} ms (mostly process start and MNT)`);
+    }
 
     // Each ratio is taken within a round (its rows ran back to back, under the same load), then the median of the rounds.
     const perRound = (section: number, f: (rate: (row: number) => number) => number): number[] =>
       rounds.map((result) => f((row) => rate(result[section]![row]!)));
     const [W, R, S] = [0, 1, 2];
-    const [LOCAL, MOUNT, NFS_CP, NULL, C_NULL, BRIDGE] = [0, 1, 2, 3, 4, 5];
+    const [LOCAL, MOUNT, NFS_CP, NULL, C_NULL, BRIDGE, SPLICE, COPYING] = [0, 1, 2, 3, 4, 5, 6, 7];
     const [R_LOCAL, R_MOUNT, R_REREAD, R_NFS_CP, R_NULL, R_C_NULL, R_BRIDGE] = [0, 1, 2, 3, 4, 5, 6];
     const [S_LOCAL, S_FIRST, S_STEADY, S_LIBNFS, S_RAW, S_NULL, S_NFS_CP] = [0, 1, 2, 3, 4, 5, 6];
     console.log(`\nratios (throughput; >1 is faster): the median of the rounds' ratios${o.rounds > 1 ? ', each round in brackets' : ''}`);
@@ -704,6 +803,18 @@ async function main(): Promise<void> {
       perRound(W, (r) => r(MOUNT) / r(BRIDGE)),
     );
     ratio(
+      'write: C low-level bridge, spliced / nfs-cp',
+      perRound(W, (r) => r(SPLICE) / r(NFS_CP)),
+    );
+    ratio(
+      'write: C low-level bridge, copying / nfs-cp',
+      perRound(W, (r) => r(COPYING) / r(NFS_CP)),
+    );
+    ratio(
+      'write: kidfs mount / C low-level bridge, copying',
+      perRound(W, (r) => r(MOUNT) / r(COPYING)),
+    );
+    ratio(
       'write: kidfs mount / FUSE ceiling',
       perRound(W, (r) => r(MOUNT) / r(NULL)),
     );
@@ -719,70 +830,72 @@ async function main(): Promise<void> {
       'write: nfs-cp / C libfuse 3 null fs',
       perRound(W, (r) => r(NFS_CP) / r(C_NULL)),
     );
-    ratio(
-      'read: kidfs mount / nfs-cp',
-      perRound(R, (r) => r(R_MOUNT) / r(R_NFS_CP)),
-      0.8,
-    );
-    ratio(
-      'read: C bridge (libfuse 3 + libnfs, no JavaScript) / nfs-cp',
-      perRound(R, (r) => r(R_BRIDGE) / r(R_NFS_CP)),
-    );
-    ratio(
-      'read: kidfs mount / C bridge',
-      perRound(R, (r) => r(R_MOUNT) / r(R_BRIDGE)),
-    );
-    ratio(
-      'read: kidfs mount / FUSE ceiling',
-      perRound(R, (r) => r(R_MOUNT) / r(R_NULL)),
-    );
-    ratio(
-      'read: kidfs mount / local directory',
-      perRound(R, (r) => r(R_MOUNT) / r(R_LOCAL)),
-    );
-    ratio(
-      'read: FUSE null fs (JavaScript) / C libfuse 3 null fs',
-      perRound(R, (r) => r(R_NULL) / r(R_C_NULL)),
-    );
-    ratio(
-      'read: nfs-cp / C libfuse 3 null fs',
-      perRound(R, (r) => r(R_NFS_CP) / r(R_C_NULL)),
-    );
-    ratio(
-      're-read of the unchanged file / its first read (page cache kept)',
-      perRound(R, (r) => r(R_REREAD) / r(R_MOUNT)),
-      5,
-    );
-    ratio(
-      'small files: kidfs mount (steady) / libnfs loop',
-      perRound(S, (r) => r(S_STEADY) / r(S_LIBNFS)),
-      0.8,
-    );
-    ratio(
-      'small files: kidfs mount (first after mounting) / libnfs loop',
-      perRound(S, (r) => r(S_FIRST) / r(S_LIBNFS)),
-    );
-    ratio(
-      'small files: kidfs mount (steady) / Nfs3Client loop',
-      perRound(S, (r) => r(S_STEADY) / r(S_RAW)),
-    );
-    ratio(
-      'small files: kidfs mount (steady) / FUSE ceiling',
-      perRound(S, (r) => r(S_STEADY) / r(S_NULL)),
-    );
-    ratio(
-      'small files: kidfs mount (steady) / local directory',
-      perRound(S, (r) => r(S_STEADY) / r(S_LOCAL)),
-    );
-    ratio(
-      'small files: kidfs mount (steady) / nfs-cp per file',
-      perRound(S, (r) => r(S_STEADY) / r(S_NFS_CP)),
-    );
-    // The application waits for each FUSE request, and kidfs can answer LOOKUP, CREATE and FLUSH only once their RPC
-    // (LOOKUP, CREATE, FILE_SYNC WRITE) has come back: per file it needs at least the FUSE ceiling's time for as many
-    // requests plus three round trips, which the libnfs loop's time stands for (CREATE, WRITE, COMMIT).
-    const floor = perRound(S, (r) => 1 / (1 / r(S_NULL) + 1 / r(S_LIBNFS)) / r(S_LIBNFS));
-    ratio('small files: bound for any FUSE client with these guarantees / libnfs loop', floor);
+    if (!o.writesOnly) {
+      ratio(
+        'read: kidfs mount / nfs-cp',
+        perRound(R, (r) => r(R_MOUNT) / r(R_NFS_CP)),
+        0.8,
+      );
+      ratio(
+        'read: C bridge (libfuse 3 + libnfs, no JavaScript) / nfs-cp',
+        perRound(R, (r) => r(R_BRIDGE) / r(R_NFS_CP)),
+      );
+      ratio(
+        'read: kidfs mount / C bridge',
+        perRound(R, (r) => r(R_MOUNT) / r(R_BRIDGE)),
+      );
+      ratio(
+        'read: kidfs mount / FUSE ceiling',
+        perRound(R, (r) => r(R_MOUNT) / r(R_NULL)),
+      );
+      ratio(
+        'read: kidfs mount / local directory',
+        perRound(R, (r) => r(R_MOUNT) / r(R_LOCAL)),
+      );
+      ratio(
+        'read: FUSE null fs (JavaScript) / C libfuse 3 null fs',
+        perRound(R, (r) => r(R_NULL) / r(R_C_NULL)),
+      );
+      ratio(
+        'read: nfs-cp / C libfuse 3 null fs',
+        perRound(R, (r) => r(R_NFS_CP) / r(R_C_NULL)),
+      );
+      ratio(
+        're-read of the unchanged file / its first read (page cache kept)',
+        perRound(R, (r) => r(R_REREAD) / r(R_MOUNT)),
+        5,
+      );
+      ratio(
+        'small files: kidfs mount (steady) / libnfs loop',
+        perRound(S, (r) => r(S_STEADY) / r(S_LIBNFS)),
+        0.8,
+      );
+      ratio(
+        'small files: kidfs mount (first after mounting) / libnfs loop',
+        perRound(S, (r) => r(S_FIRST) / r(S_LIBNFS)),
+      );
+      ratio(
+        'small files: kidfs mount (steady) / Nfs3Client loop',
+        perRound(S, (r) => r(S_STEADY) / r(S_RAW)),
+      );
+      ratio(
+        'small files: kidfs mount (steady) / FUSE ceiling',
+        perRound(S, (r) => r(S_STEADY) / r(S_NULL)),
+      );
+      ratio(
+        'small files: kidfs mount (steady) / local directory',
+        perRound(S, (r) => r(S_STEADY) / r(S_LOCAL)),
+      );
+      ratio(
+        'small files: kidfs mount (steady) / nfs-cp per file',
+        perRound(S, (r) => r(S_STEADY) / r(S_NFS_CP)),
+      );
+      // The application waits for each FUSE request, and kidfs can answer LOOKUP, CREATE and FLUSH only once their RPC
+      // (LOOKUP, CREATE, FILE_SYNC WRITE) has come back: per file it needs at least the FUSE ceiling's time for as many
+      // requests plus three round trips, which the libnfs loop's time stands for (CREATE, WRITE, COMMIT).
+      const floor = perRound(S, (r) => 1 / (1 / r(S_NULL) + 1 / r(S_LIBNFS)) / r(S_LIBNFS));
+      ratio('small files: bound for any FUSE client with these guarantees / libnfs loop', floor);
+    }
     console.log(`\nall data checked: sha256 ${expected.slice(0, 16)}… for every 1-file copy, content and owner of every small file`);
     console.log(`load average at the end ${load()}`);
   } finally {

@@ -17,6 +17,7 @@ static void *null_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;
   conn->max_read = 1 << 20; // the same as -o max_read (libfuse checks that they agree)
+  conn->want &= ~FUSE_CAP_SPLICE_READ; // as a kidfs mount (no_splice_read): a spliced write is copied once more
   cfg->attr_timeout = 1;
   cfg->entry_timeout = 1;
   return NULL;
