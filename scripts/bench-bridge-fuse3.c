@@ -13,6 +13,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse.h>
 #include <nfsc/libnfs.h>
+#include "bench-nfs-stat.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -102,22 +103,7 @@ static void *service(void *unused) {
   return NULL;
 }
 
-static void copy_stat(struct call *call, void *data) {
-  const struct nfs_stat_64 *from = data;
-  struct stat *st = call->out;
-  memset(st, 0, sizeof(*st));
-  st->st_ino = from->nfs_ino;
-  st->st_mode = from->nfs_mode;
-  st->st_nlink = from->nfs_nlink;
-  st->st_uid = from->nfs_uid;
-  st->st_gid = from->nfs_gid;
-  st->st_size = from->nfs_size;
-  st->st_blocks = from->nfs_blocks;
-  st->st_blksize = 1 << 20;
-  st->st_atim = (struct timespec){from->nfs_atime, from->nfs_atime_nsec};
-  st->st_mtim = (struct timespec){from->nfs_mtime, from->nfs_mtime_nsec};
-  st->st_ctim = (struct timespec){from->nfs_ctime, from->nfs_ctime_nsec};
-}
+static void copy_stat(struct call *call, void *data) { stat_from_nfs(data, call->out); }
 
 static void copy_read(struct call *call, void *data) {
   memcpy(call->out, data, (size_t) call->status);

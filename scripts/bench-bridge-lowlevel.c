@@ -18,6 +18,7 @@
 #include <fuse_lowlevel.h>
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
+#include "bench-nfs-stat.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -246,19 +247,6 @@ static int settle(struct handle *handle) {
 }
 
 // ---- the file system ----
-static void to_stat(const struct nfs_stat_64 *from, struct stat *st) {
-  memset(st, 0, sizeof(*st));
-  st->st_mode = from->nfs_mode;
-  st->st_nlink = from->nfs_nlink;
-  st->st_uid = from->nfs_uid;
-  st->st_gid = from->nfs_gid;
-  st->st_size = from->nfs_size;
-  st->st_blocks = from->nfs_blocks;
-  st->st_blksize = MAX_REQUEST;
-  st->st_atim = (struct timespec){from->nfs_atime, from->nfs_atime_nsec};
-  st->st_mtim = (struct timespec){from->nfs_mtime, from->nfs_mtime_nsec};
-  st->st_ctim = (struct timespec){from->nfs_ctime, from->nfs_ctime_nsec};
-}
 
 /** Stats `path` (under nfs_lock) into an entry that the kernel may not cache: another client removes files. */
 static int entry_of(const char *path, struct fuse_entry_param *entry) {
@@ -267,7 +255,7 @@ static int entry_of(const char *path, struct fuse_entry_param *entry) {
   if (status < 0) return status;
   memset(entry, 0, sizeof(*entry));
   entry->ino = inode_of(path);
-  to_stat(&st, &entry->attr);
+  stat_from_nfs(&st, &entry->attr);
   entry->attr.st_ino = entry->ino;
   return 0;
 }
