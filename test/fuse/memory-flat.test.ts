@@ -23,8 +23,15 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 /**
  * The server's RssAnon (KiB, each after a full GC) after warm-up and ROUNDS rounds later, each
  * the median of the last five rounds' values (a round or two can move it by ~1 MiB and back).
+ * With `showGrowthKiB`, up to twice ROUNDS rounds more while it has not grown by that much: a leak
+ * may first fill space the warm-up left free in the heap, which RssAnon does not show (once in a
+ * CI run upstream grew by 360 KiB in ROUNDS rounds, where it grows by ~2.8 MiB).
  */
-async function measure(t: Teardown, binding: FuseServerConfig['binding']): Promise<{ before: number; after: number }> {
+async function measure(
+  t: Teardown,
+  binding: FuseServerConfig['binding'],
+  showGrowthKiB?: number,
+): Promise<{ before: number; after: number; rounds: number }> {
   // Every stat reaches the server (attr_timeout=0) and waits there, so each round needs ~200 workers.
   const server: FuseServer = await startFuseServer(
     t,
@@ -56,10 +63,15 @@ async function measure(t: Teardown, binding: FuseServerConfig['binding']): Promi
   };
 
   const before = await rounds(WARM_UP_ROUNDS);
-  const after = await rounds(ROUNDS);
+  let after = await rounds(ROUNDS);
+  let measured = ROUNDS;
+  while (showGrowthKiB !== undefined && after - before <= showGrowthKiB && measured < 3 * ROUNDS) {
+    after = await rounds(ROUNDS);
+    measured += ROUNDS;
+  }
   driver.disconnect();
   await server.stop();
-  return { before, after };
+  return { before, after, rounds: measured };
 }
 
 t.test(`${ROUNDS} rounds of ${PARALLEL} parallel stats leave the serving process's RSS flat`, async (t) => {
@@ -69,7 +81,7 @@ t.test(`${ROUNDS} rounds of ${PARALLEL} parallel stats leave the serving process
 });
 
 t.test('the same workload grows a server on upstream fuse-native (the leak the patch fixes)', async (t) => {
-  const { before, after } = await measure(t, 'upstream');
-  t.comment(`upstream: RssAnon ${before} KiB -> ${after} KiB`);
+  const { before, after, rounds } = await measure(t, 'upstream', FLAT_KIB);
+  t.comment(`upstream: RssAnon ${before} KiB -> ${after} KiB after ${rounds} rounds`);
   t.ok(after - before > FLAT_KIB, `RssAnon grew by ${after - before} KiB (more than ${FLAT_KIB})`);
 });
