@@ -597,7 +597,6 @@ async function main(): Promise<void> {
     const smallSource = join(work, 'small-source.txt');
     await writeFile(smallSource, 'file 0\n');
 
-    const writeOrders: number[][] = [];
     /** One round of every measurement; its big files are removed at the end (nfs-cp does not overwrite). */
     const round = async (r: number): Promise<Sample[][]> => {
       const writes: Sample[] = [];
@@ -635,8 +634,8 @@ async function main(): Promise<void> {
       // On this machine a copy's speed depends on when in the round it runs (in a 12-round run the last rows of a round
       // were up to 3x slower than the first): each round runs these rows in its own shuffled order.
       const timed: Sample[] = [];
-      writeOrders.push(shuffled([...copies.keys()], r));
-      for (const i of writeOrders.at(-1)!) {
+      const writeOrder = shuffled([...copies.keys()], r);
+      for (const i of writeOrder) {
         const [label, pids, work] = copies[i]!;
         timed[i] = await measure(label, o.sizeMiB, pids, work);
       }
@@ -744,10 +743,7 @@ async function main(): Promise<void> {
       await removeThroughNfs(server, ['big.bin', 'libnfs.bin', 'bridge.bin', 'splice.bin', 'copying.bin']);
       const summary = (name: string, rows: Sample[], unit: string) => `${name} ${rows.map((s) => rate(s).toFixed(0)).join('/')} ${unit}`;
       const others = o.writesOnly ? '' : `; ${summary('read', reads, 'MiB/s')}; ${summary('small files', small, 'files/s')}`;
-      const order = writeOrders
-        .at(-1)!
-        .map((i) => i + 2)
-        .join(' '); // the table's row numbers (the local directory's is 1)
+      const order = writeOrder.map((i) => i + 2).join(' '); // the table's row numbers (the local directory's is 1)
       console.log(
         `round ${r + 1} of ${o.rounds} (the rows' order): ${summary('write', writes, 'MiB/s')} (run as rows ${order})${others}; load ${load()}`,
       );
