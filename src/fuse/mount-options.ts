@@ -68,8 +68,6 @@ const EXTRA_FLAGS = new Set([
   'sync_read',
   'atomic_o_trunc',
   'no_remote_lock',
-  'splice_write',
-  'splice_move',
   'noatime',
   'noexec',
   'sync',
@@ -83,6 +81,8 @@ const REFUSED: Record<string, string> = {
   default_permissions: 'kidfs leaves permission checks to the NFS server',
   splice_read: 'a spliced write would be copied out of its pipe once more: kidfs mounts set no_splice_read',
   no_splice_read: 'kidfs sets it',
+  splice_write: 'the binding reads and answers /dev/fuse itself (fast writes), and libfuse cannot splice through it',
+  splice_move: 'the binding reads and answers /dev/fuse itself (fast writes), and libfuse cannot splice through it',
   suid: 'kidfs mounts are always nosuid',
   dev: 'kidfs mounts are always nodev',
   allow_root: 'use allowOther',
@@ -125,10 +125,10 @@ export function fuseOptionList(options: MountOptions): string[] {
   // The page cache is kept or dropped at open (autoCache), as the NFS client does: libfuse 3's default would also have
   // the kernel ask for the attributes before every read(2) while they are expired, a GETATTR round trip per read.
   list.push('no_auto_inval_data');
-  // A write is handed to JavaScript in libfuse's receive buffer. Where a pipe may hold a whole request (the daemon has
-  // CAP_SYS_RESOURCE, or fs.pipe-max-size was raised), libfuse 3 would splice it into a pipe instead, then copy it out
-  // into a fresh buffer for the path-based write: the same copy and one step more, and a mount's speed would depend on
-  // the node's settings (scripts/bench-mount.ts measures a bridge that keeps the data in the pipe).
+  // kidfs's binding reads /dev/fuse itself (fast writes: a write is handed to JavaScript in the buffer it was read
+  // into), so libfuse cannot splice; said outright, so that a mount without fast writes behaves the same: there, where
+  // a pipe may hold a whole request (CAP_SYS_RESOURCE, or a raised fs.pipe-max-size), libfuse 3 would splice each write
+  // into a pipe and copy it out again for the path-based write, and a mount's speed would depend on the node.
   list.push('no_splice_read');
   if (options.allowOther ?? true) list.push('allow_other');
   if (options.readOnly) list.push('ro');

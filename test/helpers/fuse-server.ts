@@ -23,7 +23,7 @@ export interface FuseServerConfig {
   binding?: 'kidfs' | 'upstream' | 'raw';
   /** for upstream and raw: libfuse options passed unchecked instead of options */
   rawOptions?: string[];
-  /** for raw: getattr answers a second time, EIO, 10 ms after its answer (a misbehaving binding user) */
+  /** for raw: getattr and write answer a second time, EIO, when the next of their kind arrives (a misbehaving binding user) */
   answerTwice?: boolean;
 }
 
@@ -65,8 +65,19 @@ async function mount(): Promise<() => Promise<void>> {
             answerAgain = () => reply(-constants.errno.EIO);
           });
         };
+        // A write's second answer reaches the binding while the next write waits, in a slot it may have reused.
+        type Write = (path: string, fh: number, data: Buffer, length: number, position: number, reply: Reply) => void;
+        const write = ops.write as Write;
+        let answerWriteAgain: (() => void) | undefined;
+        ops.write = (path: string, fh: number, data: Buffer, length: number, position: number, reply: Reply) => {
+          answerWriteAgain?.();
+          write(path, fh, data, length, position, (...answer) => {
+            reply(...answer);
+            answerWriteAgain = () => reply(-constants.errno.EIO);
+          });
+        };
       }
-      const fuse = new Fuse(config.mountpoint, ops, { timeout: false, options: config.rawOptions ?? [] });
+      const fuse = new Fuse(config.mountpoint, ops, { timeout: false, options: config.rawOptions ?? [], fastWrites: true });
       await new Promise<void>((resolve, reject) => fuse.mount((error) => (error ? reject(error) : resolve())));
       return () => new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
     }
