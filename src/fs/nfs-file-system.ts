@@ -503,12 +503,12 @@ export class NfsFileSystem {
   /**
    * Writes `data` at `position` (an O_APPEND fd: at the end of the file, unless `atPosition`: mmap'ed pages written
    * back through it); `data` is copied before this resolves. An earlier write's failure that this fd has not
-   * reported yet fails this call.
+   * reported yet fails this call. `accepted` is called once nothing is left that could fail, right before the copy.
    */
-  write(fd: number, data: Uint8Array, position: number, options: { atPosition?: boolean } = {}): Promise<number> {
+  write(fd: number, data: Uint8Array, position: number, options: { atPosition?: boolean; accepted?: () => void } = {}): Promise<number> {
     return this.run('write', async () => {
       await this.options.qos?.transfer(data.length);
-      return this.files.write(fd, data, position, options.atPosition === true);
+      return this.files.write(fd, data, position, options.atPosition === true, options.accepted);
     });
   }
 

@@ -171,8 +171,11 @@ export class OpenFiles {
     return n;
   }
 
-  /** Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says, unless `atPosition`. */
-  async write(fd: number, data: Uint8Array, position: number, atPosition = false): Promise<number> {
+  /**
+   * Takes a copy of `data`; an O_APPEND fd writes at the end of the file whatever `position` says, unless `atPosition`.
+   * `accepted`: see WriteBack.write.
+   */
+  async write(fd: number, data: Uint8Array, position: number, atPosition = false, accepted?: () => void): Promise<number> {
     const file = this.file(fd);
     if (!file.writable) throw new FsError(EBADF, `fd ${fd} is not open for writing`);
     this.reportWriteError(file);
@@ -182,7 +185,7 @@ export class OpenFiles {
     const wasEmpty = inode.size === 0;
     inode.size = Math.max(inode.size, offset + data.length);
     inode.generation++;
-    await inode.writeBack.write(offset, data);
+    await inode.writeBack.write(offset, data, accepted);
     // A small first write into an empty file is often all the file gets: sent now, its WRITE travels while the
     // application's close comes to us, and the close only waits for the reply.
     if (wasEmpty && offset === 0 && data.length < EAGER_FIRST_WRITE_BYTES) inode.writeBack.sendNow();

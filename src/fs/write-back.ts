@@ -90,13 +90,16 @@ export class WriteBack implements MemoryHolder {
   /**
    * Copies `data` (the caller may reuse its buffer as soon as this resolves); waits while the file holds too much, and
    * while the memory budget has no room for a new chunk (until data of this mount or another is committed).
+   * `accepted` is called once the held chunk takes the rest of `data`: only the copy is left, which cannot fail, so the
+   * writer may be answered while it is made.
    */
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  async write(offset: number, data: Uint8Array, accepted?: () => void): Promise<void> {
     for (let done = 0; done < data.length;) {
       const piece = Math.min(data.length - done, this.limits.chunkBytes);
       if (!this.hasRoomFor(piece)) await this.roomFor(piece);
       const at = offset + done;
       if (!this.heldTakes(at)) await this.startChunk(at);
+      if (accepted && this.heldRoomFrom(at) >= data.length - done) accepted();
       done += this.gather(at, data.subarray(done, done + piece));
     }
   }
@@ -191,6 +194,12 @@ export class WriteBack implements MemoryHolder {
   private heldTakes(offset: number): boolean {
     const held = this.chunks.held;
     return held !== undefined && offset >= held.offset && offset <= held.offset + held.length && offset < held.offset + held.buffer.length;
+  }
+
+  /** Bytes the held chunk can take from `offset` (which it takes: heldTakes). */
+  private heldRoomFrom(offset: number): number {
+    const held = this.chunks.held!;
+    return held.offset + held.buffer.length - offset;
   }
 
   /** Sends the held chunk and holds a new one at `offset`, once the pool has a buffer for it. */

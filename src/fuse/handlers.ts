@@ -80,6 +80,12 @@ export interface KernelCache {
   invalidatePath(path: string): Promise<void>;
 }
 
+/** How a write came, and what its handler may do before it settles. */
+export interface WriteHow {
+  readonly writepage: boolean;
+  readonly accept?: () => void;
+}
+
 export interface FuseHandlers {
   /** told of every operation before its handler runs, with the calling process (for an audit log; must not throw) */
   audit?(op: string, path: string, caller: Caller): void;
@@ -110,8 +116,10 @@ export interface FuseHandlers {
    * `writeCopiesData` set, `data` is the kernel's buffer itself, valid only until the promise settles.
    * `writepage`: the kernel writes back mmap'ed pages, through any fd of the file open for writing (an O_APPEND
    * one too): they belong at `position` whatever the fd's flags.
+   * `accept` (with `writeCopiesData`, on a binding that can): answers the writer now that all of `data` is taken,
+   * before the handler copies it; `data` stays valid until the promise settles, which must then resolve.
    */
-  write?(path: string, fh: Handle, data: Buffer, position: number, how: { writepage: boolean }): Promise<number>;
+  write?(path: string, fh: Handle, data: Buffer, position: number, how: WriteHow): Promise<number>;
   /** `write` copies what it keeps before it settles, so it needs no copy of its own (saves one per write). */
   readonly writeCopiesData?: boolean;
   flush?(path: string, fh: Handle): Promise<void>;

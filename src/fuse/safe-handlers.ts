@@ -135,14 +135,26 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.write) {
     const write = h.write.bind(h);
-    ops.write = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply, writepage?: boolean) => {
+    type Accept = (count: number) => void;
+    ops.write = (
+      path: string,
+      fh: number,
+      buffer: Buffer,
+      length: number,
+      position: number,
+      reply: Reply,
+      writepage?: boolean,
+      accept?: Accept,
+    ) => {
       const kernelData = buffer.subarray(0, length);
       const data = h.writeCopiesData ? kernelData : Buffer.from(kernelData);
+      // Only a handler that reads the kernel's buffer itself gains by answering before it has copied.
+      const early = h.writeCopiesData && accept ? () => accept(length) : undefined;
       run(
         'write',
         path,
         reply,
-        () => write(path, fh, data, position, { writepage: writepage === true }),
+        () => write(path, fh, data, position, { writepage: writepage === true, accept: early }),
         (written) => [checkCount('write', written, length)],
       );
     };

@@ -66,9 +66,10 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
     create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
     // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
     read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
-    // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks).
+    // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks), and accepts the write
+    // first once nothing is left that could fail.
     write: (path, fh, data, position, how) =>
-      call('write', path, () => fs.write(fh, data, position, { atPosition: how.writepage })).then((written) => {
+      call('write', path, () => fs.write(fh, data, position, { atPosition: how.writepage, accepted: how.accept })).then((written) => {
         otherNames.changed(path, fh);
         return written;
       }),

@@ -185,3 +185,26 @@ t.test('the file is committing during a COMMIT and replaying while it sends chun
   t.equal(writeBack.state, 'writing');
   t.equal(writeBack.holding, 0, 'everything committed');
 });
+
+t.test('a write is accepted once, when only its copy is left, and never when it fails', async (t) => {
+  const { server, fs } = setUp();
+  const fd = await fs.create('/f', 0o644);
+  const data = payload(3);
+  let acceptedBeforeSettled = 0;
+  let settled = false;
+  // 12 KiB from offset 100 spans four chunks: only the last one's room covers what is left of the write.
+  const writing = fs
+    .write(fd, data, 100, { accepted: () => void (acceptedBeforeSettled += settled ? 0 : 1) })
+    .finally(() => (settled = true));
+  t.equal(await writing, data.length, 'the write took every byte');
+  t.equal(acceptedBeforeSettled, 1, 'accepted once, before the write settled');
+  await fs.flush(fd);
+  t.ok(server.stableContents('f').subarray(100).equals(data), 'and every byte reached the server where it was written');
+  await fs.release(fd);
+
+  const readOnly = await fs.open('/f', 0);
+  let accepted = 0;
+  await rejectsWithErrno(t, fs.write(readOnly, data, 0, { accepted: () => void accepted++ }), Errno.EBADF, 'a write on a read-only fd');
+  t.equal(accepted, 0, 'a write refused (fd not open for writing) is never accepted');
+  await fs.release(readOnly);
+});

@@ -6,6 +6,7 @@
 //   .../slow-<ms>   getattr answers after <ms> milliseconds (a lookup holds its directory: use
 //                   a directory of its own to keep the rest of the mount responsive)
 //   .../slow-read-<ms>  read answers after <ms> milliseconds, recording the length the kernel's buffer has then
+//   .../slow-write-<ms> write answers after <ms> milliseconds, recorded as 'slow-write' once it has
 import { constants } from 'node:fs';
 import type { Attributes, Caller, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
 
@@ -215,6 +216,11 @@ export class MemoryFs implements FuseHandlers {
 
   async write(path: string, fh: number, data: Buffer, position: number): Promise<number> {
     this.record('write', path, data.length);
+    const slow = /\/slow-write-(\d+)$/.exec(path);
+    if (slow) {
+      await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
+      this.record('slow-write', path, data.length);
+    }
     const node = this.handleNode(fh);
     node.pending.push({ position, data });
     node.mtime = node.ctime = now();
