@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/loopback-nfs.ts';
+import { recordPath } from '../../src/cli/standalone-records.ts';
 import { makeWorkDir, run, startMount, startServer, STATIC_TABLE, USER_1000, writeConfig } from '../helpers/kidfs-mount.ts';
 
 const server = await startServer(t);
@@ -87,10 +88,11 @@ t.test('on a terminal each log record is one readable line, not JSON', async (t)
   const target = join(work, 'terminal');
   mkdirSync(target);
   const kidfs = new URL('../../scripts/kidfs', import.meta.url).pathname;
-  // script(1) gives the mount a terminal; it stops itself a moment after mounting (SIGTERM), so script returns.
+  // script(1) gives the mount a terminal; it stops itself once the mount is ready (SIGTERM), so script returns. Ready
+  // is when its mount record exists: the FUSE mount shows in mountinfo earlier, and a SIGTERM then is a failed start.
   const command =
     `${kidfs} mount '${server.url}' ${target} --identity cms/editor --config ${config} --foreground & pid=$!; ` +
-    `while kill -0 $pid && ! grep -q ' ${target} ' /proc/self/mountinfo; do sleep 0.1; done; kill -TERM $pid; wait $pid`;
+    `while kill -0 $pid && ! [ -e '${recordPath(target)}' ]; do sleep 0.1; done; kill -TERM $pid; wait $pid`;
   const result = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
   t.teardown(() => void spawnSync('umount', ['-l', target]));
   t.equal(result.status, 0, result.stdout);
