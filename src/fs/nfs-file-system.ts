@@ -19,6 +19,7 @@ import { OpenFiles } from './open-files.ts';
 import { OwnerView } from './owner-view.ts';
 import { pathComponents, splitParent } from './path-names.ts';
 import { PathResolver } from './path-resolver.ts';
+import type { AnswerFrom } from './read-ahead.ts';
 import type { NfsOperations } from './nfs-operations.ts';
 
 /** A time for utimens: leave it, the server's clock, or this time. */
@@ -492,11 +493,14 @@ export class NfsFileSystem {
     });
   }
 
-  /** Reads into `target` from `position`; resolves with the bytes read (fewer only at the end of the file). */
-  read(fd: number, target: Uint8Array, position: number): Promise<number> {
+  /**
+   * Reads into `target` from `position`; resolves with the bytes read (fewer only at the end of the file). With
+   * `answerFrom`, data held in read-ahead may be answered from where it is instead (see OpenFiles.read).
+   */
+  read(fd: number, target: Uint8Array, position: number, answerFrom?: AnswerFrom): Promise<number> {
     return this.run('read', async () => {
       await this.options.qos?.transfer(target.length);
-      return this.files.read(fd, target, position);
+      return this.files.read(fd, target, position, answerFrom);
     });
   }
 

@@ -12,7 +12,7 @@ import { EBADF, FsError } from './fs-error.ts';
 import type { ResolvedOptions } from './fs-options.ts';
 import type { FsStats } from './fs-stats.ts';
 import type { NfsOperations } from './nfs-operations.ts';
-import type { ReadAhead } from './read-ahead.ts';
+import type { AnswerFrom, ReadAhead } from './read-ahead.ts';
 import type { WriteBack } from './write-back.ts';
 
 /** A first write into an empty file smaller than this is sent at once (see write()). */
@@ -149,9 +149,10 @@ export class OpenFiles {
 
   /**
    * Fills `target` from `position`; resolves with the bytes read (fewer only at the end of the file). A target that is
-   * detached meanwhile (a FUSE buffer answered by a timeout) gets nothing and causes no error.
+   * detached meanwhile (a FUSE buffer answered by a timeout) gets nothing and causes no error. A whole read that
+   * read-ahead holds is given to `answerFrom` instead, when there is one (the reader is answered without a copy).
    */
-  async read(fd: number, target: Uint8Array, position: number): Promise<number> {
+  async read(fd: number, target: Uint8Array, position: number, answerFrom?: AnswerFrom): Promise<number> {
     const file = this.file(fd);
     if (!file.readable) throw new FsError(EBADF, `fd ${fd} is not open for reading`);
     const { inode } = file;
@@ -160,7 +161,9 @@ export class OpenFiles {
     const knownSize = this.sizeOf(inode.handle, 0);
     // Data this mount wrote must be visible: send what overlaps the range first.
     await inode.writeBack?.drain(position, target.length);
-    const ahead = inode.writeBack?.dirty ? undefined : await file.readAhead.read(target, position, inode.generation, inode.size);
+    const ahead = inode.writeBack?.dirty
+      ? undefined
+      : await file.readAhead.read(target, position, inode.generation, inode.size, answerFrom);
     let n = ahead ?? (await this.reads.readInto(inode.handle, target, position));
     const holeEnd = Math.min(target.length, knownSize - position);
     if (n < holeEnd) {

@@ -14,6 +14,9 @@ export interface ReadAheadLimits {
   readonly window: number;
 }
 
+/** Answers the reader with `source` (its whole length) before it returns: the caller's data, uncopied. */
+export type AnswerFrom = (source: Uint8Array) => void;
+
 /** READs up to `length` bytes at `offset` (fewer only at the end of the file) into `into`, or into a buffer of its own. */
 export type FetchBlock = (offset: number, length: number, into: Buffer) => Promise<Buffer>;
 
@@ -109,9 +112,10 @@ export class ReadAhead implements MemoryHolder {
    * Copies the bytes at [offset, offset+target.length) into `target` from read-ahead blocks when the access is
    * sequential, and resolves with how many there were (fewer at the end of the file). Undefined otherwise (the caller
    * reads directly). `size` is the file size as known: nothing is fetched ahead past it. A target that goes away
-   * meanwhile (a detached FUSE buffer has length 0) gets nothing and no error.
+   * meanwhile (a detached FUSE buffer has length 0) gets nothing and no error. A read that one block holds whole is
+   * given to `answerFrom` instead, when there is one, while the block is held.
    */
-  async read(target: Uint8Array, offset: number, generation: number, size: number): Promise<number | undefined> {
+  async read(target: Uint8Array, offset: number, generation: number, size: number, answerFrom?: AnswerFrom): Promise<number | undefined> {
     const { blockBytes, window } = this.limits;
     const length = target.length;
     // The kernel sends a sequential reader's requests several at a time (up to 12 of 128 KiB), so they may arrive out
@@ -158,6 +162,10 @@ export class ReadAhead implements MemoryHolder {
       for (let i = 0; i < needed.length; i++) {
         const data = await needed[i]!.data;
         const from = offset + filled - (first + i) * blockBytes;
+        if (answerFrom && needed.length === 1 && data.length - from >= length) {
+          answerFrom(data.subarray(from, from + length));
+          return length;
+        }
         const n = Math.max(0, Math.min(data.length - from, length - filled));
         if (n > 0) data.copy(target, filled, from, from + n); // Buffer#copy: nothing, and no throw, into a detached target
         filled += n;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal KIDFS_PATCH_LEVEL in the patch (index.js and fuse-native.c). */
-const PATCH_LEVEL = 9;
+const PATCH_LEVEL = 10;
 const PATCH_FILE = fileURLToPath(new URL('../../patches/fuse-native+2.2.6.patch', import.meta.url));
 
 /** A callback-style operation as fuse-native calls it: arguments, then a callback. */
@@ -27,6 +27,11 @@ export interface NativeFuseOptions {
    * libfuse worker (patch level 9): one thread hand-off less per write; `write` gets the path its fh was opened as
    */
   fastWrites?: boolean;
+  /**
+   * With fastWrites, READs too (patch level 10): `read` gets, after its callback, `answerFrom(source)`, which answers
+   * the kernel from `source` at once, so that data held elsewhere need not be copied into the kernel's buffer
+   */
+  fastReads?: boolean;
 }
 
 export interface NativeFuse {

@@ -65,7 +65,7 @@ async function serve(request: FuseMountRequest, options: string[]): Promise<Fuse
     log,
     caller: () => fuse?.caller ?? null,
   });
-  fuse = new Fuse(mountpoint, ops, { timeout: false, options, byteNames: true, fastWrites: true });
+  fuse = new Fuse(mountpoint, ops, { timeout: false, options, byteNames: true, fastWrites: true, fastReads: true });
   await new Promise<void>((resolve, reject) => {
     fuse.mount((error) => (error ? reject(new Error(`cannot mount FUSE on ${mountpoint}: ${error.message}`)) : resolve()));
   });

@@ -86,6 +86,15 @@ export interface WriteHow {
   readonly accept?: () => void;
 }
 
+export interface ReadHow {
+  /**
+   * (on a binding that can) answers the reader now with `source`'s bytes, which the kernel has read when this returns,
+   * instead of `target`'s: for data held elsewhere, uncopied. `source.length` is the count (fewer than asked only at the
+   * end of the file); the promise must then resolve, with that count.
+   */
+  readonly answerFrom?: (source: Uint8Array) => void;
+}
+
 export interface FuseHandlers {
   /** told of every operation before its handler runs, with the calling process (for an audit log; must not throw) */
   audit?(op: string, path: string, caller: Caller): void;
@@ -110,7 +119,7 @@ export interface FuseHandlers {
    * `target` is valid only until the answer: afterwards (a timeout answered first) it is detached, with length 0, so a
    * late Buffer#copy into it copies nothing (TypedArray#set and #fill would throw).
    */
-  read?(path: string, fh: Handle, target: Buffer, position: number): Promise<number>;
+  read?(path: string, fh: Handle, target: Buffer, position: number, how: ReadHow): Promise<number>;
   /**
    * `data` is the handler's own copy: it may keep it; answers the number of bytes written. With
    * `writeCopiesData` set, `data` is the kernel's buffer itself, valid only until the promise settles.

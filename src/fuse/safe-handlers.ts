@@ -3,7 +3,8 @@
 // its errno (or EIO, logged), a handler slower than opTimeoutMs gets ETIMEDOUT (its late answer
 // is dropped), and the kernel's write buffers, which the binding detaches once answered, reach
 // the handler only when it copies what it keeps (else it gets a copy). Reads fill the kernel's
-// buffer themselves: once detached it has length 0, and a late fill copies nothing.
+// buffer themselves (once detached it has length 0, and a late fill copies nothing), or answer from
+// memory of their own through answerFrom, which the binding ignores once the read is answered.
 import { constants } from 'node:os';
 import type { NativeOp, NativeOps } from './binding.ts';
 import { FuseError } from './fuse-error.ts';
@@ -124,12 +125,20 @@ export function toNativeOps(handlers: FuseHandlers, settings: SafeHandlerSetting
   }
   if (h.read) {
     const read = h.read.bind(h);
-    ops.read = (path: string, fh: number, buffer: Buffer, length: number, position: number, reply: Reply) =>
+    ops.read = (
+      path: string,
+      fh: number,
+      buffer: Buffer,
+      length: number,
+      position: number,
+      reply: Reply,
+      answerFrom?: (source: Uint8Array) => void,
+    ) =>
       run(
         'read',
         path,
         reply,
-        () => read(path, fh, buffer.subarray(0, length), position),
+        () => read(path, fh, buffer.subarray(0, length), position, { answerFrom }),
         (count) => [checkCount('read', count, length)],
       );
   }

@@ -64,8 +64,8 @@ export function fsHandlers(fs: NfsFileSystem, log: (line: string) => void, obser
 
     open: (path, flags) => call('open', path, () => fs.open(path, flags)),
     create: (path, mode, flags) => call('create', path, () => fs.create(path, mode, flags)),
-    // Straight into the kernel's buffer: read-ahead copies from its blocks while it holds them.
-    read: (path, fh, target, position) => call('read', path, () => fs.read(fh, target, position)),
+    // Straight into the kernel's buffer, or answered from a read-ahead block while it is held (uncopied).
+    read: (path, fh, target, position, how) => call('read', path, () => fs.read(fh, target, position, how.answerFrom)),
     // NfsFileSystem.write copies the data before it settles (write-back keeps its own chunks), and accepts the write
     // first once nothing is left that could fail.
     write: (path, fh, data, position, how) =>

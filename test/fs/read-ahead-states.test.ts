@@ -9,8 +9,8 @@ const BLOCK = 4096;
 interface PendingRead {
   readonly offset: number;
   readonly into: Buffer;
-  /** Answers the READ with the file's bytes (byte i of the file is i % 251). */
-  answer(): void;
+  /** Answers the READ with the file's bytes (byte i of the file is i % 251), `count` of them (else all asked). */
+  answer(count?: number): void;
   fail(): void;
 }
 
@@ -31,9 +31,9 @@ function setUp(window: number) {
         reads.push({
           offset,
           into,
-          answer: () => {
-            for (let i = 0; i < length; i++) into[i] = (offset + i) % 251;
-            resolve(into.subarray(0, length));
+          answer: (count = length) => {
+            for (let i = 0; i < count; i++) into[i] = (offset + i) % 251;
+            resolve(into.subarray(0, count));
           },
           fail: () => reject(new Error('READ failed')),
         });
@@ -99,4 +99,43 @@ t.test('an evicted block a reader still copies from goes back when that reader i
   t.ok(target.equals(fileBytes(0, 2 * BLOCK)), 'the reader got both blocks whole');
   t.ok(given.includes(reads[0]!.into) && given.includes(reads[1]!.into), 'then both go back');
   reads[2]!.answer();
+});
+
+t.test('a read one block holds is answered from the block itself, while it is held; others are copied', async (t) => {
+  const { given, reads, readAhead } = setUp(1);
+  const answers: { source: Uint8Array; pooled: boolean; held: boolean }[] = [];
+  const answerFrom = (source: Uint8Array) =>
+    answers.push({
+      source: Buffer.from(source),
+      pooled: reads.some((read) => read.into.buffer === source.buffer),
+      held: !given.some((buffer) => buffer.buffer === source.buffer),
+    });
+  const first = Buffer.alloc(BLOCK / 2);
+  const reading = readAhead.read(first, 0, 0, 1 << 20, answerFrom);
+  reads[0]!.answer();
+  t.equal(await reading, BLOCK / 2, 'the count answered');
+  t.same(answers.length, 1, 'answered from elsewhere, once');
+  t.ok(answers[0]!.pooled && answers[0]!.held, 'from the block, still held when answered');
+  t.ok(Buffer.from(answers[0]!.source).equals(fileBytes(0, BLOCK / 2)), 'with exactly the bytes asked for');
+  t.ok(first.equals(Buffer.alloc(BLOCK / 2)), "the reader's own buffer was not written");
+
+  // A read across two blocks is copied into the target.
+  const across = Buffer.alloc(BLOCK);
+  const crossing = readAhead.read(across, BLOCK / 2, 0, 1 << 20, answerFrom);
+  reads[1]!.answer();
+  t.equal(await crossing, BLOCK);
+  t.equal(answers.length, 1, 'a read across blocks is not answered from one');
+  t.ok(across.equals(fileBytes(BLOCK / 2, BLOCK)), 'it is copied whole');
+  for (const read of reads.slice(2)) read.answer();
+});
+
+t.test('a read that ends in a short block (the end of the file) is copied, with the count read', async (t) => {
+  const { reads, readAhead } = setUp(1);
+  let answered = 0;
+  const target = Buffer.alloc(BLOCK / 2);
+  const reading = readAhead.read(target, 0, 0, BLOCK / 4, () => answered++);
+  reads[0]!.answer(BLOCK / 4);
+  t.equal(await reading, BLOCK / 4, 'the bytes up to the end of the file');
+  t.equal(answered, 0, 'not answered from the block');
+  t.ok(target.subarray(0, BLOCK / 4).equals(fileBytes(0, BLOCK / 4)), 'they were copied into the target');
 });

@@ -77,7 +77,12 @@ async function mount(): Promise<() => Promise<void>> {
           });
         };
       }
-      const fuse = new Fuse(config.mountpoint, ops, { timeout: false, options: config.rawOptions ?? [], fastWrites: true });
+      const fuse = new Fuse(config.mountpoint, ops, {
+        timeout: false,
+        options: config.rawOptions ?? [],
+        fastWrites: true,
+        fastReads: true,
+      });
       await new Promise<void>((resolve, reject) => fuse.mount((error) => (error ? reject(error) : resolve())));
       return () => new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
     }

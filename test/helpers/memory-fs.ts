@@ -7,8 +7,10 @@
 //                   a directory of its own to keep the rest of the mount responsive)
 //   .../slow-read-<ms>  read answers after <ms> milliseconds, recording the length the kernel's buffer has then
 //   .../slow-write-<ms> write answers after <ms> milliseconds, recorded as 'slow-write' once it has
+//   /answer-from/...    read answers from a copy of its own through the binding's answerFrom (recorded as
+//                       'answered-from'), after filling the kernel's buffer with 0xee: what the reader sees came from the copy
 import { constants } from 'node:fs';
-import type { Attributes, Caller, DirEntry, FileTime, FuseHandlers, TimeChange } from '../../src/fuse/handlers.ts';
+import type { Attributes, Caller, DirEntry, FileTime, FuseHandlers, ReadHow, TimeChange } from '../../src/fuse/handlers.ts';
 
 export interface Call {
   op: string;
@@ -202,8 +204,9 @@ export class MemoryFs implements FuseHandlers {
   }
 
   /** records (position, length) */
-  async read(path: string, fh: number, target: Buffer, position: number): Promise<number> {
+  async read(path: string, fh: number, target: Buffer, position: number, how?: ReadHow): Promise<number> {
     this.record('read', path, position, target.length);
+    const asked = target.length;
     const slow = /\/slow-read-(\d+)$/.exec(path);
     if (slow) {
       await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
@@ -211,6 +214,13 @@ export class MemoryFs implements FuseHandlers {
     }
     const node = this.handleNode(fh);
     this.applyPending(node);
+    if (path.startsWith('/answer-from/') && how?.answerFrom) {
+      const own = Buffer.from(node.data.subarray(position, position + asked));
+      if (target.length > 0) target.fill(0xee); // a detached buffer (answered by a timeout) cannot be filled
+      this.record('answered-from', path, own.length);
+      how.answerFrom(own);
+      return own.length;
+    }
     return position < node.data.length ? node.data.copy(target, 0, position) : 0;
   }
 

@@ -38,7 +38,7 @@ t.test('attached: the same operations, passed through with their arguments and a
   t.same(Object.keys(handlers).sort(), ['getattr', 'read'], 'only the operations the file system has (others stay ENOSYS)');
   t.equal((await handlers.getattr('/')).size, 5);
   const target = Buffer.alloc(3);
-  t.equal(await handlers.read!('/f', 7, target, 1), 3);
+  t.equal(await handlers.read!('/f', 7, target, 1, {}), 3);
   t.equal(target.toString(), 'ell');
   t.same(calls, ['getattr /', 'read /f 7 3 1']);
 });

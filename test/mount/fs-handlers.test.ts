@@ -32,14 +32,14 @@ t.test('attributes and times cross in both directions', async (t) => {
 
   const fh = await handlers.open!('/f', constants.O_RDONLY);
   const target = Buffer.alloc(100);
-  const n = await handlers.read!('/f', fh, target, 1);
+  const n = await handlers.read!('/f', fh, target, 1, {});
   t.equal(target.subarray(0, n).toString(), 'ello', 'read fills the target with what is there');
   await handlers.release!('/f', fh);
 });
 
 t.test('failures carry their errno name as code', async (t) => {
   t.equal((await rejection(handlers.getattr('/missing')))?.code, 'ENOENT', "the server's NOENT");
-  t.equal((await rejection(handlers.read!('/f', 12345, Buffer.alloc(10), 0)))?.code, 'EBADF', "the fs layer's own EBADF");
+  t.equal((await rejection(handlers.read!('/f', 12345, Buffer.alloc(10), 0, {})))?.code, 'EBADF', "the fs layer's own EBADF");
   t.equal((await rejection(handlers.mknod!('/dev', constants.S_IFBLK | 0o600, 0)))?.code, 'EPERM', 'device nodes');
   writeFileSync(`${server.dir}/root-only`, 'x', { mode: 0o600 });
   t.equal((await rejection(handlers.open!('/root-only', constants.O_RDONLY)))?.code, 'EACCES', "the server's ACCESS answer");
