@@ -56,7 +56,11 @@ t.test("an answer from the handler's memory after the timeout reaches nobody: ot
     await slow.close();
   }
   t.ok(lateAnswers > 0, `the late answers came (${lateAnswers}), while ${reads} reads of another file were exact`);
-  t.match(server.stderr(), /fuse read \/answer-from\/slow-read-2500: no answer within 1000 ms; replied ETIMEDOUT/, 'the timeout was logged');
+  t.match(
+    server.stderr(),
+    /fuse read \/answer-from\/slow-read-2500: no answer within 1000 ms; replied ETIMEDOUT/,
+    'the timeout was logged',
+  );
   t.notMatch(server.stderr(), /handler failed|unusable answer/, 'the late answer failed nothing');
   t.doesNotThrow(() => process.kill(server.pid, 0), 'the server still runs');
 });
